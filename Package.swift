@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+// Vigil — industrial time-series anomaly detection daemon.
+// SPDX-License-Identifier: GPL-3.0-or-later
+import PackageDescription
+
+let package = Package(
+    name: "vigil",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vigild", targets: ["vigild"]),
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilDaemon", targets: ["VigilDaemon"]),
+        .library(name: "VigilReplay", targets: ["VigilReplay"]),
+        .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, each with exactly one Swift owner.
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq",
+                       providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3",
+                       providers: [.apt(["libfftw3-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "FFT", dependencies: ["CFFTW"]),
+
+        // Pure Swift building blocks.
+        .target(name: "RingBuffer"),
+        .target(name: "VigilCore"),
+        .target(name: "VigilDetectors", dependencies: ["VigilCore", "FFT"]),
+        .target(name: "VigilPipeline", dependencies: ["VigilCore", "VigilDetectors", "RingBuffer"]),
+        .target(name: "VigilConfig", dependencies: [
+            "VigilCore", "VigilDetectors", "VigilPipeline",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "VigilReplay", dependencies: [
+            "VigilCore", "VigilDetectors", "VigilConfig", "VigilPipeline",
+        ]),
+        .target(name: "VigilDaemon", dependencies: [
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "ZeroMQ", "CSQLite",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "VigilTestKit", dependencies: ["VigilCore", "ZeroMQ"]),
+
+        // Thin executables.
+        .executableTarget(name: "vigild", dependencies: [
+            "VigilDaemon", "VigilConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: [
+            "VigilCore", "VigilConfig", "VigilReplay", "VigilDaemon", "ZeroMQ",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests.
+        .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilTestKit"]),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "FFTTests", dependencies: ["FFT"]),
+        .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
+                    resources: [.copy("Vectors")]),
+        .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors"]),
+        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilTestKit"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "ZeroMQ", "VigilTestKit", "VigilReplay"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+// Strictness, set once for every target.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+    ]
+}

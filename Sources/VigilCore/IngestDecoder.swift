@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+/// Decodes ingest payloads (the JSON and `VGL1` binary forms of the design brief) into samples,
+/// interning sensor ids on the way.
+///
+/// Every malformed message is dropped whole and counted by reason in `drops`; a non-finite value
+/// drops only its own sample. Decoding never touches another message's or sensor's data.
+///
+/// Threading: one decoder per ingest thread; it is the registry's single writer.
+/// The hot path allocates nothing once `out` has grown to its working size.
+public struct IngestDecoder {
+    public let registry: SensorRegistry
+    public let drops: DropCounters
+    /// Messages larger than this are dropped as `oversized_message`.
+    public var maxMessageBytes: Int
+    /// Longest accepted sensor id, in bytes.
+    public static let maxSensorIDBytes = 1024
+
+    public init(registry: SensorRegistry, drops: DropCounters, maxMessageBytes: Int = 16 << 20) {
+        self.registry = registry
+        self.drops = drops
+        self.maxMessageBytes = maxMessageBytes
+    }
+
+    /// The binary payload's magic bytes.
+    public static let binaryMagic: [UInt8] = Array("VGL1".utf8)
+
+    /// Decodes one message and appends its samples to `out`; returns the number appended.
+    /// `topic` is the first frame of a two-frame message (the default sensor id).
+    /// `now` stands in for a missing `ts`.
+    public mutating func decode(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+                                now: Int64, into out: inout [Sample]) -> Int {
+        if payload.count > maxMessageBytes {
+            drops.record(.oversizedMessage, samples: 0)
+            return 0
+        }
+        if payload.count >= 4, payload[0] == 0x56, payload[1] == 0x47, payload[2] == 0x4C, payload[3] == 0x31 {
+            return decodeBinary(topic: topic, payload: payload, into: &out)
+        }
+        let start = out.count
+        var parser = JSONIngestParser(bytes: payload, topic: topic, now: now)
+        let result = parser.parseMessage(decoder: &self, into: &out)
+        switch result {
+        case .ok:
+            return out.count - start
+        case .failed(let reason):
+            let lost = out.count - start
+            out.removeSubrange(start...)
+            drops.record(reason, samples: lost)
+            return 0
+        }
+    }
+
+    /// Convenience for tests and tools: decodes a message given as byte arrays.
+    public mutating func decode(topic: [UInt8]?, payload: [UInt8], now: Int64 = 0) -> [Sample] {
+        var out: [Sample] = []
+        payload.withUnsafeBytes { p in
+            if let topic {
+                topic.withUnsafeBytes { t in _ = decode(topic: t, payload: p, now: now, into: &out) }
+            } else {
+                _ = decode(topic: nil, payload: p, now: now, into: &out)
+            }
+        }
+        return out
+    }
+
+    private mutating func decodeBinary(topic: UnsafeRawBufferPointer?, payload: UnsafeRawBufferPointer,
+                                       into out: inout [Sample]) -> Int {
+        guard payload.count >= 6 else { drops.record(.truncatedFrame, samples: 0); return 0 }
+        let idLength = Int(payload.loadUnaligned(fromByteOffset: 4, as: UInt16.self).littleEndian)
+        guard payload.count >= 6 + idLength + 4 else { drops.record(.truncatedFrame, samples: 0); return 0 }
+        let count = Int(payload.loadUnaligned(fromByteOffset: 6 + idLength, as: UInt32.self).littleEndian)
+        let body = 10 + idLength
+        let needed = count.multipliedReportingOverflow(by: 16)
+        if needed.overflow || payload.count - body < needed.partialValue {
+            drops.record(.truncatedFrame, samples: count)
+            return 0
+        }
+        if payload.count - body > needed.partialValue {
+            drops.record(.overlongFrame, samples: count)
+            return 0
+        }
+        var id = UnsafeRawBufferPointer(rebasing: payload[6..<(6 + idLength)])
+        if idLength == 0 {
+            guard let topic else { drops.record(.missingSensor, samples: count); return 0 }
+            id = topic
+        }
+        guard let sensor = resolve(id, samples: count) else { return 0 }
+        out.reserveCapacity(out.count + count)
+        var accepted = 0
+        var nonFinite = 0
+        var offset = body
+        for _ in 0..<count {
+            let ts = Int64(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            let bits = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            let value = Double(bitPattern: bits)
+            offset += 16
+            if value.isFinite {
+                out.append(Sample(sensor: sensor, timestamp: ts, value: value))
+                accepted += 1
+            } else {
+                nonFinite += 1
+            }
+        }
+        if nonFinite > 0 { drops.record(.nonFiniteValue, samples: nonFinite) }
+        return accepted
+    }
+
+    /// Validates and interns a sensor id; counts and returns nil when it is unusable.
+    mutating func resolve(_ id: UnsafeRawBufferPointer, samples: Int) -> UInt32? {
+        switch intern(id) {
+        case .success(let index): return index
+        case .failure(let failure): drops.record(failure.reason, samples: samples); return nil
+        }
+    }
+
+    /// Validates and interns a sensor id without counting.
+    @inline(__always)
+    mutating func intern(_ id: UnsafeRawBufferPointer) -> Result<UInt32, JSONIngestParser.Failure> {
+        if id.isEmpty { return .failure(.init(reason: .emptySensorID)) }
+        if id.count > Self.maxSensorIDBytes { return .failure(.init(reason: .sensorIDTooLong)) }
+        guard let index = registry.intern(id) else { return .failure(.init(reason: .sensorLimit)) }
+        return .success(index)
+    }
+}
+
+// MARK: - JSON
+
+/// A minimal, allocation-free JSON reader for the three ingest shapes.
+struct JSONIngestParser {
+    enum Outcome { case ok, failed(DropReason) }
+    struct Failure: Error { var reason: DropReason }
+
+    let bytes: UnsafeRawBufferPointer
+    let topic: UnsafeRawBufferPointer?
+    let now: Int64
+    var i = 0
+    var nonFinite = 0
+
+    init(bytes: UnsafeRawBufferPointer, topic: UnsafeRawBufferPointer?, now: Int64) {
+        self.bytes = bytes
+        self.topic = topic
+        self.now = now
+    }
+
+    mutating func parseMessage(decoder: inout IngestDecoder, into out: inout [Sample]) -> Outcome {
+        do {
+            skipWhitespace()
+            guard i < bytes.count else { throw Failure(reason: .malformedJSON) }
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                try parseObject(decoder: &decoder, into: &out)
+            case UInt8(ascii: "["):
+                i += 1
+                skipWhitespace()
+                if peek() == UInt8(ascii: "]") { i += 1 } else {
+                    while true {
+                        skipWhitespace()
+                        guard peek() == UInt8(ascii: "{") else {
+                            // Valid JSON of the wrong shape, or not JSON at all.
+                            try skipValue()
+                            throw Failure(reason: .wrongType)
+                        }
+                        try parseObject(decoder: &decoder, into: &out)
+                        skipWhitespace()
+                        if peek() == UInt8(ascii: ",") { i += 1; continue }
+                        guard peek() == UInt8(ascii: "]") else { throw Failure(reason: .malformedJSON) }
+                        i += 1
+                        break
+                    }
+                }
+            default:
+                try skipValue()
+                skipWhitespace()
+                guard i == bytes.count else { throw Failure(reason: .malformedJSON) }
+                throw Failure(reason: .wrongType)
+            }
+            skipWhitespace()
+            guard i == bytes.count else { throw Failure(reason: .malformedJSON) }
+            if nonFinite > 0 { decoder.drops.record(.nonFiniteValue, samples: nonFinite) }
+            return .ok
+        } catch let failure as Failure {
+            return .failed(failure.reason)
+        } catch {
+            return .failed(.malformedJSON)
+        }
+    }
+
+    // One sample or a batch object.
+    private mutating func parseObject(decoder: inout IngestDecoder, into out: inout [Sample]) throws {
+        i += 1  // {
+        var sensorRange: Range<Int>? = nil
+        var sensorEscaped = false
+        var ts: Int64? = nil
+        var value: Double? = nil
+        var samplesRange: Range<Int>? = nil
+        skipWhitespace()
+        if peek() == UInt8(ascii: "}") { i += 1 } else {
+            while true {
+                skipWhitespace()
+                let (keyRange, _) = try parseStringRange()
+                skipWhitespace()
+                guard peek() == UInt8(ascii: ":") else { throw Failure(reason: .malformedJSON) }
+                i += 1
+                skipWhitespace()
+                switch keyKind(keyRange) {
+                case .sensor:
+                    guard peek() == UInt8(ascii: "\"") else { try skipValue(); throw Failure(reason: .wrongType) }
+                    let (r, escaped) = try parseStringRange()
+                    sensorRange = r; sensorEscaped = escaped
+                case .ts:
+                    ts = try parseTimestamp()
+                case .value:
+                    value = try parseNumberValue()
+                case .samples:
+                    guard peek() == UInt8(ascii: "[") else { try skipValue(); throw Failure(reason: .wrongType) }
+                    let s = i
+                    try skipValue()
+                    samplesRange = s..<i
+                case .other:
+                    try skipValue()
+                }
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { i += 1; continue }
+                guard peek() == UInt8(ascii: "}") else { throw Failure(reason: .malformedJSON) }
+                i += 1
+                break
+            }
+        }
+        // Resolve the sensor.
+        let sensor: UInt32
+        if let r = sensorRange {
+            if sensorEscaped {
+                let unescaped = try unescape(r)
+                sensor = try unescaped.withUnsafeBytes { decoder.intern($0) }.get()
+            } else {
+                sensor = try decoder.intern(UnsafeRawBufferPointer(rebasing: bytes[r])).get()
+            }
+        } else if let topic {
+            sensor = try decoder.intern(topic).get()
+        } else {
+            throw Failure(reason: .missingSensor)
+        }
+        if let samplesRange {
+            var sub = JSONIngestParser(bytes: bytes, topic: nil, now: now)
+            sub.i = samplesRange.lowerBound
+            try sub.parsePairs(sensor: sensor, into: &out)
+            nonFinite += sub.nonFinite
+            return
+        }
+        guard let value else { throw Failure(reason: .wrongType) }
+        if value.isFinite {
+            out.append(Sample(sensor: sensor, timestamp: ts ?? now, value: value))
+        } else {
+            nonFinite += 1
+        }
+    }
+
+    // [[ts, value], ...]
+    private mutating func parsePairs(sensor: UInt32, into out: inout [Sample]) throws {
+        i += 1
+        skipWhitespace()
+        if peek() == UInt8(ascii: "]") { i += 1; return }
+        while true {
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "[") else { throw Failure(reason: .wrongType) }
+            i += 1
+            skipWhitespace()
+            let ts = try parseTimestamp()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: ",") else { throw Failure(reason: .wrongType) }
+            i += 1
+            skipWhitespace()
+            let value = try parseNumberValue()
+            skipWhitespace()
+            guard peek() == UInt8(ascii: "]") else { throw Failure(reason: .wrongType) }
+            i += 1
+            if value.isFinite {
+                out.append(Sample(sensor: sensor, timestamp: ts, value: value))
+            } else {
+                nonFinite += 1
+            }
+            skipWhitespace()
+            if peek() == UInt8(ascii: ",") { i += 1; continue }
+            guard peek() == UInt8(ascii: "]") else { throw Failure(reason: .malformedJSON) }
+            i += 1
+            return
+        }
+    }
+
+    private enum Key { case sensor, ts, value, samples, other }
+
+    @inline(__always)
+    private func keyKind(_ r: Range<Int>) -> Key {
+        let n = r.count
+        let b = r.lowerBound
+        switch n {
+        case 2 where bytes[b] == 0x74 && bytes[b + 1] == 0x73: return .ts
+        case 5 where bytes[b] == 0x76 && bytes[b + 1] == 0x61 && bytes[b + 2] == 0x6C && bytes[b + 3] == 0x75 && bytes[b + 4] == 0x65:
+            return .value
+        case 6 where bytes[b] == 0x73 && bytes[b + 1] == 0x65 && bytes[b + 2] == 0x6E && bytes[b + 3] == 0x73 && bytes[b + 4] == 0x6F && bytes[b + 5] == 0x72:
+            return .sensor
+        case 7 where bytes[b] == 0x73 && bytes[b + 1] == 0x61 && bytes[b + 2] == 0x6D && bytes[b + 3] == 0x70 && bytes[b + 4] == 0x6C && bytes[b + 5] == 0x65 && bytes[b + 6] == 0x73:
+            return .samples
+        default: return .other
+        }
+    }
+
+    @inline(__always)
+    private func peek() -> UInt8 { i < bytes.count ? bytes[i] : 0 }
+
+    @inline(__always)
+    private mutating func skipWhitespace() {
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { i += 1 } else { return }
+        }
+    }
+
+    /// Parses a string at `i`; returns the range of its raw contents and whether it has escapes.
+    private mutating func parseStringRange() throws -> (Range<Int>, Bool) {
+        guard peek() == UInt8(ascii: "\"") else { throw Failure(reason: .malformedJSON) }
+        i += 1
+        let start = i
+        var escaped = false
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                let r = start..<i
+                i += 1
+                return (r, escaped)
+            }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                i += 2
+                continue
+            }
+            if c < 0x20 { throw Failure(reason: .malformedJSON) }
+            i += 1
+        }
+        throw Failure(reason: .malformedJSON)
+    }
+
+    private func unescape(_ r: Range<Int>) throws -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(r.count)
+        var k = r.lowerBound
+        while k < r.upperBound {
+            let c = bytes[k]
+            if c != UInt8(ascii: "\\") { out.append(c); k += 1; continue }
+            guard k + 1 < r.upperBound else { throw Failure(reason: .malformedJSON) }
+            let e = bytes[k + 1]
+            k += 2
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                guard k + 4 <= r.upperBound, var scalar = hex4(k) else { throw Failure(reason: .malformedJSON) }
+                k += 4
+                if (0xD800..<0xDC00).contains(scalar) {
+                    guard k + 6 <= r.upperBound, bytes[k] == 0x5C, bytes[k + 1] == UInt8(ascii: "u"),
+                          let low = hex4(k + 2), (0xDC00..<0xE000).contains(low) else { throw Failure(reason: .malformedJSON) }
+                    k += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                }
+                guard let u = Unicode.Scalar(scalar) else { throw Failure(reason: .malformedJSON) }
+                out.append(contentsOf: String(Character(u)).utf8)
+            default:
+                throw Failure(reason: .malformedJSON)
+            }
+        }
+        return out
+    }
+
+    private func hex4(_ at: Int) -> UInt32? {
+        var v: UInt32 = 0
+        for k in at..<(at + 4) {
+            let c = bytes[k]
+            let d: UInt32
+            switch c {
+            case 0x30...0x39: d = UInt32(c - 0x30)
+            case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+            case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    /// A `ts`: an integer of nanoseconds or an RFC 3339 string.
+    private mutating func parseTimestamp() throws -> Int64 {
+        if peek() == UInt8(ascii: "\"") {
+            let (r, escaped) = try parseStringRange()
+            guard !escaped, let t = Timestamp.parse(UnsafeRawBufferPointer(rebasing: bytes[r])) else {
+                throw Failure(reason: .badTimestamp)
+            }
+            return t
+        }
+        let start = i
+        var negative = false
+        if peek() == UInt8(ascii: "-") { negative = true; i += 1 }
+        var v: Int64 = 0
+        var digits = 0
+        while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(bytes[i] - 0x30))
+            if o1 || o2 { throw Failure(reason: .badTimestamp) }
+            v = a; i += 1; digits += 1
+        }
+        if digits == 0 {
+            i = start
+            try skipValue()
+            throw Failure(reason: .badTimestamp)
+        }
+        let c = peek()
+        if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
+            i = start
+            try skipValue()
+            throw Failure(reason: .badTimestamp)
+        }
+        return negative ? -v : v
+    }
+
+    private static let exactPowers: [Double] = (0...22).map { p in
+        var x = 1.0
+        for _ in 0..<p { x *= 10 }
+        return x
+    }
+
+    /// A JSON number, or the non-standard tokens `NaN`, `Infinity`, `-Infinity` that Python's
+    /// `json` module writes (so they are counted as non-finite rather than as malformed JSON).
+    private mutating func parseNumberValue() throws -> Double {
+        let start = i
+        var negative = false
+        if peek() == UInt8(ascii: "-") { negative = true; i += 1 }
+        let c0 = peek()
+        if c0 == UInt8(ascii: "N") || c0 == UInt8(ascii: "I") {
+            if matchLiteral("NaN") { return .nan }
+            if matchLiteral("Infinity") { return negative ? -.infinity : .infinity }
+            throw Failure(reason: .malformedJSON)
+        }
+        guard c0 >= 0x30, c0 <= 0x39 else {
+            i = start
+            try skipValue()  // a string, object, null, true...: valid JSON, wrong type
+            throw Failure(reason: .wrongType)
+        }
+        var mantissa: UInt64 = 0
+        var mantissaDigits = 0
+        var exponent = 0
+        var overflowDigits = false
+        while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+            if mantissaDigits < 19 {
+                mantissa = mantissa * 10 + UInt64(bytes[i] - 0x30)
+                if mantissa != 0 { mantissaDigits += 1 }
+            } else { exponent += 1; overflowDigits = true }
+            i += 1
+        }
+        if peek() == UInt8(ascii: ".") {
+            i += 1
+            var any = false
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                if mantissaDigits < 19 {
+                    mantissa = mantissa * 10 + UInt64(bytes[i] - 0x30)
+                    if mantissa != 0 { mantissaDigits += 1 }
+                    exponent -= 1
+                } else { overflowDigits = true }
+                i += 1; any = true
+            }
+            if !any { throw Failure(reason: .malformedJSON) }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            i += 1
+            var expNegative = false
+            if peek() == UInt8(ascii: "+") { i += 1 } else if peek() == UInt8(ascii: "-") { expNegative = true; i += 1 }
+            var e = 0
+            var any = false
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                if e < 100_000 { e = e * 10 + Int(bytes[i] - 0x30) }
+                i += 1; any = true
+            }
+            if !any { throw Failure(reason: .malformedJSON) }
+            exponent += expNegative ? -e : e
+        }
+        // Clinger's fast path: exact when the mantissa fits in 53 bits and 10^|e| is exact.
+        if !overflowDigits, mantissa < (1 << 53), exponent >= -22, exponent <= 22 {
+            var v = Double(mantissa)
+            if exponent < 0 { v /= Self.exactPowers[-exponent] } else { v *= Self.exactPowers[exponent] }
+            return negative ? -v : v
+        }
+        // Slow path: let the standard library round correctly.
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+        guard let v = Double(text) else { throw Failure(reason: .malformedJSON) }
+        return v
+    }
+
+    private mutating func matchLiteral(_ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard i + n <= bytes.count else { return false }
+        let p = literal.utf8Start
+        for k in 0..<n where bytes[i + k] != p[k] { return false }
+        i += n
+        return true
+    }
+
+    /// Skips any JSON value, validating its syntax.
+    private mutating func skipValue() throws {
+        skipWhitespace()
+        guard i < bytes.count else { throw Failure(reason: .malformedJSON) }
+        switch bytes[i] {
+        case UInt8(ascii: "\""):
+            _ = try parseStringRange()
+        case UInt8(ascii: "{"):
+            i += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { i += 1; return }
+            while true {
+                skipWhitespace()
+                _ = try parseStringRange()
+                skipWhitespace()
+                guard peek() == UInt8(ascii: ":") else { throw Failure(reason: .malformedJSON) }
+                i += 1
+                try skipValue()
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { i += 1; continue }
+                guard peek() == UInt8(ascii: "}") else { throw Failure(reason: .malformedJSON) }
+                i += 1
+                return
+            }
+        case UInt8(ascii: "["):
+            i += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { i += 1; return }
+            while true {
+                try skipValue()
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { i += 1; continue }
+                guard peek() == UInt8(ascii: "]") else { throw Failure(reason: .malformedJSON) }
+                i += 1
+                return
+            }
+        case UInt8(ascii: "t"):
+            guard matchLiteral("true") else { throw Failure(reason: .malformedJSON) }
+        case UInt8(ascii: "f"):
+            guard matchLiteral("false") else { throw Failure(reason: .malformedJSON) }
+        case UInt8(ascii: "n"):
+            guard matchLiteral("null") else { throw Failure(reason: .malformedJSON) }
+        default:
+            _ = try parseNumberValue()
+        }
+    }
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// When an alert is raised and cleared, shared by every detector.
+public struct AlertPolicy: Sendable, Equatable, Codable {
+    /// Score at or above which a sample counts as anomalous (a `warning`).
+    public var threshold: Double
+    /// Score at or above which an alert is `critical`.
+    public var criticalThreshold: Double
+    /// Consecutive anomalous samples needed to raise (K ≥ 1).
+    public var raiseAfter: Int
+    /// Consecutive calm samples needed to clear (≥ 1).
+    public var clearAfter: Int
+    /// A sample is calm when its score is below `threshold × clearRatio` (hysteresis, 0 < r ≤ 1).
+    public var clearRatio: Double
+
+    public init(threshold: Double, criticalThreshold: Double, raiseAfter: Int = 3, clearAfter: Int = 10, clearRatio: Double = 0.75) {
+        self.threshold = threshold
+        self.criticalThreshold = criticalThreshold
+        self.raiseAfter = raiseAfter
+        self.clearAfter = clearAfter
+        self.clearRatio = clearRatio
+    }
+}
+
+/// The raise/clear state of one sensor's alerts from one detector.
+///
+/// Raises after `raiseAfter` consecutive samples at or above the threshold; escalates to
+/// `critical` (a second `raised` event with the same id) when a score reaches the critical
+/// threshold while raised; clears after `clearAfter` consecutive samples below
+/// `threshold × clearRatio`. Samples between the two thresholds keep the current state, so a
+/// noisy sensor hovering near the threshold does not flap.
+public struct AlertStateMachine: Sendable {
+    public let policy: AlertPolicy
+    public let detector: DetectorKind
+    public private(set) var isRaised = false
+    private var severity: Severity = .warning
+    private var raisedAt: Int64 = 0
+    private var anomalousRun = 0
+    private var calmRun = 0
+    private var runMaxScore = 0.0
+
+    public init(policy: AlertPolicy, detector: DetectorKind) {
+        precondition(policy.raiseAfter >= 1 && policy.clearAfter >= 1)
+        self.policy = policy
+        self.detector = detector
+    }
+
+    /// Feeds one scored sample; returns the transition it causes, if any.
+    @inline(__always)
+    public mutating func step(sensor: UInt32, timestamp: Int64, value: Double, output: DetectorOutput) -> AlertEvent? {
+        let score = output.score
+        if !isRaised {
+            if score >= policy.threshold {
+                anomalousRun += 1
+                runMaxScore = max(runMaxScore, score)
+                if anomalousRun >= policy.raiseAfter {
+                    isRaised = true
+                    calmRun = 0
+                    raisedAt = timestamp
+                    severity = runMaxScore >= policy.criticalThreshold ? .critical : .warning
+                    return event(.raised, sensor: sensor, timestamp: timestamp, value: value, output: output)
+                }
+            } else {
+                anomalousRun = 0
+                runMaxScore = 0
+            }
+            return nil
+        }
+        if score < policy.threshold * policy.clearRatio {
+            calmRun += 1
+            if calmRun >= policy.clearAfter {
+                isRaised = false
+                anomalousRun = 0
+                runMaxScore = 0
+                let e = event(.cleared, sensor: sensor, timestamp: timestamp, value: value, output: output)
+                severity = .warning
+                return e
+            }
+        } else {
+            calmRun = 0
+            if severity == .warning, score >= policy.criticalThreshold {
+                severity = .critical
+                return event(.raised, sensor: sensor, timestamp: timestamp, value: value, output: output)
+            }
+        }
+        return nil
+    }
+
+    private func event(_ kind: AlertEventKind, sensor: UInt32, timestamp: Int64, value: Double, output: DetectorOutput) -> AlertEvent {
+        AlertEvent(sensor: sensor, detector: detector, event: kind, severity: severity, score: output.score,
+                   threshold: policy.threshold, value: value, timestamp: timestamp, raisedAt: raisedAt,
+                   evidence: output.evidence)
+    }
+}

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// Z-score detector: how many standard deviations a sample lies from the baseline of the
+/// sensor's recent values. The sample is scored against the window *before* it joins it.
+///
+/// Score: `|z|`. Evidence: baseline mean, deviation and the signed `z`.
+public struct ZScoreDetector: StreamingDetector {
+    /// Settings of the rolling z-score.
+    public struct Configuration: Sendable, Equatable, Codable {
+        /// Values in the rolling window (≥ 2). Per-sensor state is 8 bytes a value.
+        public var window: Int
+        /// Samples seen before any score is produced (≥ 2, ≤ window).
+        public var warmup: Int
+        /// Smallest deviation used to divide, so a flat-lining sensor does not divide by zero.
+        public var minDeviation: Double
+
+        public init(window: Int = 256, warmup: Int = 64, minDeviation: Double = 1e-9) {
+            self.window = window
+            self.warmup = warmup
+            self.minDeviation = minDeviation
+        }
+    }
+
+    public var kind: DetectorKind { .zscore }
+    public let configuration: Configuration
+    private var stats: RollingStatistics
+    private var seen = 0
+
+    public init(configuration: Configuration = .init()) {
+        precondition(configuration.window >= 2 && configuration.warmup >= 2)
+        self.configuration = configuration
+        stats = RollingStatistics(window: configuration.window)
+    }
+
+    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+        defer { stats.add(value) }
+        seen += 1
+        guard seen > configuration.warmup else { return nil }
+        let mean = stats.mean
+        let deviation = max(stats.standardDeviation, configuration.minDeviation, abs(mean) * 1e-12)
+        let z = (value - mean) / deviation
+        return DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
+    }
+}
