@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+// Plain configuration values of every detector, shared by the detectors (which build from
+// them), the config loader (which fills them from YAML) and the evaluation tools.
+// Defaults are the ones Vigil ships in Configs/vigil.yaml.
+
+/// Which baseline the z-score detector keeps.
+public enum ZScoreMode: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Mean and standard deviation over a rolling window (`ZScoreDetector`).
+    case rolling
+    /// Exponentially weighted mean and variance with smoothing factor `alpha`.
+    case ewma
+    /// Median and MAD (scaled by 1.4826) over the rolling window.
+    case robust
+}
+
+/// Settings of the spectral residual detector (Ren et al., KDD 2019), latest-point streaming.
+public struct SpectralResidualConfiguration: Sendable, Equatable, Codable {
+    /// Values in the sliding window that is transformed (≥ 8).
+    public var window: Int
+    /// Width of the trailing average of the log amplitude spectrum (q in the paper).
+    public var magWindow: Int
+    /// Width of the trailing average of the saliency the score is taken against (z).
+    public var scoreWindow: Int
+    /// Estimated points appended before the transform (κ, the reference uses 5).
+    public var estimatedPoints: Int
+    /// Points used to estimate the appended value's gradient (m, the reference uses 5).
+    public var lookAhead: Int
+    /// Score every `hop`-th sample only (1 = every sample); for very high rates.
+    public var hop: Int
+
+    public init(window: Int = 64, magWindow: Int = 3, scoreWindow: Int = 21, estimatedPoints: Int = 5,
+                lookAhead: Int = 5, hop: Int = 1) {
+        self.window = window
+        self.magWindow = magWindow
+        self.scoreWindow = scoreWindow
+        self.estimatedPoints = estimatedPoints
+        self.lookAhead = lookAhead
+        self.hop = hop
+    }
+}
+
+/// What an isolation forest sees of a sensor (or an asset).
+public enum IsolationFeatures: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The sensor's last `shingle` values.
+    case shingle
+    /// Spectral features of the sensor's window (RMS, band energies, dominant frequency, centroid).
+    case spectral
+    /// The latest values of every sensor of the asset (multivariate; needs an asset group).
+    case asset
+}
+
+/// Settings of the streaming isolation forest (Liu, Ting & Zhou; streaming as in iForestASD).
+public struct IsolationForestConfiguration: Sendable, Equatable, Codable {
+    /// Trees in the forest.
+    public var trees: Int
+    /// Samples per tree, ψ.
+    public var sampleSize: Int
+    /// Feature vectors kept in the sliding training window.
+    public var trainingWindow: Int
+    /// Retrain after this many new vectors.
+    public var retrainEvery: Int
+    /// Retrain early when the window's anomaly rate drifts from the last training's by more than this.
+    public var driftThreshold: Double
+    /// Use random hyperplane splits (extended isolation forest) instead of axis-parallel ones.
+    public var extended: Bool
+    /// What the feature vector is.
+    public var features: IsolationFeatures
+    /// Shingle length d for `.shingle`.
+    public var shingle: Int
+    /// Seed of the forest's random numbers (trees are deterministic given the data and the seed).
+    public var seed: UInt64
+
+    public init(trees: Int = 100, sampleSize: Int = 256, trainingWindow: Int = 2048, retrainEvery: Int = 1024,
+                driftThreshold: Double = 0.1, extended: Bool = false, features: IsolationFeatures = .shingle,
+                shingle: Int = 8, seed: UInt64 = 0x5EED) {
+        self.trees = trees
+        self.sampleSize = sampleSize
+        self.trainingWindow = trainingWindow
+        self.retrainEvery = retrainEvery
+        self.driftThreshold = driftThreshold
+        self.extended = extended
+        self.features = features
+        self.shingle = shingle
+        self.seed = seed
+    }
+}
+
+/// How raw scores become comparable anomaly probabilities in [0, 1].
+public struct CalibrationConfiguration: Sendable, Equatable, Codable {
+    /// Recent raw scores kept per sensor and detector to estimate their distribution.
+    public var history: Int
+    /// Short average of raw scores compared against that distribution (Numenta's anomaly likelihood).
+    public var shortWindow: Int
+    /// Scores needed before a probability is produced.
+    public var warmup: Int
+
+    public init(history: Int = 2000, shortWindow: Int = 10, warmup: Int = 200) {
+        self.history = history
+        self.shortWindow = shortWindow
+        self.warmup = warmup
+    }
+}
+
+/// How several detectors' calibrated scores make one per sensor.
+public enum CombineRule: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The highest calibrated score.
+    case max
+    /// The weighted mean of calibrated scores.
+    case weighted
+}
