@@ -34,10 +34,20 @@ public struct SensorDetectors: Sendable {
     /// Scores one sample and reports any alert transition to `emit`.
     @inline(__always)
     public mutating func process(_ sample: Sample, emit: (AlertEvent) -> Void) {
+        process(sample, scores: { _, _ in }, emit: emit)
+    }
+
+    /// Scores one sample, reports each detector's score for this sample to `scores` (detector,
+    /// score; nothing while a detector warms up) and any alert transition to `emit`.
+    /// The evaluation tools use `scores`; the daemon passes a no-op.
+    @inline(__always)
+    public mutating func process(_ sample: Sample, scores: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
         // Mutate in place (`zscore!.update`): copying the detector out would copy its window.
-        if zscore != nil, let out = zscore!.update(timestamp: sample.timestamp, value: sample.value),
-           let e = zscoreState.step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) {
-            emit(e)
+        if zscore != nil, let out = zscore!.update(timestamp: sample.timestamp, value: sample.value) {
+            scores(.zscore, out.score)
+            if let e = zscoreState.step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) {
+                emit(e)
+            }
         }
     }
 
