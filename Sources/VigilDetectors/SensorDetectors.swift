@@ -1,16 +1,74 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilCore
 
-/// The detectors and alert policies that apply to one sensor (resolved from the config).
-public struct DetectorSettings: Sendable, Equatable {
-    /// Z-score settings and its alert policy; nil when the z-score detector is off.
-    public var zscore: ZScoreDetector.Configuration?
-    public var zscoreAlerts: AlertPolicy
+/// One detector's settings together with the alert policy applied to its scores.
+public struct DetectorSection<Configuration: Sendable & Equatable>: Sendable, Equatable {
+    public var configuration: Configuration
+    public var alerts: AlertPolicy
 
-    public init(zscore: ZScoreDetector.Configuration? = .init(),
-                zscoreAlerts: AlertPolicy = AlertPolicy(threshold: 5, criticalThreshold: 8)) {
+    public init(_ configuration: Configuration, alerts: AlertPolicy) {
+        self.configuration = configuration
+        self.alerts = alerts
+    }
+}
+
+/// Settings of the z-score family (`ZScoreMode` picks the baseline).
+public struct ZScoreSettings: Sendable, Equatable, Codable {
+    public var mode: ZScoreMode
+    /// Rolling window for `rolling` and `robust`.
+    public var window: Int
+    /// Samples before the first score.
+    public var warmup: Int
+    /// Smoothing factor for `ewma` (0 < alpha < 1).
+    public var alpha: Double
+    /// Smallest deviation divided by.
+    public var minDeviation: Double
+
+    public init(mode: ZScoreMode = .rolling, window: Int = 256, warmup: Int = 64, alpha: Double = 0.01,
+                minDeviation: Double = 1e-9) {
+        self.mode = mode
+        self.window = window
+        self.warmup = warmup
+        self.alpha = alpha
+        self.minDeviation = minDeviation
+    }
+}
+
+/// How the calibrated scores of a sensor's detectors are combined into one alert stream.
+public struct CombineSettings: Sendable, Equatable, Codable {
+    public var rule: CombineRule
+    /// Weights per detector for `.weighted` (missing detectors weigh 1).
+    public var weights: [DetectorKind: Double]
+
+    public init(rule: CombineRule = .max, weights: [DetectorKind: Double] = [:]) {
+        self.rule = rule
+        self.weights = weights
+    }
+}
+
+/// The detectors and alert policies that apply to one sensor, resolved from the config
+/// (defaults, then every matching per-sensor override in order). A nil section is off.
+public struct DetectorSettings: Sendable, Equatable {
+    public var zscore: DetectorSection<ZScoreSettings>?
+    public var spectralResidual: DetectorSection<SpectralResidualConfiguration>?
+    public var isolationForest: DetectorSection<IsolationForestConfiguration>?
+    /// Raw score → probability; used by `combine` and by detectors whose policy is on
+    /// calibrated scores.
+    public var calibration: CalibrationConfiguration
+    /// When set, alerts come from the combined calibrated score (detector `combined`) with this
+    /// section's policy; otherwise each enabled detector alerts on its own.
+    public var combine: DetectorSection<CombineSettings>?
+
+    public init(zscore: DetectorSection<ZScoreSettings>? = .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+                spectralResidual: DetectorSection<SpectralResidualConfiguration>? = nil,
+                isolationForest: DetectorSection<IsolationForestConfiguration>? = nil,
+                calibration: CalibrationConfiguration = .init(),
+                combine: DetectorSection<CombineSettings>? = nil) {
         self.zscore = zscore
-        self.zscoreAlerts = zscoreAlerts
+        self.spectralResidual = spectralResidual
+        self.isolationForest = isolationForest
+        self.calibration = calibration
+        self.combine = combine
     }
 }
 
@@ -27,8 +85,12 @@ public struct SensorDetectors: Sendable {
     public init(sensor: UInt32, settings: DetectorSettings) {
         self.sensor = sensor
         self.settings = settings
-        zscore = settings.zscore.map { ZScoreDetector(configuration: $0) }
-        zscoreState = AlertStateMachine(policy: settings.zscoreAlerts, detector: .zscore)
+        zscore = settings.zscore.map {
+            ZScoreDetector(configuration: .init(window: $0.configuration.window, warmup: $0.configuration.warmup,
+                                                minDeviation: $0.configuration.minDeviation))
+        }
+        zscoreState = AlertStateMachine(policy: settings.zscore?.alerts ?? AlertPolicy(threshold: .infinity, criticalThreshold: .infinity),
+                                        detector: .zscore)
     }
 
     /// Scores one sample and reports any alert transition to `emit`.
