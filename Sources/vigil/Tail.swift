@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import ArgumentParser
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Not built yet.")
+    func run() throws { throw ExitCode.failure }
+}
