@@ -26,6 +26,7 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CVigilOS"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "FFT", dependencies: ["CFFTW"]),
 
@@ -33,7 +34,7 @@ let package = Package(
         .target(name: "RingBuffer"),
         .target(name: "VigilCore"),
         .target(name: "VigilDetectors", dependencies: ["VigilCore", "FFT"]),
-        .target(name: "VigilPipeline", dependencies: ["VigilCore", "VigilDetectors", "RingBuffer"]),
+        .target(name: "VigilPipeline", dependencies: ["VigilCore", "VigilDetectors", "RingBuffer", "CVigilOS"]),
         .target(name: "VigilConfig", dependencies: [
             "VigilCore", "VigilDetectors", "VigilPipeline",
             .product(name: "Yams", package: "Yams"),
@@ -74,7 +75,7 @@ let package = Package(
 )
 
 // Strictness, set once for every target.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && !target.name.hasPrefix("C") {
     target.swiftSettings = (target.swiftSettings ?? []) + [
         .enableUpcomingFeature("ExistentialAny"),
         .enableUpcomingFeature("MemberImportVisibility"),

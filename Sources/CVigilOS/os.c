@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <string.h>
+#include "cvigilos.h"
+
+int vigil_set_thread_name(const char *name) {
+#ifdef __linux__
+    char buf[16];
+    strncpy(buf, name, 15);
+    buf[15] = 0;
+    return pthread_setname_np(pthread_self(), buf);
+#else
+    (void)name;
+    return 0;
+#endif
+}

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import RingBuffer
+import Synchronization
+import VigilCore
+import VigilDetectors
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What ingest does when a worker's ring is full.
+public enum OverflowPolicy: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Stop reading until the worker catches up: ZeroMQ's high-water mark then pushes back on
+    /// PULL senders, and nothing is lost (the default).
+    case block
+    /// Drop what does not fit and count it as `queue_full`.
+    case drop
+}
+
+/// Shape of the pipeline.
+public struct PipelineConfiguration: Sendable, Equatable {
+    /// Worker threads, each owning the detector state of its sensors.
+    public var workers: Int
+    /// Samples each worker's input ring holds (rounded up to a power of two).
+    public var ringCapacity: Int
+    public var overflow: OverflowPolicy
+    /// Alert events each worker's output ring holds.
+    public var alertRingCapacity: Int
+
+    public init(workers: Int = PipelineConfiguration.defaultWorkers, ringCapacity: Int = 65_536,
+                overflow: OverflowPolicy = .block, alertRingCapacity: Int = 16_384) {
+        precondition(workers >= 1 && ringCapacity >= 1 && alertRingCapacity >= 1)
+        self.workers = workers
+        self.ringCapacity = ringCapacity
+        self.overflow = overflow
+        self.alertRingCapacity = alertRingCapacity
+    }
+
+    /// Cores − 1, at least 1: one core is left to the ingest thread.
+    public static var defaultWorkers: Int {
+        #if canImport(Glibc)
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        #else
+        let cores = 2
+        #endif
+        return max(1, cores - 1)
+    }
+}
+
+/// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
+public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
+
+/// The lock-free core of the daemon: an ingest side that shards samples by sensor over N worker
+/// threads through SPSC rings, workers that own their sensors' detector state and emit alert
+/// events into per-worker SPSC rings, and a publisher side that drains those.
+///
+/// ```
+///  ingest thread ──ring──▶ worker 0 ──ring──▶
+///        │       ──ring──▶ worker 1 ──ring──▶  publisher thread
+///        └─ shard = sensor mod N                (drainAlerts)
+/// ```
+///
+/// Threading: `submit` and `finishIngest` are called by exactly one ingest thread;
+/// `drainAlerts` by exactly one publisher thread; `reload` and the statistics by any thread.
+/// Samples of one sensor are processed in arrival order by one worker; its alert events reach
+/// the publisher in order.
+public final class Pipeline: @unchecked Sendable {
+    public let configuration: PipelineConfiguration
+    public let registry: SensorRegistry
+    public let drops: DropCounters
+    private let inputs: [SPSCRing<Sample>]
+    private let outputs: [SPSCRing<AlertEvent>]
+    private var threads: [StageThread] = []
+    private let ingestFinished = Atomic<Bool>(false)
+    private let workersRunning = Atomic<Int>(0)
+
+    private let resolver: Mutex<SettingsResolver>
+    private let settingsGeneration = Atomic<Int>(0)
+
+    /// Counters: [0] samples accepted by ingest, [1 + w] samples processed by worker w,
+    /// [1 + N + w] alert events emitted by worker w.
+    private let counters: AtomicCounters
+
+    // Ingest-side staging for sharding mixed batches (ingest thread only).
+    private var staging: [[Sample]]
+
+    public init(configuration: PipelineConfiguration, registry: SensorRegistry, drops: DropCounters,
+                settings: @escaping SettingsResolver) {
+        self.configuration = configuration
+        self.registry = registry
+        self.drops = drops
+        inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
+        outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
+        resolver = Mutex(settings)
+        counters = AtomicCounters(count: 1 + 2 * configuration.workers)
+        staging = (0..<configuration.workers).map { _ in
+            var a: [Sample] = []
+            a.reserveCapacity(1024)
+            return a
+        }
+    }
+
+    /// Starts the worker threads.
+    public func start() {
+        precondition(threads.isEmpty, "Pipeline.start called twice")
+        workersRunning.store(configuration.workers, ordering: .releasing)
+        for w in 0..<configuration.workers {
+            threads.append(StageThread(name: "vigil-worker\(w)") { [self] in self.runWorker(w) })
+        }
+    }
+
+    // MARK: Ingest side
+
+    /// Hands samples to their workers. Under `.block` it waits (spinning, then sleeping) until
+    /// every sample is queued, and returns their count; under `.drop` it queues what fits, counts
+    /// the rest as `queue_full` and returns how many were queued. Ingest thread only.
+    @discardableResult
+    public func submit(_ samples: UnsafeBufferPointer<Sample>) -> Int {
+        guard !samples.isEmpty else { return 0 }
+        let n = configuration.workers
+        var queued = 0
+        if n == 1 {
+            queued = enqueue(samples, worker: 0)
+        } else {
+            let first = Int(samples[0].sensor) % n
+            var uniform = true
+            for s in samples where Int(s.sensor) % n != first { uniform = false; break }
+            if uniform {
+                queued = enqueue(samples, worker: first)
+            } else {
+                for k in 0..<n { staging[k].removeAll(keepingCapacity: true) }
+                for s in samples { staging[Int(s.sensor) % n].append(s) }
+                for k in 0..<n where !staging[k].isEmpty {
+                    queued += staging[k].withUnsafeBufferPointer { enqueue($0, worker: k) }
+                }
+            }
+        }
+        counters.add(0, UInt64(queued))
+        return queued
+    }
+
+    /// Convenience for tests and offline tools.
+    @discardableResult
+    public func submit(_ samples: [Sample]) -> Int {
+        samples.withUnsafeBufferPointer { submit($0) }
+    }
+
+    private func enqueue(_ samples: UnsafeBufferPointer<Sample>, worker: Int) -> Int {
+        let ring = inputs[worker]
+        var done = ring.push(contentsOf: samples)
+        if done == samples.count { return done }
+        switch configuration.overflow {
+        case .drop:
+            drops.record(.queueFull, samples: samples.count - done)
+            return done
+        case .block:
+            var backoff = Backoff(maximumSleepMicroseconds: 200)
+            while done < samples.count {
+                let pushed = ring.push(contentsOf: UnsafeBufferPointer(rebasing: samples[done...]))
+                if pushed == 0 {
+                    backoff.pause()
+                } else {
+                    done += pushed
+                    backoff.reset()
+                }
+            }
+            return done
+        }
+    }
+
+    /// Tells the workers no more samples will come: each exits after processing its ring.
+    /// Ingest thread only (or any thread once ingest has stopped).
+    public func finishIngest() {
+        ingestFinished.store(true, ordering: .releasing)
+    }
+
+    /// Waits for the workers to exit (after `finishIngest`).
+    public func join() {
+        for t in threads { t.join() }
+        threads.removeAll()
+    }
+
+    /// True while any worker still runs (publisher uses it to know when the last alert is in).
+    public var isRunning: Bool { workersRunning.load(ordering: .acquiring) > 0 }
+
+    // MARK: Publisher side
+
+    /// Moves up to `maximum` alert events per worker to `body`, oldest first per worker.
+    /// Publisher thread only. Returns how many were drained.
+    @discardableResult
+    public func drainAlerts(maximum: Int = 256, _ body: (AlertEvent) -> Void) -> Int {
+        var total = 0
+        for ring in outputs {
+            total += ring.consume(maximum: maximum) { buf in
+                for e in buf { body(e) }
+            }
+        }
+        return total
+    }
+
+    // MARK: Reload
+
+    /// Replaces the settings resolver (config reload). Each worker re-resolves its sensors at
+    /// its next batch; sensors whose settings did not change keep their detector state.
+    public func reload(settings: @escaping SettingsResolver) {
+        resolver.withLock { $0 = settings }
+        settingsGeneration.wrappingAdd(1, ordering: .releasing)
+    }
+
+    // MARK: Statistics (any thread)
+
+    /// Samples accepted by ingest so far.
+    public var samplesSubmitted: UInt64 { counters[0] }
+    /// Samples processed by the workers so far.
+    public var samplesProcessed: UInt64 { (0..<configuration.workers).reduce(0) { $0 + counters[1 + $1] } }
+    /// Alert events emitted by the workers so far.
+    public var alertEventsEmitted: UInt64 {
+        (0..<configuration.workers).reduce(0) { $0 + counters[1 + configuration.workers + $1] }
+    }
+    /// Queued samples per worker ring (estimates).
+    public var ringOccupancy: [Int] { inputs.map(\.approximateCount) }
+    /// Capacity of each worker ring.
+    public var ringCapacity: Int { inputs[0].capacity }
+
+    // MARK: Worker
+
+    private func runWorker(_ w: Int) {
+        let input = inputs[w]
+        let output = outputs[w]
+        let n = configuration.workers
+        var states: [SensorDetectors?] = []
+        var generation = settingsGeneration.load(ordering: .acquiring)
+        var resolve = resolver.withLock { $0 }
+        var backoff = Backoff()
+        var processed: UInt64 = 0
+        var emitted: UInt64 = 0
+        let emit: (AlertEvent) -> Void = { event in
+            var b = Backoff(maximumSleepMicroseconds: 100)
+            while !output.push(event) { b.pause() }
+            emitted &+= 1
+        }
+        while true {
+            let g = settingsGeneration.load(ordering: .acquiring)
+            if g != generation {
+                generation = g
+                resolve = resolver.withLock { $0 }
+                for k in states.indices {
+                    guard let old = states[k] else { continue }
+                    let updated = resolve(registry.name(of: old.sensor))
+                    if updated != old.settings { states[k] = SensorDetectors(sensor: old.sensor, settings: updated) }
+                }
+            }
+            let count = input.consume(maximum: 4096) { batch in
+                for sample in batch {
+                    let local = Int(sample.sensor) / n
+                    if local >= states.count {
+                        states.append(contentsOf: repeatElement(nil, count: local + 1 - states.count))
+                    }
+                    if states[local] == nil {
+                        states[local] = SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor)))
+                    }
+                    states[local]!.process(sample, emit: emit)
+                }
+            }
+            if count > 0 {
+                processed &+= UInt64(count)
+                counters.set(1 + w, processed)
+                counters.set(1 + n + w, emitted)
+                backoff.reset()
+                continue
+            }
+            if ingestFinished.load(ordering: .acquiring) && input.isEmpty { break }
+            backoff.pause()
+        }
+        counters.set(1 + w, processed)
+        counters.set(1 + n + w, emitted)
+        workersRunning.wrappingSubtract(1, ordering: .releasing)
+    }
+}
