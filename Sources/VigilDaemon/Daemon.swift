@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Logging
+import Synchronization
+import VigilCore
+import VigilDetectors
+import VigilPipeline
+import ZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The one module that wires everything: ingest → pipeline → publish, the journal and its
+/// history endpoint, metrics and health, systemd notification, signals and the graceful drain.
+///
+/// Start order: journal and PUB socket, history, metrics, pipeline workers, publisher, and
+/// ingest last (so nothing is accepted before it can be processed). Stop order is the reverse:
+/// ingest stops reading, workers drain their rings, the publisher journals and publishes every
+/// alert they emitted, then the servers close.
+public final class Daemon: @unchecked Sendable {
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    private var options: DaemonOptions
+    private let logger: Logger
+    private let context: ZMQContext
+    public let pipeline: Pipeline
+    private let metrics = DaemonMetrics()
+    private let ingest: IngestService
+    private let publisher: AlertPublisher
+    private let history: HistoryServer
+    private var metricsServer: MetricsServer?
+    private let notifier: SystemdNotifier
+    private var running = false
+
+    public init(options: DaemonOptions, logger: Logger, environment: [String: String] = [:]) throws {
+        self.options = options
+        self.logger = logger
+        notifier = SystemdNotifier(environment: environment)
+        context = try ZMQContext(ioThreads: 1)
+        let registry = SensorRegistry(limit: options.maxSensors)
+        pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
+                            settings: options.settings)
+        ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
+        publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
+        history = HistoryServer(options: options, logger: logger)
+        if let listen = options.metricsListen {
+            let m = metrics
+            let p = pipeline
+            metricsServer = MetricsServer(address: listen, logger: logger) { path in
+                switch path {
+                case "/metrics": return (200, "text/plain; version=0.0.4; charset=utf-8", m.render(pipeline: p))
+                case "/healthz": return (200, "text/plain", "ok\n")
+                case "/readyz":
+                    let ready = m.ready.load(ordering: .acquiring) && !m.draining.load(ordering: .acquiring)
+                    return ready ? (200, "text/plain", "ready\n") : (503, "text/plain", "not ready\n")
+                default: return (404, "text/plain", "not found: try /metrics, /healthz or /readyz\n")
+                }
+            }
+        }
+    }
+
+    /// Opens every socket and file and starts every thread. Throws (and starts nothing that
+    /// keeps running) when an endpoint cannot be bound or the state directory is unusable.
+    public func start() throws {
+        do {
+            try makeDirectory(options.stateDirectory)
+            try publisher.open(context: context)
+            try history.open(context: context)
+            try metricsServer?.open()
+            try ingest.bind(context: context)
+        } catch {
+            context.shutdown()
+            throw StartError(description: "\(error)")
+        }
+        history.start()
+        metricsServer?.start()
+        pipeline.start()
+        publisher.start()
+        ingest.start()
+        running = true
+        metrics.ready.store(true, ordering: .releasing)
+        logger.info("vigild ready", metadata: [
+            "ingest": "\(options.ingestEndpoints.joined(separator: ","))",
+            "publish": "\(options.publishEndpoint)",
+            "history": "\(options.historyEndpoint)",
+            "metrics": "\(options.metricsListen ?? "off")",
+            "workers": "\(options.pipeline.workers)",
+            "next_seq": "\(publisher.lastSeq + 1)",
+        ])
+        notifier.notify("READY=1\nSTATUS=running: ingest \(options.ingestEndpoints.joined(separator: ","))")
+    }
+
+    /// Stops reading, drains every queued sample and alert, and closes everything. Idempotent.
+    public func stop() {
+        guard running else { return }
+        running = false
+        metrics.draining.store(true, ordering: .releasing)
+        notifier.notify("STOPPING=1\nSTATUS=draining")
+        logger.info("draining")
+        ingest.stop()
+        ingest.join()
+        pipeline.finishIngest()
+        pipeline.join()
+        publisher.join()
+        history.stop()
+        history.join()
+        metricsServer?.stop()
+        metricsServer?.join()
+        context.shutdown()
+        logger.info("stopped", metadata: [
+            "samples": "\(pipeline.samplesProcessed)",
+            "alerts": "\(pipeline.alertEventsEmitted)",
+            "last_seq": "\(publisher.lastSeq)",
+        ])
+    }
+
+    /// Applies new detector settings without losing detector state of unchanged sensors.
+    /// Endpoint and pipeline changes need a restart.
+    public func reload(settings: @escaping SettingsResolver) {
+        notifier.notify("RELOADING=1")
+        pipeline.reload(settings: settings)
+        notifier.notify("READY=1\nSTATUS=running (reloaded)")
+        logger.info("configuration reloaded")
+    }
+
+    /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP through `reloadSettings` and pinging
+    /// the systemd watchdog. Call `Daemon.blockSignals()` before creating any thread.
+    public func runUntilSignalled(environment: [String: String], reloadSettings: () -> SettingsResolver?) {
+        var set = Daemon.handledSignals()
+        let watchdog = SystemdNotifier.watchdogMicroseconds(environment: environment)
+        let tick = watchdog.map { max($0 / 2, 100_000) } ?? 1_000_000
+        var timeout = timespec(tv_sec: Int(tick / 1_000_000), tv_nsec: Int(tick % 1_000_000) * 1000)
+        while true {
+            let sig = sigtimedwait(&set, nil, &timeout)
+            if sig == SIGINT || sig == SIGTERM {
+                logger.info("received \(sig == SIGINT ? "SIGINT" : "SIGTERM")")
+                break
+            }
+            if sig == SIGHUP {
+                if let settings = reloadSettings() { reload(settings: settings) }
+                continue
+            }
+            if watchdog != nil { notifier.notify("WATCHDOG=1") }
+        }
+        stop()
+    }
+
+    static func handledSignals() -> sigset_t {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGHUP)
+        return set
+    }
+
+    /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it creates
+    /// afterwards, so that `runUntilSignalled` receives them synchronously. Call first in `main`.
+    public static func blockSignals() {
+        var set = handledSignals()
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// The port-resolved endpoints actually bound are the configured ones (no wildcards).
+    public var currentOptions: DaemonOptions { options }
+
+    /// Total samples processed so far (for tools and tests).
+    public var samplesProcessed: UInt64 { pipeline.samplesProcessed }
+}
+
+private func makeDirectory(_ path: String) throws {
+    var st = stat()
+    if stat(path, &st) == 0 {
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw Daemon.StartError(description: "state directory \(path) exists and is not a directory")
+        }
+        return
+    }
+    // Create parents one by one.
+    var prefix = path.hasPrefix("/") ? "/" : ""
+    for part in path.split(separator: "/") {
+        prefix += part
+        if stat(prefix, &st) != 0, mkdir(prefix, 0o750) != 0, errno != EEXIST {
+            throw Daemon.StartError(description: "cannot create state directory \(prefix): \(String(cString: strerror(errno)))")
+        }
+        prefix += "/"
+    }
+}
