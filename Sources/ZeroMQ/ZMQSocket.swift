@@ -33,11 +33,14 @@ public enum ZMQSocketType: Sendable {
 public final class ZMQSocket: @unchecked Sendable {
     public let type: ZMQSocketType
     private var handle: UnsafeMutableRawPointer?
+    /// Kept alive while the socket exists: `zmq_ctx_term` waits for every socket to close.
+    private let context: ZMQContext
 
     public init(context: ZMQContext, type: ZMQSocketType, lingerMilliseconds: Int32? = nil) throws(ZMQError) {
         guard let h = zmq_socket(context.handle, type.raw) else { throw ZMQError.last("zmq_socket") }
         self.type = type
         self.handle = h
+        self.context = context
         let defaultLinger: Int32 = (type == .push || type == .pub || type == .dealer || type == .req) ? 1000 : 0
         try setOption(ZMQ_LINGER, lingerMilliseconds ?? defaultLinger, "ZMQ_LINGER")
     }
