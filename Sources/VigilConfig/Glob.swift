@@ -46,7 +46,8 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
                     let startsSegment = i == 0 || scalars[i - 1] == "/"
                     let followedBySlash = i + 2 < scalars.count && scalars[i + 2] == "/"
                     if startsSegment && followedBySlash {
-                        tokens.append(.segments)
+                        // `**/`: either nothing, or any run followed by `/`.
+                        tokens += [.skippable, .globstar, .literal("/")]
                         i += 3
                     } else {
                         tokens.append(.globstar)
@@ -128,9 +129,8 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
                     if c != "/" { next.insert(i) }
                 case .globstar:
                     next.insert(i)
-                case .segments:
-                    next.insert(i)
-                    if c == "/" { next.insert(i + 1) }
+                case .skippable:
+                    break
                 }
             }
             if next.isEmpty { return false }
@@ -158,8 +158,9 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         case star
         /// `**` inside a segment: any run.
         case globstar
-        /// `**/` as whole segments: empty, or any run that ends with `/`.
-        case segments
+        /// Starts `**/` written as whole segments (followed by `.globstar`, `/`): matches nothing
+        /// itself, and lets the automaton skip the three tokens so no segment is matched.
+        case skippable
     }
 
     private struct ClassItem: Sendable {
@@ -179,7 +180,10 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
         var set = set
         for i in 0..<tokens.count where set.contains(i) {
             switch tokens[i] {
-            case .star, .globstar, .segments: set.insert(i + 1)
+            case .star, .globstar: set.insert(i + 1)
+            case .skippable:
+                set.insert(i + 1)
+                set.insert(i + 3)
             default: break
             }
         }
@@ -223,7 +227,7 @@ public struct Glob: Sendable, Hashable, CustomStringConvertible {
 /// Why a pattern is not a valid `Glob`.
 public struct GlobError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What is wrong; a struct so new cases can be added without breaking callers.
-    public struct Code: Sendable, Hashable {
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Sendable, Hashable {
             case empty, tooManyStars, unterminatedClass, reversedRange, trailingEscape, slashInClass, tooLong
         }
@@ -244,6 +248,9 @@ public struct GlobError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let slashInClass = Code(.slashInClass)
         /// More than `Glob.maximumElements` elements.
         public static let tooLong = Code(.tooLong)
+
+        /// The code's name, e.g. `unterminatedClass`.
+        public var description: String { "\(value)" }
 
         fileprivate var message: String {
             switch value {
