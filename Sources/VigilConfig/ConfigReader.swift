@@ -212,33 +212,37 @@ func quoted(_ s: String) -> String {
     "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
 
-/// The known key closest to `key` by edit distance, if it is within 2 edits (and not a
-/// wholesale replacement of a short key).
+/// The known key closest to `key` by edit distance (a swap of neighbours counts as one edit),
+/// if it is within 2 edits, or 1 edit for keys of up to 4 characters.
 func closestKey(to key: String, in known: [String]) -> String? {
     var best: (key: String, distance: Int)?
     for candidate in known {
         let d = editDistance(key, candidate)
-        if d <= 2, d < min(key.count, candidate.count) || d == 0, best == nil || d < best!.distance {
+        let limit = min(key.count, candidate.count) <= 4 ? 1 : 2
+        if d <= limit, best == nil || d < best!.distance {
             best = (candidate, d)
         }
     }
     return best?.key
 }
 
-/// Levenshtein distance between `a` and `b`, counted in characters.
+/// Optimal-string-alignment distance between `a` and `b` in characters: insertions, deletions,
+/// substitutions and swaps of adjacent characters each cost one.
 func editDistance(_ a: String, _ b: String) -> Int {
     let a = Array(a), b = Array(b)
     if a.isEmpty { return b.count }
     if b.isEmpty { return a.count }
-    var previous = Array(0...b.count)
-    var current = [Int](repeating: 0, count: b.count + 1)
+    var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+    for i in 0...a.count { d[i][0] = i }
+    for j in 0...b.count { d[0][j] = j }
     for i in 1...a.count {
-        current[0] = i
         for j in 1...b.count {
-            let substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, substitution)
+            let cost = a[i - 1] == b[j - 1] ? 0 : 1
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+            }
         }
-        swap(&previous, &current)
     }
-    return previous[b.count]
+    return d[a.count][b.count]
 }

@@ -139,11 +139,16 @@ extension ConfigReader {
         for e in entries(of: section.value, section.path, known: keys) {
             switch e.key {
             case "endpoints":
-                ingest.endpoints = items(of: e.value, e.path).compactMap { endpoint($0.node, $0.path, binds: true, &locations) }
+                // Keep the default when the list is wrong, so later checks do not pile onto it.
+                let before = problems.count
+                let read = items(of: e.value, e.path).compactMap { endpoint($0.node, $0.path, binds: true, &locations) }
+                if problems.count == before { ingest.endpoints = read }
                 locations["ingest.endpoints"] = SourceLocation(line: e.keyNode.mark?.line ?? 0,
                                                                column: e.keyNode.mark?.column ?? 0, keyPath: e.path)
             case "subscribe":
-                ingest.subscribe = items(of: e.value, e.path).compactMap { readSubscription($0.node, $0.path, &locations) }
+                let before = problems.count
+                let read = items(of: e.value, e.path).compactMap { readSubscription($0.node, $0.path, &locations) }
+                if problems.count == before { ingest.subscribe = read }
             case "max_message_bytes":
                 if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { ingest.maxMessageBytes = v }
             case "receive_hwm":
