@@ -8,6 +8,8 @@ internal import Yams
 struct ConfigReader {
     let file: String
     private(set) var problems: [ConfigProblem] = []
+    /// Key paths of every known key read, in file order (to check the shipped file lists them all).
+    private(set) var visitedKeyPaths: [String] = []
 
     init(file: String) {
         self.file = file
@@ -86,6 +88,7 @@ struct ConfigReader {
                 report(.unknownKey, at: keyNode, keyPath, message)
                 continue
             }
+            visitedKeyPaths.append(keyPath)
             out.append(Entry(key: key, keyNode: keyNode, value: value, path: keyPath))
         }
         return out

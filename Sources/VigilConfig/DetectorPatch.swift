@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
 import VigilCore
 import VigilDetectors
 internal import Yams
@@ -77,7 +78,8 @@ struct DetectorPatch: Sendable, Equatable {
 /// Renders a number as an operator would write it: `5`, `0.75`, `1e-09`.
 func formatNumber(_ d: Double) -> String {
     if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
-    return "\(d)"
+    // Swift writes 1e-09; operators write 1e-9.
+    return "\(d)".replacingOccurrences(of: "e-0", with: "e-").replacingOccurrences(of: "e+0", with: "e+")
 }
 
 // MARK: - Field tables

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Foundation
+import VigilCore
 import VigilDetectors
 internal import Yams
 
@@ -32,6 +33,12 @@ extension VigilConfiguration {
     ///
     /// Keys left out keep their built-in defaults; empty text gives `VigilConfiguration()`.
     public static func parse(yaml: String, file: String) throws(ConfigError) -> VigilConfiguration {
+        try parseRecordingKeys(yaml: yaml, file: file).configuration
+    }
+
+    /// `parse(yaml:file:)`, also returning the key path of every key the text sets.
+    static func parseRecordingKeys(yaml: String, file: String) throws(ConfigError)
+        -> (configuration: VigilConfiguration, keyPaths: [String]) {
         var reader = ConfigReader(file: file)
         let root: Node?
         do {
@@ -47,14 +54,49 @@ extension VigilConfiguration {
             }
             throw ConfigError(problems: sorted.map(\.element))
         }
-        return configuration
+        return (configuration, reader.visitedKeyPaths)
     }
 }
 
 // MARK: - The walk
 
-private let topLevelKeys = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                            "detectors", "sensors", "assets"]
+/// Every key of the configuration file, by section: the reader accepts exactly these.
+enum ConfigKeys {
+    static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
+                           "detectors", "sensors", "assets"]
+    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
+    static let subscription = ["endpoint", "mode", "topics"]
+    static let publish = ["endpoint", "send_hwm"]
+    static let history = ["endpoint", "max_reply"]
+    static let metrics = ["listen"]
+    static let state = ["directory"]
+    static let pipeline = ["workers", "ring_capacity", "overflow"]
+    static let limits = ["max_sensors"]
+    static let logging = ["level"]
+    static var detectors: [String] { SectionKey.allCases.map(\.rawValue) }
+    static var sensorOverride: [String] { ["match"] + detectors }
+    static var asset: [String] { ["name", "sensors"] + detectors }
+
+    /// The key path of every default the configuration has (list entries left out), e.g.
+    /// `detectors.zscore.window`: what a file that spells out every default sets.
+    static var defaultKeyPaths: [String] {
+        let sections: [(String, [String])] = [
+            ("ingest", ingest), ("publish", publish), ("history", history), ("metrics", metrics),
+            ("state", state), ("pipeline", pipeline), ("limits", limits), ("logging", logging),
+        ]
+        var paths = topLevel
+        for (section, keys) in sections { paths += keys.map { "\(section).\($0)" } }
+        for section in SectionKey.allCases {
+            paths.append("detectors.\(section.rawValue)")
+            // Keys without a default of their own (a section's raise_after: unset means `alerts`) left out.
+            paths += DetectorFields.rendered(section, of: VigilConfiguration.Detectors()).map {
+                "detectors.\(section.rawValue).\($0.key)"
+            }
+        }
+        paths += DetectorKind.allCases.filter { $0 != .combined }.map { "detectors.combine.weights.\($0.rawValue)" }
+        return paths
+    }
+}
 
 /// Where a detector patch is written, which decides what it may set.
 private enum PatchContext {
@@ -99,7 +141,7 @@ extension ConfigReader {
             return
         }
         var locations: [String: SourceLocation] = [:]
-        for e in entries(of: root, "", known: topLevelKeys) {
+        for e in entries(of: root, "", known: ConfigKeys.topLevel) {
             switch e.key {
             case "ingest": readIngest(e, into: &c.ingest, &locations)
             case "publish": readPublish(e, into: &c.publish, &locations)
@@ -135,8 +177,7 @@ extension ConfigReader {
 
     private mutating func readIngest(_ section: Entry, into ingest: inout VigilConfiguration.Ingest,
                                      _ locations: inout [String: SourceLocation]) {
-        let keys = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
-        for e in entries(of: section.value, section.path, known: keys) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.ingest) {
             switch e.key {
             case "endpoints":
                 // Keep the default when the list is wrong, so later checks do not pile onto it.
@@ -168,7 +209,7 @@ extension ConfigReader {
         var mode: VigilConfiguration.Subscription.Mode = .connect
         var topics = [""]
         var ok = true
-        for e in entries(of: node, path, known: ["endpoint", "mode", "topics"]) {
+        for e in entries(of: node, path, known: ConfigKeys.subscription) {
             switch e.key {
             case "endpoint": endpointNode = e.value
             case "mode":
@@ -198,7 +239,7 @@ extension ConfigReader {
 
     private mutating func readPublish(_ section: Entry, into publish: inout VigilConfiguration.Publish,
                                       _ locations: inout [String: SourceLocation]) {
-        for e in entries(of: section.value, section.path, known: ["endpoint", "send_hwm"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.publish) {
             switch e.key {
             case "endpoint": if let v = endpoint(e.value, e.path, binds: true, &locations) { publish.endpoint = v }
             case "send_hwm": if let v = int(e.value, e.path, min: 0, max: Int(Int32.max)) { publish.sendHighWaterMark = v }
@@ -209,7 +250,7 @@ extension ConfigReader {
 
     private mutating func readHistory(_ section: Entry, into history: inout VigilConfiguration.History,
                                       _ locations: inout [String: SourceLocation]) {
-        for e in entries(of: section.value, section.path, known: ["endpoint", "max_reply"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.history) {
             switch e.key {
             case "endpoint": if let v = endpoint(e.value, e.path, binds: true, &locations) { history.endpoint = v }
             case "max_reply": if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { history.maxReply = v }
@@ -260,7 +301,7 @@ extension ConfigReader {
     // MARK: Other sections
 
     private mutating func readMetrics(_ section: Entry, into metrics: inout VigilConfiguration.Metrics) {
-        for e in entries(of: section.value, section.path, known: ["listen"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.metrics) {
             // `off`, `false`, `""` and an empty value disable the listener.
             if isNull(e.value) || e.value.bool == false && tagName(e.value) == .bool {
                 metrics.listen = nil
@@ -279,7 +320,7 @@ extension ConfigReader {
     }
 
     private mutating func readState(_ section: Entry, into state: inout VigilConfiguration.State) {
-        for e in entries(of: section.value, section.path, known: ["directory"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.state) {
             guard let v = string(e.value, e.path, what: "a directory path") else { continue }
             if v.isEmpty {
                 report(.invalidValue, at: e.value, e.path, "expected a directory path, got \"\"")
@@ -290,7 +331,7 @@ extension ConfigReader {
     }
 
     private mutating func readPipeline(_ section: Entry, into pipeline: inout VigilConfiguration.Pipeline) {
-        for e in entries(of: section.value, section.path, known: ["workers", "ring_capacity", "overflow"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.pipeline) {
             switch e.key {
             case "workers":
                 if tagName(e.value) == .int {
@@ -312,13 +353,13 @@ extension ConfigReader {
     }
 
     private mutating func readLimits(_ section: Entry, into limits: inout VigilConfiguration.Limits) {
-        for e in entries(of: section.value, section.path, known: ["max_sensors"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.limits) {
             if let v = int(e.value, e.path, min: 1, max: Int(UInt32.max)) { limits.maxSensors = v }
         }
     }
 
     private mutating func readLogging(_ section: Entry, into logging: inout VigilConfiguration.Logging) {
-        for e in entries(of: section.value, section.path, known: ["level"]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.logging) {
             if let v = choice(e.value, e.path, of: VigilConfiguration.LogLevel.self) { logging.level = v }
         }
     }
@@ -357,7 +398,7 @@ extension ConfigReader {
     }
 
     private mutating func readDetectors(_ section: Entry, into detectors: inout VigilConfiguration.Detectors) {
-        let sections = entries(of: section.value, section.path, known: SectionKey.allCases.map(\.rawValue))
+        let sections = entries(of: section.value, section.path, known: ConfigKeys.detectors)
         let patch = readPatch(sections, .defaults)
         checkConsistency(patch, on: detectors)
         detectors.apply(patch)
@@ -370,7 +411,7 @@ extension ConfigReader {
                 report(.wrongType, at: item.node, item.path, "expected a mapping {match, zscore, …}, got \(describe(item.node))")
                 continue
             }
-            let all = entries(of: item.node, item.path, known: ["match"] + SectionKey.allCases.map(\.rawValue))
+            let all = entries(of: item.node, item.path, known: ConfigKeys.sensorOverride)
             var match: Glob?
             var matchWritten = false
             for e in all where e.key == "match" {
@@ -396,7 +437,7 @@ extension ConfigReader {
                 report(.wrongType, at: item.node, item.path, "expected a mapping {name, sensors, …}, got \(describe(item.node))")
                 continue
             }
-            let all = entries(of: item.node, item.path, known: ["name", "sensors"] + SectionKey.allCases.map(\.rawValue))
+            let all = entries(of: item.node, item.path, known: ConfigKeys.asset)
             var name: String?
             var globs: [Glob]?
             for e in all {
