@@ -10,6 +10,8 @@ struct ConfigReader {
     private(set) var problems: [ConfigProblem] = []
     /// Key paths of every known key read, in file order (to check the shipped file lists them all).
     private(set) var visitedKeyPaths: [String] = []
+    /// An ingest endpoint list had problems (so "no endpoint at all" is not reported on top).
+    var ingestListFailed = false
 
     init(file: String) {
         self.file = file

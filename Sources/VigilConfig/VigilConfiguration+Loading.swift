@@ -117,7 +117,12 @@ extension ConfigReader {
         switch error {
         case .scanner(let context, let message, let mark, _), .parser(let context, let message, let mark, _),
              .composer(let context, let message, let mark, _):
-            return problem(mark.line, mark.column, withContext(message, context))
+            var text = withContext(message, context)
+            let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+            if mark.line >= 1, mark.line <= lines.count, lines[mark.line - 1].prefix(while: { $0 == " " || $0 == "\t" }).contains("\t") {
+                text += "; YAML is indented with spaces, not tabs"
+            }
+            return problem(mark.line, mark.column, text)
         case .reader(let message, let offset, _, _):
             var line = 0, column = 0
             if let offset {
@@ -180,16 +185,16 @@ extension ConfigReader {
         for e in entries(of: section.value, section.path, known: ConfigKeys.ingest) {
             switch e.key {
             case "endpoints":
-                // Keep the default when the list is wrong, so later checks do not pile onto it.
                 let before = problems.count
-                let read = items(of: e.value, e.path).compactMap { endpoint($0.node, $0.path, binds: true, &locations) }
-                if problems.count == before { ingest.endpoints = read }
+                ingest.endpoints = items(of: e.value, e.path).compactMap { endpoint($0.node, $0.path, binds: true, &locations) }
+                // A wrong list is reported already; "at least one endpoint" would only pile onto it.
+                if problems.count != before { ingestListFailed = true }
                 locations["ingest.endpoints"] = SourceLocation(line: e.keyNode.mark?.line ?? 0,
                                                                column: e.keyNode.mark?.column ?? 0, keyPath: e.path)
             case "subscribe":
                 let before = problems.count
-                let read = items(of: e.value, e.path).compactMap { readSubscription($0.node, $0.path, &locations) }
-                if problems.count == before { ingest.subscribe = read }
+                ingest.subscribe = items(of: e.value, e.path).compactMap { readSubscription($0.node, $0.path, &locations) }
+                if problems.count != before { ingestListFailed = true }
             case "max_message_bytes":
                 if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { ingest.maxMessageBytes = v }
             case "receive_hwm":
@@ -261,7 +266,7 @@ extension ConfigReader {
 
     /// At least one ingest socket; no endpoint used twice by ingest, nor bound twice overall.
     private mutating func checkEndpoints(of c: VigilConfiguration, _ locations: [String: SourceLocation]) {
-        if c.ingest.endpoints.isEmpty && c.ingest.subscribe.isEmpty {
+        if c.ingest.endpoints.isEmpty && c.ingest.subscribe.isEmpty && !ingestListFailed {
             let at = locations["ingest.endpoints"] ?? SourceLocation(line: 0, column: 0, keyPath: "ingest.endpoints")
             report(.invalidValue, at: at, "at least one ingest endpoint is needed (ingest.endpoints or ingest.subscribe)")
         }

@@ -378,6 +378,20 @@ struct ConfigParsingTests {
         #expect(problem.line == 4)
     }
 
+    @Test func tabIndentationIsExplained() throws {
+        let problem = try #require(problems("logging:\n\tlevel: info\n").first)
+        #expect(problem.code == .syntax)
+        #expect(problem.line == 2)
+        #expect(problem.message.hasSuffix("YAML is indented with spaces, not tabs"))
+    }
+
+    @Test func badAndDuplicateEndpointsInOneList() {
+        let p = problems("ingest: {endpoints: [tcp://127.0.0.1:7001, tcp://127.0.0.1:7001, udp://x:1]}")
+        #expect(p.map(\.keyPath) == ["ingest.endpoints[1]", "ingest.endpoints[2]"])
+        #expect(p.map(\.code) == [.duplicate, .invalidValue])
+        #expect(problems("ingest: {endpoints: [udp://x:1]}").count == 1)
+    }
+
     @Test func duplicateKeyIsASyntaxError() throws {
         let problem = try #require(problems("logging:\n  level: info\n  level: debug\n").first)
         #expect(problem.code == .syntax)
