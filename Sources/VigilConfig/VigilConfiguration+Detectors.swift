@@ -128,6 +128,12 @@ extension VigilConfiguration {
         /// The detector keys it sets for its members, in file order.
         var patch: DetectorPatch
 
+        /// An asset without detector keys of its own (for tools that derive assets from data,
+        /// such as a wide fixture file whose columns are one asset's sensors).
+        public init(name: String, sensors: [Glob]) {
+            self.init(name: name, sensors: sensors, patch: DetectorPatch())
+        }
+
         init(name: String, sensors: [Glob], patch: DetectorPatch) {
             self.name = name
             self.sensors = sensors

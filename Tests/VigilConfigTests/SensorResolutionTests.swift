@@ -162,6 +162,13 @@ struct SensorResolutionTests {
         #expect(c.assets.map(\.name) == ["pump7", "plant1", "never"])
     }
 
+    @Test func assetsBuiltInCode() throws {
+        var c = VigilConfiguration()
+        c.assets = [VigilConfiguration.Asset(name: "pump7", sensors: [try Glob("pump7/*")])]
+        #expect(c.asset(ofSensor: "pump7/rpm") == "pump7")
+        #expect(c.detectorSettings(forSensor: "pump7/rpm") == DetectorSettings())
+    }
+
     @Test func sensorOverridesApplyAfterTheAsset() throws {
         let c = try parse("""
             assets:
