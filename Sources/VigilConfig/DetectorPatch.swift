@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
+import VigilCore
+import VigilDetectors
+internal import Yams
+
+// The detector keys of the config, one table per section. The same tables read
+// `detectors` (applied on the built-in defaults), `sensors[]` and `assets[]` (kept as patches
+// and applied per sensor), suggest keys for typos and render the summary, so a key is declared
+// exactly once.
+
+/// The detector sections of the config, by YAML key.
+enum SectionKey: String, Sendable, CaseIterable {
+    case zscore
+    case spectralResidual = "spectral_residual"
+    case isolationForest = "isolation_forest"
+    case alerts
+    case calibration
+    case combine
+}
+
+/// A config value after its type and range were checked against its key.
+enum FieldValue: Sendable, Equatable {
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    /// An enum's raw value, already known to be valid.
+    case text(String)
+    case weights([DetectorKind: Double])
+
+    var rendered: String {
+        switch self {
+        case .bool(let b): "\(b)"
+        case .int(let i): "\(i)"
+        case .double(let d): formatNumber(d)
+        case .text(let s): s
+        case .weights(let w):
+            "{" + DetectorKind.allCases.compactMap { k in w[k].map { "\(k.rawValue): \(formatNumber($0))" } }
+                .joined(separator: ", ") + "}"
+        }
+    }
+}
+
+/// Where a value was written, for problems found after the walk.
+struct SourceLocation: Sendable {
+    var line: Int
+    var column: Int
+    var keyPath: String
+}
+
+/// One key set by a `detectors`, `sensors[]` or `assets[]` entry.
+struct PatchEntry: Sendable, Equatable {
+    var section: SectionKey
+    var key: String
+    var value: FieldValue
+    var location: SourceLocation
+
+    /// Equal when they set the same key to the same value, wherever written.
+    static func == (a: PatchEntry, b: PatchEntry) -> Bool {
+        a.section == b.section && a.key == b.key && a.value == b.value
+    }
+}
+
+/// The detector keys one config entry sets, in file order.
+struct DetectorPatch: Sendable, Equatable {
+    var entries: [PatchEntry] = []
+
+    var changes: [String] { entries.map { "\($0.section.rawValue).\($0.key): \($0.value.rendered)" } }
+
+    func entry(_ section: SectionKey, _ keys: [String]) -> PatchEntry? {
+        for key in keys {
+            if let e = entries.last(where: { $0.section == section && $0.key == key }) { return e }
+        }
+        return nil
+    }
+}
+
+/// Renders a number as an operator would write it: `5`, `0.75`, `1e-09`.
+func formatNumber(_ d: Double) -> String {
+    if d.isFinite, d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+    // Swift writes 1e-09; operators write 1e-9.
+    return "\(d)".replacingOccurrences(of: "e-0", with: "e-").replacingOccurrences(of: "e+0", with: "e+")
+}
+
+// MARK: - Field tables
+
+/// An accepted range of numbers, with its wording for messages.
+struct NumberRange: Sendable {
+    var lower: Double
+    var lowerInclusive: Bool
+    var upper: Double?
+    var upperInclusive: Bool
+
+    static let positive = NumberRange(lower: 0, lowerInclusive: false, upper: nil, upperInclusive: false)
+    static let nonNegative = NumberRange(lower: 0, lowerInclusive: true, upper: nil, upperInclusive: false)
+    static let openUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
+    static let halfOpenUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: true)
+
+    func contains(_ x: Double) -> Bool {
+        guard x.isFinite else { return false }
+        if lowerInclusive ? x < lower : x <= lower { return false }
+        if let upper, upperInclusive ? x > upper : x >= upper { return false }
+        return true
+    }
+
+    var wording: String {
+        guard let upper else {
+            return "a number \(lowerInclusive ? "≥" : ">") \(formatNumber(lower))"
+        }
+        return "a number in \(lowerInclusive ? "[" : "(")\(formatNumber(lower)), \(formatNumber(upper))\(upperInclusive ? "]" : ")")"
+    }
+}
+
+/// How one key is read, written into its section and shown.
+struct FieldSpec<Target> {
+    var key: String
+    var read: (inout ConfigReader, Node, String) -> FieldValue?
+    var write: (FieldValue, inout Target) -> Void
+    var render: (Target) -> String?
+
+    static func int(_ key: String, _ path: WritableKeyPath<Target, Int>, min: Int, max: Int = .max) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.int(node, p, min: min, max: max).map(FieldValue.int) },
+             write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
+             render: { "\($0[keyPath: path])" })
+    }
+
+    static func int(_ key: String, _ path: WritableKeyPath<Target, Int?>, min: Int) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.int(node, p, min: min, max: .max).map(FieldValue.int) },
+             write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
+             render: { $0[keyPath: path].map { "\($0)" } })
+    }
+
+    static func seed(_ key: String, _ path: WritableKeyPath<Target, UInt64>) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.int(node, p, min: 0, max: .max).map(FieldValue.int) },
+             write: { v, t in if case .int(let i) = v { t[keyPath: path] = UInt64(i) } },
+             render: { "\($0[keyPath: path])" })
+    }
+
+    static func number(_ key: String, _ path: WritableKeyPath<Target, Double>, _ range: NumberRange) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
+             write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
+             render: { formatNumber($0[keyPath: path]) })
+    }
+
+    static func number(_ key: String, _ path: WritableKeyPath<Target, Double?>, _ range: NumberRange) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
+             write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
+             render: { $0[keyPath: path].map(formatNumber) })
+    }
+
+    static func bool(_ key: String, _ path: WritableKeyPath<Target, Bool>) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.bool(node, p).map(FieldValue.bool) },
+             write: { v, t in if case .bool(let b) = v { t[keyPath: path] = b } },
+             render: { "\($0[keyPath: path])" })
+    }
+
+    static func choice<E: RawRepresentable<String> & CaseIterable>(_ key: String, _ path: WritableKeyPath<Target, E>) -> Self {
+        Self(key: key,
+             read: { r, node, p in r.choice(node, p, of: E.self).map { FieldValue.text($0.rawValue) } },
+             write: { v, t in if case .text(let s) = v, let e = E(rawValue: s) { t[keyPath: path] = e } },
+             render: { $0[keyPath: path].rawValue })
+    }
+}
+
+/// A detector section of the config (shorter to write in the tables).
+typealias Section<C: Sendable & Equatable> = VigilConfiguration.Detector<C>
+
+/// Keys every detector section has.
+private func commonFields<C>(thresholds range: NumberRange) -> [FieldSpec<Section<C>>] {
+    [
+        .bool("enabled", \.enabled),
+        .number("threshold", \.threshold, range),
+        .number("critical", \.critical, range),
+        .int("raise_after", \.raiseAfter, min: 1),
+        .int("clear_after", \.clearAfter, min: 1),
+        .number("clear_ratio", \.clearRatio, .halfOpenUnit),
+    ]
+}
+
+enum DetectorFields {
+    static var zscore: [FieldSpec<Section<ZScoreSettings>>] {
+        commonFields(thresholds: .positive) + [
+            .choice("mode", \.configuration.mode),
+            .int("window", \.configuration.window, min: 2),
+            .int("warmup", \.configuration.warmup, min: 2),
+            .number("alpha", \.configuration.alpha, .openUnit),
+            .number("min_deviation", \.configuration.minDeviation, .positive),
+        ]
+    }
+
+    static var spectralResidual: [FieldSpec<Section<SpectralResidualConfiguration>>] {
+        commonFields(thresholds: .positive) + [
+            .int("window", \.configuration.window, min: 8),
+            .int("mag_window", \.configuration.magWindow, min: 1),
+            .int("score_window", \.configuration.scoreWindow, min: 1),
+            .int("estimated_points", \.configuration.estimatedPoints, min: 1),
+            .int("look_ahead", \.configuration.lookAhead, min: 1),
+            .int("hop", \.configuration.hop, min: 1),
+        ]
+    }
+
+    static var isolationForest: [FieldSpec<Section<IsolationForestConfiguration>>] {
+        commonFields(thresholds: .halfOpenUnit) + [
+            .int("trees", \.configuration.trees, min: 1),
+            .int("sample_size", \.configuration.sampleSize, min: 2),
+            .int("training_window", \.configuration.trainingWindow, min: 2),
+            .int("retrain_every", \.configuration.retrainEvery, min: 1),
+            .number("drift_threshold", \.configuration.driftThreshold, .halfOpenUnit),
+            .bool("extended", \.configuration.extended),
+            .choice("features", \.configuration.features),
+            .int("shingle", \.configuration.shingle, min: 1),
+            .seed("seed", \.configuration.seed),
+        ]
+    }
+
+    static var alerts: [FieldSpec<VigilConfiguration.AlertDefaults>] {
+        [
+            .int("raise_after", \.raiseAfter, min: 1),
+            .int("clear_after", \.clearAfter, min: 1),
+            .number("clear_ratio", \.clearRatio, .halfOpenUnit),
+        ]
+    }
+
+    static var calibration: [FieldSpec<CalibrationConfiguration>] {
+        [
+            .int("history", \.history, min: 2),
+            .int("short_window", \.shortWindow, min: 1),
+            .int("warmup", \.warmup, min: 1),
+        ]
+    }
+
+    static var combine: [FieldSpec<Section<CombineSettings>>] {
+        commonFields(thresholds: .halfOpenUnit) + [
+            .choice("rule", \.configuration.rule),
+            FieldSpec(key: "weights",
+                      read: { r, node, p in r.weights(node, p).map(FieldValue.weights) },
+                      write: { v, t in if case .weights(let w) = v { t.configuration.weights = w } },
+                      render: { FieldValue.weights($0.configuration.weights).rendered }),
+        ]
+    }
+
+    /// The keys of `section`, in the order the shipped config lists them.
+    static func keys(of section: SectionKey) -> [String] {
+        switch section {
+        case .zscore: zscore.map(\.key)
+        case .spectralResidual: spectralResidual.map(\.key)
+        case .isolationForest: isolationForest.map(\.key)
+        case .alerts: alerts.map(\.key)
+        case .calibration: calibration.map(\.key)
+        case .combine: combine.map(\.key)
+        }
+    }
+
+    /// Reads one key of `section`, or nil (with a problem recorded) when the value is wrong.
+    static func read(_ section: SectionKey, _ key: String, _ reader: inout ConfigReader, _ node: Node,
+                     _ path: String) -> FieldValue? {
+        func read<T>(_ table: [FieldSpec<T>]) -> FieldValue? {
+            table.first { $0.key == key }?.read(&reader, node, path)
+        }
+        switch section {
+        case .zscore: return read(zscore)
+        case .spectralResidual: return read(spectralResidual)
+        case .isolationForest: return read(isolationForest)
+        case .alerts: return read(alerts)
+        case .calibration: return read(calibration)
+        case .combine: return read(combine)
+        }
+    }
+
+    /// The current values of `section` in `detectors`, as `key: value` (unset optional keys left out).
+    static func rendered(_ section: SectionKey, of d: VigilConfiguration.Detectors) -> [(key: String, value: String)] {
+        func render<T>(_ table: [FieldSpec<T>], _ target: T) -> [(key: String, value: String)] {
+            table.compactMap { f in f.render(target).map { (f.key, $0) } }
+        }
+        switch section {
+        case .zscore: return render(zscore, d.zscore)
+        case .spectralResidual: return render(spectralResidual, d.spectralResidual)
+        case .isolationForest: return render(isolationForest, d.isolationForest)
+        case .alerts: return render(alerts, d.alerts)
+        case .calibration: return render(calibration, d.calibration)
+        case .combine: return render(combine, d.combine)
+        }
+    }
+}
+
+extension VigilConfiguration.Detectors {
+    /// Applies the keys of `patch` in order.
+    mutating func apply(_ patch: DetectorPatch) {
+        for e in patch.entries {
+            func write<T>(_ table: [FieldSpec<T>], _ target: inout T) {
+                table.first { $0.key == e.key }?.write(e.value, &target)
+            }
+            switch e.section {
+            case .zscore: write(DetectorFields.zscore, &zscore)
+            case .spectralResidual: write(DetectorFields.spectralResidual, &spectralResidual)
+            case .isolationForest: write(DetectorFields.isolationForest, &isolationForest)
+            case .alerts: write(DetectorFields.alerts, &alerts)
+            case .calibration: write(DetectorFields.calibration, &calibration)
+            case .combine: write(DetectorFields.combine, &combine)
+            }
+        }
+    }
+
+    /// A contradiction between keys of one section; `keys` are the keys involved, the one to
+    /// blame first.
+    struct Inconsistency {
+        var section: SectionKey
+        var keys: [String]
+        var message: String
+    }
+
+    /// Contradictions between values that are each valid on their own.
+    var inconsistencies: [Inconsistency] {
+        var out: [Inconsistency] = []
+        func thresholds<C>(_ s: SectionKey, _ d: Section<C>) {
+            if d.critical < d.threshold {
+                out.append(.init(section: s, keys: ["critical", "threshold"],
+                                 message: "critical (\(formatNumber(d.critical))) must be ≥ threshold (\(formatNumber(d.threshold)))"))
+            }
+        }
+        func atMost(_ s: SectionKey, _ key: String, _ value: Int, _ limitKey: String, _ limit: Int) {
+            if value > limit {
+                out.append(.init(section: s, keys: [key, limitKey],
+                                 message: "\(key) (\(value)) must be ≤ \(limitKey) (\(limit))"))
+            }
+        }
+        thresholds(.zscore, zscore)
+        atMost(.zscore, "warmup", zscore.configuration.warmup, "window", zscore.configuration.window)
+        thresholds(.spectralResidual, spectralResidual)
+        let sr = spectralResidual.configuration
+        atMost(.spectralResidual, "mag_window", sr.magWindow, "window", sr.window)
+        atMost(.spectralResidual, "score_window", sr.scoreWindow, "window", sr.window)
+        atMost(.spectralResidual, "look_ahead", sr.lookAhead, "window", sr.window)
+        thresholds(.isolationForest, isolationForest)
+        let iforest = isolationForest.configuration
+        atMost(.isolationForest, "sample_size", iforest.sampleSize, "training_window", iforest.trainingWindow)
+        atMost(.calibration, "short_window", calibration.shortWindow, "history", calibration.history)
+        atMost(.calibration, "warmup", calibration.warmup, "history", calibration.history)
+        thresholds(.combine, combine)
+        return out
+    }
+
+    /// Settles contradictions that only several overrides together produce (each alone was
+    /// validated at load): a window shrinks its dependants, a threshold lifts its critical.
+    mutating func repair() {
+        zscore.critical = max(zscore.critical, zscore.threshold)
+        zscore.configuration.warmup = min(zscore.configuration.warmup, zscore.configuration.window)
+        spectralResidual.critical = max(spectralResidual.critical, spectralResidual.threshold)
+        let w = spectralResidual.configuration.window
+        spectralResidual.configuration.magWindow = min(spectralResidual.configuration.magWindow, w)
+        spectralResidual.configuration.scoreWindow = min(spectralResidual.configuration.scoreWindow, w)
+        spectralResidual.configuration.lookAhead = min(spectralResidual.configuration.lookAhead, w)
+        isolationForest.critical = max(isolationForest.critical, isolationForest.threshold)
+        isolationForest.configuration.sampleSize =
+            min(isolationForest.configuration.sampleSize, isolationForest.configuration.trainingWindow)
+        calibration.shortWindow = min(calibration.shortWindow, calibration.history)
+        calibration.warmup = min(calibration.warmup, calibration.history)
+        combine.critical = max(combine.critical, combine.threshold)
+    }
+}

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
+
+extension VigilConfiguration {
+    /// The effective configuration, one short line per section (and per override and asset),
+    /// for `vigil check-config` and the daemon's startup log. Keys use the YAML names.
+    public func renderSummary() -> String {
+        var lines: [(String, String)] = []
+        for e in ingest.endpoints { lines.append(("ingest", "pull \(e)")) }
+        for s in ingest.subscribe {
+            let topics = s.topics == [""] ? "all topics" : "topics " + s.topics.map(quoted).joined(separator: ", ")
+            lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)"))
+        }
+        lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark)"))
+        lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
+        lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply)"))
+        lines.append(("metrics", metrics.listen.map { "http://\($0)/metrics" } ?? "off"))
+        lines.append(("state", state.directory))
+        let workers = switch pipeline.workers {
+        case .auto: "auto"
+        case .count(let n): "\(n)"
+        }
+        lines.append(("pipeline", "workers \(workers), ring_capacity \(pipeline.ringCapacity), overflow \(pipeline.overflow.rawValue)"))
+        lines.append(("limits", "max_sensors \(limits.maxSensors)"))
+        lines.append(("logging", "level \(logging.level.rawValue)"))
+        for section in SectionKey.allCases {
+            let values = DetectorFields.rendered(section, of: detectors)
+            let enabled = values.first { $0.key == "enabled" }?.value
+            let rest = values.filter { $0.key != "enabled" }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            let text = switch enabled {
+            case "false": "off"
+            case "true": "on: " + rest
+            default: rest
+            }
+            lines.append(("detectors." + section.rawValue, text))
+        }
+        for (i, o) in sensors.enumerated() {
+            lines.append(("sensors[\(i)]", "\(quoted(o.match.pattern)): " + change(o.changes)))
+        }
+        for (i, a) in assets.enumerated() {
+            let members = a.sensors.map { quoted($0.pattern) }.joined(separator: ", ")
+            lines.append(("assets[\(i)]", "\(a.name) = \(members)" + (a.changes.isEmpty ? "" : ": " + change(a.changes))))
+        }
+        let width = lines.map(\.0.count).max() ?? 0
+        return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
+            .joined(separator: "\n")
+    }
+
+    private func change(_ changes: [String]) -> String {
+        changes.isEmpty ? "no changes" : changes.joined(separator: ", ")
+    }
+}

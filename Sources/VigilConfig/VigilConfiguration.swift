@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilDetectors
+
+/// The whole configuration of `vigild`, as read from `Configs/vigil.yaml`.
+///
+/// `VigilConfiguration()` holds the built-in defaults, which are exactly what the shipped
+/// `Configs/vigil.yaml` spells out. `load(path:)` and `parse(yaml:file:)` read a file on top of
+/// them and report every problem at once (`ConfigError`). Per-sensor detector settings come from
+/// `detectorSettings(forSensor:)`.
+///
+/// Threading: an immutable-once-built value; share it freely. A reload builds a new one.
+public struct VigilConfiguration: Sendable, Equatable {
+    /// Where samples come from (`ingest`).
+    public var ingest: Ingest
+    /// Where alerts go (`publish`).
+    public var publish: Publish
+    /// The journal's query endpoint (`history`).
+    public var history: History
+    /// The HTTP metrics and health listener (`metrics`).
+    public var metrics: Metrics
+    /// Where the journal and detector snapshots live (`state`).
+    public var state: State
+    /// Worker threads and rings (`pipeline`).
+    public var pipeline: Pipeline
+    /// Resource limits (`limits`).
+    public var limits: Limits
+    /// Log verbosity (`logging`).
+    public var logging: Logging
+    /// Detector defaults for every sensor (`detectors`).
+    public var detectors: Detectors
+    /// Per-sensor overrides, applied in order on top of the defaults (`sensors`).
+    public var sensors: [SensorOverride]
+    /// Groups of sensors for multivariate detection (`assets`).
+    public var assets: [Asset]
+
+    /// The built-in defaults (or any part replaced).
+    public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),
+                metrics: Metrics = .init(), state: State = .init(), pipeline: Pipeline = .init(),
+                limits: Limits = .init(), logging: Logging = .init(), detectors: Detectors = .init(),
+                sensors: [SensorOverride] = [], assets: [Asset] = []) {
+        self.ingest = ingest
+        self.publish = publish
+        self.history = history
+        self.metrics = metrics
+        self.state = state
+        self.pipeline = pipeline
+        self.limits = limits
+        self.logging = logging
+        self.detectors = detectors
+        self.sensors = sensors
+        self.assets = assets
+    }
+}
+
+extension VigilConfiguration {
+    /// `ingest`: the sockets samples arrive on.
+    public struct Ingest: Sendable, Equatable {
+        /// Bound PULL sockets (`endpoints`), `tcp://host:port`, `ipc://path` or `inproc://name`.
+        public var endpoints: [String]
+        /// SUB sockets consuming existing plant publishers (`subscribe`).
+        public var subscribe: [Subscription]
+        /// Messages larger than this many bytes are dropped as `oversized_message`
+        /// (`max_message_bytes`).
+        public var maxMessageBytes: Int
+        /// `ZMQ_RCVHWM` of every ingest socket, in messages; 0 means no limit (`receive_hwm`).
+        public var receiveHighWaterMark: Int
+
+        /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`.
+        public init(endpoints: [String] = ["tcp://127.0.0.1:7001"], subscribe: [Subscription] = [],
+                    maxMessageBytes: Int = 16_777_216, receiveHighWaterMark: Int = 10_000) {
+            self.endpoints = endpoints
+            self.subscribe = subscribe
+            self.maxMessageBytes = maxMessageBytes
+            self.receiveHighWaterMark = receiveHighWaterMark
+        }
+    }
+
+    /// One SUB socket of `ingest.subscribe`.
+    public struct Subscription: Sendable, Equatable {
+        /// Whether the socket connects to a plant's publisher or binds for publishers to connect.
+        public enum Mode: String, Sendable, Equatable, CaseIterable {
+            /// `zmq_connect` to the endpoint (the default).
+            case connect
+            /// `zmq_bind` the endpoint.
+            case bind
+        }
+
+        /// The publisher's endpoint (`endpoint`).
+        public var endpoint: String
+        /// Connect or bind (`mode`).
+        public var mode: Mode
+        /// Topic prefixes subscribed to (`topics`); `[""]`, the default, subscribes to everything.
+        public var topics: [String]
+
+        /// A subscription to `endpoint`.
+        public init(endpoint: String, mode: Mode = .connect, topics: [String] = [""]) {
+            self.endpoint = endpoint
+            self.mode = mode
+            self.topics = topics
+        }
+    }
+
+    /// `publish`: the PUB socket alerts are sent on.
+    public struct Publish: Sendable, Equatable {
+        /// Bound PUB endpoint (`endpoint`).
+        public var endpoint: String
+        /// `ZMQ_SNDHWM` in messages per subscriber; 0 means no limit (`send_hwm`).
+        public var sendHighWaterMark: Int
+
+        /// The defaults: `tcp://127.0.0.1:7002`.
+        public init(endpoint: String = "tcp://127.0.0.1:7002", sendHighWaterMark: Int = 100_000) {
+            self.endpoint = endpoint
+            self.sendHighWaterMark = sendHighWaterMark
+        }
+    }
+
+    /// `history`: the endpoint answering journal queries.
+    public struct History: Sendable, Equatable {
+        /// Bound ROUTER endpoint (`endpoint`).
+        public var endpoint: String
+        /// Most alerts returned by one query (`max_reply`).
+        public var maxReply: Int
+
+        /// The defaults: `tcp://127.0.0.1:7003`.
+        public init(endpoint: String = "tcp://127.0.0.1:7003", maxReply: Int = 10_000) {
+            self.endpoint = endpoint
+            self.maxReply = maxReply
+        }
+    }
+
+    /// A TCP listening address, `host:port` (an IPv6 host is written in brackets: `[::1]:9464`).
+    public struct HostPort: Sendable, Equatable, CustomStringConvertible {
+        /// Host name or address, without brackets.
+        public var host: String
+        /// Port, 1...65535.
+        public var port: Int
+
+        /// An address.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `host:port`, with brackets around an IPv6 host.
+        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    }
+
+    /// `metrics`: Prometheus `/metrics`, `/healthz` and `/readyz` over HTTP.
+    public struct Metrics: Sendable, Equatable {
+        /// Where to listen (`listen`); nil when disabled (`""` or `off`).
+        public var listen: HostPort?
+
+        /// The default: `127.0.0.1:9464`.
+        public init(listen: HostPort? = HostPort(host: "127.0.0.1", port: 9464)) {
+            self.listen = listen
+        }
+    }
+
+    /// `state`: durable files.
+    public struct State: Sendable, Equatable {
+        /// Directory of the SQLite journal and the detector snapshots (`directory`), as written;
+        /// a relative path is relative to the daemon's working directory.
+        public var directory: String
+
+        /// The default: `./state`.
+        public init(directory: String = "./state") {
+            self.directory = directory
+        }
+    }
+
+    /// `pipeline`: the stage threads between ingest and publish.
+    public struct Pipeline: Sendable, Equatable {
+        /// How many detector worker threads run (`workers`).
+        public enum Workers: Sendable, Equatable {
+            /// One fewer than the active processors, at least one (`auto`).
+            case auto
+            /// Exactly this many (≥ 1).
+            case count(Int)
+
+            /// The number of workers on a machine with `activeProcessors` processors.
+            public func resolved(activeProcessors: Int) -> Int {
+                switch self {
+                case .auto: max(1, activeProcessors - 1)
+                case .count(let n): n
+                }
+            }
+        }
+
+        /// What ingest does when a worker's ring is full (`overflow`).
+        public enum Overflow: String, Sendable, Equatable, CaseIterable {
+            /// Wait for room: backpressure reaches the sender (the default).
+            case block
+            /// Drop the sample and count it as `queue_full`.
+            case drop
+        }
+
+        /// Worker threads (`workers`).
+        public var workers: Workers
+        /// Slots of each worker's ring (`ring_capacity`): a power of two ≥ 1024 (the loader rounds
+        /// the written value up).
+        public var ringCapacity: Int
+        /// Full-ring policy (`overflow`).
+        public var overflow: Overflow
+
+        /// The defaults: `auto` workers, 65536 slots, `block`.
+        public init(workers: Workers = .auto, ringCapacity: Int = 65_536, overflow: Overflow = .block) {
+            self.workers = workers
+            self.ringCapacity = ringCapacity
+            self.overflow = overflow
+        }
+    }
+
+    /// `limits`: bounds that protect the daemon from misbehaving senders.
+    public struct Limits: Sendable, Equatable {
+        /// Distinct sensors tracked; samples of further new sensors are dropped as `sensor_limit`
+        /// (`max_sensors`).
+        public var maxSensors: Int
+
+        /// The default: 100000 sensors.
+        public init(maxSensors: Int = 100_000) {
+            self.maxSensors = maxSensors
+        }
+    }
+
+    /// Log levels, named as swift-log's `Logger.Level` (`Logger.Level(rawValue: level.rawValue)`).
+    public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+        /// Everything, including per-message tracing.
+        case trace
+        /// Diagnostics for developers.
+        case debug
+        /// Normal operation (the default).
+        case info
+        /// Conditions worth an operator's attention that are not errors.
+        case notice
+        /// Something unexpected that the daemon handled.
+        case warning
+        /// An operation failed.
+        case error
+        /// The daemon cannot continue.
+        case critical
+    }
+
+    /// `logging`.
+    public struct Logging: Sendable, Equatable {
+        /// Least severe level logged (`level`).
+        public var level: LogLevel
+
+        /// The default: `info`.
+        public init(level: LogLevel = .info) {
+            self.level = level
+        }
+    }
+}
