@@ -1,11 +1,4 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import FFT
 import VigilCore
 
@@ -26,7 +19,8 @@ import VigilCore
 /// FFTW plans are shared process-wide. So 10 000 sensors at window 256 cost about 20 MB, not 150.
 ///
 /// Threading: like every `StreamingDetector`, a value is updated by one thread at a time. It may
-/// move between threads (resharding): it then picks up the new thread's scratch. `update`
+/// move between threads (resharding) or be copied: a value picks up the scratch of whichever
+/// thread updates it (`ThreadScratch`). `update`
 /// allocates nothing once the thread's scratch exists (the first update on a new thread creates it).
 public struct SpectralResidualDetector: StreamingDetector {
     public var kind: DetectorKind { .spectralResidual }
@@ -38,7 +32,7 @@ public struct SpectralResidualDetector: StreamingDetector {
     /// Values seen so far.
     public private(set) var seen = 0
     /// The current thread's scratch, cached; re-fetched when the detector runs on another thread.
-    private var scratch: SpectralResidualScratch.Handle?
+    private var scratch: ThreadScratch.Handle<SpectralResidualKernel>?
 
     /// A detector for one sensor. Preconditions: window ≥ 3 (the configuration asks ≥ 8),
     /// magWindow, scoreWindow, lookAhead and hop ≥ 1, estimatedPoints ≥ 0.
@@ -67,7 +61,7 @@ public struct SpectralResidualDetector: StreamingDetector {
     private mutating func score() -> DetectorOutput {
         let c = configuration
         let w = c.window
-        let kernel = SpectralResidualScratch.kernel(count: transformLength, cached: &scratch)
+        let kernel = ThreadScratch.object(count: transformLength, cached: &scratch) { SpectralResidualKernel(count: $0) }
 
         // The ring, oldest first, into the FFT input: two contiguous copies.
         ring.withUnsafeBufferPointer { r in
@@ -92,66 +86,5 @@ public struct SpectralResidualDetector: StreamingDetector {
             score: SpectralResidual.clippedScore(raw),
             evidence: .spectralResidual(saliency: saliency, baseline: baseline,
                                         dominantFrequency: Double(dominant) / Double(kernel.count)))
-    }
-}
-
-/// Per-thread scratch kernels of the spectral residual detector, one per extended length.
-///
-/// Each thread's set lives in a POSIX thread-specific slot (`pthread_key_create`) and is released
-/// when the thread exits. A detector caches a `Handle` (a strong reference to the set it last used
-/// and the kernel); on each score it compares the cached set with the thread's by identity
-/// (`pthread_getspecific`, no lock), so a detector moved to another thread never shares scratch
-/// with a detector running concurrently. The strong reference keeps an exited thread's set alive
-/// for detectors that still hold it, so its address cannot be reused by another thread's set.
-enum SpectralResidualScratch {
-    /// One thread's kernels by extended length. Only its own thread touches `kernels`.
-    final class ThreadSet: @unchecked Sendable {
-        var kernels: [Int: SpectralResidualKernel] = [:]
-    }
-
-    /// What a detector caches: the thread set it was taken from and the kernel of its length.
-    struct Handle: @unchecked Sendable {
-        let owner: ThreadSet
-        let kernel: SpectralResidualKernel
-    }
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        let rc = pthread_key_create(&key) { pointer in
-            #if canImport(Darwin)
-            Unmanaged<ThreadSet>.fromOpaque(pointer).release()
-            #else
-            if let pointer { Unmanaged<ThreadSet>.fromOpaque(pointer).release() }
-            #endif
-        }
-        precondition(rc == 0, "pthread_key_create failed: \(rc)")
-        return key
-    }()
-
-    /// The calling thread's kernel of length `count`, reusing `cached` when it belongs to this thread.
-    @inline(__always)
-    static func kernel(count: Int, cached: inout Handle?) -> SpectralResidualKernel {
-        let current = pthread_getspecific(key)
-        if let handle = cached, let current, Unmanaged.passUnretained(handle.owner).toOpaque() == current {
-            return handle.kernel
-        }
-        let handle = slowHandle(count: count, current: current)
-        cached = handle
-        return handle.kernel
-    }
-
-    @inline(never)
-    private static func slowHandle(count: Int, current: UnsafeMutableRawPointer?) -> Handle {
-        let set: ThreadSet
-        if let current {
-            set = Unmanaged<ThreadSet>.fromOpaque(current).takeUnretainedValue()
-        } else {
-            set = ThreadSet()
-            pthread_setspecific(key, Unmanaged.passRetained(set).toOpaque())
-        }
-        if let k = set.kernels[count] { return Handle(owner: set, kernel: k) }
-        let k = SpectralResidualKernel(count: count)
-        set.kernels[count] = k
-        return Handle(owner: set, kernel: k)
     }
 }
