@@ -117,7 +117,8 @@ final class SpectralResidualKernel: @unchecked Sendable {
     let spectrum: FFTBuffer<(Double, Double)>
     /// Inverse transform of `spectrum` (×N).
     let signal: FFTBuffer<(Double, Double)>
-    /// Log amplitude of each of the N bins (0 for bins at or below ε).
+    /// Log amplitude of each of the N bins (0 for bins at or below ε); then, for magWindow ≤ 32,
+    /// the factors exp(−log A / q) of the gains.
     let logAmplitude: FFTBuffer<Double>
     /// Per-bin gain exp(−avg_q(log A)).
     let gain: FFTBuffer<Double>
@@ -183,19 +184,29 @@ final class SpectralResidualKernel: @unchecked Sendable {
 
         // Gains exp(−avg_q(log A)) over the full spectrum: spectral / A with spectral = exp(log A − avg).
         let q = min(magWindow, n)
+        // The first q − 1 bins average over the k + 1 bins so far.
+        var s = 0.0
+        for k in 0..<(q - 1) {
+            s += logs[k]
+            g[k] = exp(-s / Double(k + 1))
+        }
         if q <= 32 {
-            for k in 0..<n {
-                let from = max(0, k - q + 1)
-                var s = 0.0
-                for j in from...k { s += logs[j] }
-                g[k] = exp(-s / Double(k - from + 1))
+            // Full windows: exp(−Σ L / q) = Π exp(−L / q), so one exp per distinct amplitude
+            // (bins 0…N/2; the upper half mirrors them) instead of one per bin. The factors are
+            // kept in `logs` itself, which is not needed any more.
+            let scale = -1 / Double(q)
+            for k in 0..<half { logs[k] = exp(logs[k] * scale) }
+            for k in half..<n { logs[k] = logs[n - k] }
+            for k in (q - 1)..<n {
+                var product = logs[k]
+                for j in (k - q + 1)..<k { product *= logs[j] }
+                g[k] = product
             }
         } else {
-            var s = 0.0
-            for k in 0..<n {
+            for k in (q - 1)..<n {
                 s += logs[k]
                 if k >= q { s -= logs[k - q] }
-                g[k] = exp(-s / Double(min(k + 1, q)))
+                g[k] = exp(-s / Double(q))
             }
         }
 
