@@ -16,7 +16,8 @@ import VigilCore
 /// Memory: per detector (per sensor) only the ring of `window` values (8 bytes each) and a few
 /// words. The transform's buffers (56·(window + estimatedPoints) bytes) are scratch, kept once
 /// per worker thread and per extended size and shared by every detector that thread updates; the
-/// FFTW plans are shared process-wide. So 10 000 sensors at window 256 cost about 20 MB, not 150.
+/// FFTW plans are shared process-wide. So 10 000 sensors at window 256 hold about 20 MB of rings,
+/// where per-detector buffers would have cost about 170 MB.
 ///
 /// Threading: like every `StreamingDetector`, a value is updated by one thread at a time. It may
 /// move between threads (resharding) or be copied: a value picks up the scratch of whichever
