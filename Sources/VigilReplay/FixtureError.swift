@@ -17,6 +17,7 @@ public struct FixtureError: Error, Sendable, Equatable, CustomStringConvertible 
             case wrongColumnCount = "wrong number of columns"
             case badLabel = "bad label"
             case badLabelsFile = "bad labels file"
+            case cannotWrite = "cannot write"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -37,6 +38,8 @@ public struct FixtureError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let badLabel = Code(.badLabel)
         /// A labels JSON file is not a map of file → list of `[start, end]` pairs.
         public static let badLabelsFile = Code(.badLabelsFile)
+        /// An output file (results, scores, plot) could not be written.
+        public static let cannotWrite = Code(.cannotWrite)
 
         public var description: String { kind.rawValue }
     }
