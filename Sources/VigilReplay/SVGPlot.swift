@@ -135,7 +135,7 @@ public enum SVGPlot {
         }
         let alertDetectors = Set(bands.map(\.0))
         for d in DetectorKind.allCases where alertDetectors.contains(d) { entries.append(("box:" + (palette[d] ?? "#000"), "\(d.rawValue) alert")) }
-        entries.append(("shade:#d62728", "labelled anomaly"))
+        entries.append(("shade:#d62728", f.columns.count > 1 ? "labelled anomaly (asset)" : "labelled anomaly"))
         svg += "<g id=\"legend\">\n"
         var lx = left
         let ly = height - 34

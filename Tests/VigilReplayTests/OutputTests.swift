@@ -41,7 +41,7 @@ struct OutputTests {
         let ticks = try root.nodes(forXPath: "//*[@class='tick-label']").compactMap(\.stringValue)
         #expect(ticks.count >= 3 && ticks.allSatisfy { $0.contains(":") })
         let legend = try root.nodes(forXPath: "//*[@class='legend-entry']").compactMap(\.stringValue)
-        #expect(legend == ["a", "zscore score", "zscore threshold", "zscore alert", "labelled anomaly"])
+        #expect(legend == ["a", "zscore score", "zscore threshold", "zscore alert", "labelled anomaly (asset)"])
         // Path data starts with a move and stays within the drawing.
         let d = try #require(try root.nodes(forXPath: "//*[@id='values']/@d").first?.stringValue)
         #expect(d.hasPrefix("M"))
