@@ -12,11 +12,17 @@ import VigilDetectors
 ///
 /// Threading: a value; `run` may be called concurrently for different fixtures.
 public struct Evaluator: Sendable {
-    /// Settings per sensor id. Until `--config` is wired, `vigil eval` uses `DetectorSettings()`.
-    public var settings: @Sendable (String) -> DetectorSettings
+    /// Detector settings for a sensor id (`<asset>/<column>`).
+    public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
+
+    /// `DetectorSettings()` for every sensor: the shipped defaults.
+    public static let defaultSettings: SettingsResolver = { _ in DetectorSettings() }
+
+    /// Settings per sensor id. Until `--config` is wired, `vigil eval` uses `defaultSettings`.
+    public var settings: SettingsResolver
 
     /// An evaluator resolving each sensor's settings with `settings`.
-    public init(settings: @escaping @Sendable (String) -> DetectorSettings = { _ in DetectorSettings() }) {
+    public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings) {
         self.settings = settings
     }
 

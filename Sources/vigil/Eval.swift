@@ -2,7 +2,6 @@
 import ArgumentParser
 import Foundation
 import Synchronization
-import VigilDetectors
 import VigilReplay
 
 /// `vigil eval FILE|DIR…`: runs the daemon's detectors offline over labelled fixtures and
@@ -38,10 +37,10 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also run the evaluation over a grid of threshold factors and report the precision/recall trade-off.")
     var sweep = false
 
-    /// Detector settings per sensor id. `DetectorSettings()` until `--config` is wired to
-    /// `VigilConfiguration.detectorSettings(forSensor:)`.
-    func settingsResolver() throws -> @Sendable (String) -> DetectorSettings {
-        { _ in DetectorSettings() }
+    /// Detector settings per sensor id: `DetectorSettings()` until `--config` is wired to
+    /// `VigilConfiguration.detectorSettings(forSensor:)` (return `{ config.detectorSettings(forSensor: $0) }`).
+    func settingsResolver() throws -> Evaluator.SettingsResolver {
+        Evaluator.defaultSettings
     }
 
     func run() throws {
