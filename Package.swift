@@ -68,7 +68,7 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors"]),
-        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilTestKit"]),
+        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
         .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "ZeroMQ", "VigilTestKit", "VigilReplay"]),
     ],
     swiftLanguageModes: [.v6]

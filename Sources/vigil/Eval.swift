@@ -1,7 +1,113 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import ArgumentParser
+import Foundation
+import Synchronization
+import VigilReplay
 
+/// `vigil eval FILE|DIR…`: runs the daemon's detectors offline over labelled fixtures and
+/// reports point-wise and event-wise precision, recall and F1, ROC/PR AUC, detection delay and
+/// false alarms per day. All the work is in `VigilReplay`; this only parses arguments and prints.
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not built yet.")
-    func run() throws { throw ExitCode.failure }
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon's detectors offline over labelled fixtures and score them.",
+        discussion: """
+        FILE|DIR are NAB-style CSV (timestamp,value; labels from --labels) or wide CSV (a timestamp \
+        column, one column per sensor, optional anomaly/changepoint label columns). Directories are \
+        walked recursively for .csv files. Prints a table (or JSON with --json) per file and in total.
+        """)
+
+    @Argument(help: ArgumentHelp("Fixture files or directories.", valueName: "FILE|DIR"))
+    var paths: [String]
+
+    @Option(help: ArgumentHelp("NAB labels JSON: file → [[start, end], …], keys relative to the data directory.", valueName: "PATH"))
+    var labels: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(name: .customLong("nab-results"), help: ArgumentHelp("Write NAB results files (DIR/vigil/<category>/vigil_<file>.csv).", valueName: "DIR"))
+    var nabResults: String?
+
+    @Option(name: .customLong("scores-out"), help: ArgumentHelp("Write per-row scores, one CSV per input at the same relative path.", valueName: "DIR"))
+    var scoresOut: String?
+
+    @Option(help: ArgumentHelp("Write one SVG chart per series (values, scores, thresholds, alerts, labelled windows).", valueName: "DIR"))
+    var plot: String?
+
+    @Flag(help: "Also run the evaluation over a grid of threshold factors and report the precision/recall trade-off.")
+    var sweep = false
+
+    /// Detector settings per sensor id: `DetectorSettings()` until `--config` is wired to
+    /// `VigilConfiguration.detectorSettings(forSensor:)` (return `{ config.detectorSettings(forSensor: $0) }`).
+    func settingsResolver() throws -> Evaluator.SettingsResolver {
+        Evaluator.defaultSettings
+    }
+
+    func run() throws {
+        let started = ContinuousClock.now
+        let labels = try self.labels.map { path throws(FixtureError) in try NABLabels(path: path) }
+        let fixtures = try FixtureLoader(labels: labels).load(paths)
+        let read = ContinuousClock.now - started
+        let samples = fixtures.reduce(0) { $0 + $1.sampleCount }
+        let evaluator = Evaluator(settings: try settingsResolver())
+        let runner = EvaluationRunner(evaluator: evaluator, outputs: .init(nabResults: nabResults, scores: scoresOut, plots: plot))
+
+        let bar = ProgressBar(total: samples * (sweep ? 1 + ThresholdSweep.defaultFactors.count : 1))
+        let evalStart = ContinuousClock.now
+        let report = try runner.run(fixtures, progress: bar.advance)
+        let evaluated = ContinuousClock.now - evalStart
+        let sweepResult = sweep ? ThresholdSweep(fixtures: fixtures, evaluator: evaluator, concurrency: runner.concurrency, progress: bar.advance) : nil
+        bar.finish()
+
+        if json {
+            print(report.json(extra: sweepResult.map { [("sweep", $0.json())] } ?? []), terminator: "")
+        } else {
+            print(report.table(), terminator: "")
+            if let sweepResult { print("\n" + sweepResult.table(), terminator: "") }
+        }
+        let seconds = Double(evaluated.components.seconds) + Double(evaluated.components.attoseconds) * 1e-18
+        let readSeconds = Double(read.components.seconds) + Double(read.components.attoseconds) * 1e-18
+        FileHandle.standardError.write(Data(String(
+            "vigil eval: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.seconds(readSeconds)), evaluated in \(EvaluationFormat.seconds(seconds)) (\(Int(Double(samples) / max(seconds, 1e-9))) samples/s)\n").utf8))
+    }
+}
+
+enum EvaluationFormat {
+    static func seconds(_ s: Double) -> String { String(format: "%.3f s", s) }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal, at most ten times a second.
+/// Thread-safe: `advance` is called from the evaluation's worker threads.
+final class ProgressBar: Sendable {
+    private struct State { var done = 0; var lastDraw = ContinuousClock.now; var drawn = false }
+    private let total: Int
+    private let enabled: Bool
+    private let state = Mutex(State())
+
+    init(total: Int) {
+        self.total = max(total, 1)
+        enabled = isatty(STDERR_FILENO) == 1
+    }
+
+    func advance(_ samples: Int) {
+        guard enabled else { return }
+        state.withLock { s in
+            s.done += samples
+            let now = ContinuousClock.now
+            guard now - s.lastDraw > .milliseconds(100) || s.done >= total else { return }
+            s.lastDraw = now
+            s.drawn = true
+            let fraction = min(Double(s.done) / Double(total), 1)
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
+                + String(format: "%3d%%  %d / %d samples", Int(fraction * 100), s.done, total)
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    func finish() {
+        guard enabled else { return }
+        state.withLock { s in if s.drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    }
 }

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
+import Synchronization
+import VigilCore
+
+/// Evaluates many fixtures: runs each through the `Evaluator`, writes the requested output
+/// files, and collects the report. Files run in parallel (one per core); each file's run is
+/// independent and the report keeps input order, so the results do not depend on scheduling.
+///
+/// Threading: `run` blocks the calling thread until every file is done; `progress` is called
+/// from worker threads.
+public struct EvaluationRunner: Sendable {
+    /// Where to write per-file outputs; nil = not written.
+    public struct Outputs: Sendable, Equatable {
+        /// NAB results directory (`--nab-results`), see `NABResults`.
+        public var nabResults: String?
+        /// Per-row scores directory (`--scores-out`), see `ScoresCSV`.
+        public var scores: String?
+        /// SVG charts directory (`--plot`), see `SVGPlot`.
+        public var plots: String?
+
+        /// Outputs to write.
+        public init(nabResults: String? = nil, scores: String? = nil, plots: String? = nil) {
+            self.nabResults = nabResults
+            self.scores = scores
+            self.plots = plots
+        }
+    }
+
+    /// The detectors' settings.
+    public var evaluator: Evaluator
+    /// Files to write.
+    public var outputs: Outputs
+    /// Files evaluated at once.
+    public var concurrency: Int
+
+    /// A runner; `concurrency` defaults to the number of active processors.
+    public init(evaluator: Evaluator = Evaluator(), outputs: Outputs = Outputs(),
+                concurrency: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.evaluator = evaluator
+        self.outputs = outputs
+        self.concurrency = max(1, concurrency)
+    }
+
+    /// Evaluates `fixtures`; `progress` receives counts of samples processed. Throws the first
+    /// output file that could not be written (`.cannotWrite`).
+    public func run(_ fixtures: [Fixture], progress: @escaping @Sendable (Int) -> Void = { _ in }) throws(FixtureError) -> EvaluationReport {
+        let results = Mutex<[Int: Result<EvaluationReport.File, FixtureError>]>([:])
+        let next = Atomic<Int>(0)
+        let workers = min(concurrency, max(fixtures.count, 1))
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let i = next.add(1, ordering: .relaxed).oldValue
+                guard i < fixtures.count else { return }
+                let run = evaluator.run(fixtures[i], progress: progress)
+                let result: Result<EvaluationReport.File, FixtureError>
+                do throws(FixtureError) {
+                    try write(run)
+                    result = .success(EvaluationReport.File(run))
+                } catch {
+                    result = .failure(error)
+                }
+                results.withLock { $0[i] = result }
+            }
+        }
+        var files: [EvaluationReport.File] = []
+        let all = results.withLock { $0 }
+        for i in fixtures.indices { files.append(try all[i]!.get()) }
+        return EvaluationReport(files: files)
+    }
+
+    /// Writes the outputs of one run.
+    public func write(_ run: FixtureRun) throws(FixtureError) {
+        let f = run.fixture
+        if let dir = outputs.scores {
+            try Self.write(ScoresCSV.text(run), to: dir + "/" + f.name)
+        }
+        for sensor in f.columns.indices {
+            if let dir = outputs.nabResults {
+                try Self.write(NABResults.text(run, sensor: sensor), to: dir + "/" + NABResults.relativePath(f, sensor: sensor))
+            }
+            if let dir = outputs.plots {
+                try Self.write(SVGPlot.render(run, sensor: sensor), to: dir + "/" + SVGPlot.relativePath(f, sensor: sensor))
+            }
+        }
+    }
+
+    /// Writes `text` to `path`, creating missing folders.
+    static func write(_ text: String, to path: String) throws(FixtureError) {
+        let folder = (path as NSString).deletingLastPathComponent
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw FixtureError(.cannotWrite, file: path, reason: "\(error.localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+import VigilDetectors
+
+/// Runs the daemon's per-sensor detector code (`SensorDetectors.process`) over a fixture, on a
+/// virtual clock: time is the samples' timestamps, nothing reads the wall clock, so the same
+/// fixture and settings give the same scores and alerts, byte for byte.
+///
+/// Rows are fed in file order; within a row, sensors in column order — the order `vigil replay`
+/// publishes them in. Each sensor gets its own `SensorDetectors`, built from the settings the
+/// resolver returns for its id (`<asset>/<column>`).
+///
+/// Threading: a value; `run` may be called concurrently for different fixtures.
+public struct Evaluator: Sendable {
+    /// Detector settings for a sensor id (`<asset>/<column>`).
+    public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
+
+    /// `DetectorSettings()` for every sensor: the shipped defaults.
+    public static let defaultSettings: SettingsResolver = { _ in DetectorSettings() }
+
+    /// Settings per sensor id. Until `--config` is wired, `vigil eval` uses `defaultSettings`.
+    public var settings: SettingsResolver
+
+    /// An evaluator resolving each sensor's settings with `settings`.
+    public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings) {
+        self.settings = settings
+    }
+
+    /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
+    /// end with the number of samples processed since the last call.
+    public func run(_ fixture: Fixture, progress: (Int) -> Void = { _ in }) -> FixtureRun {
+        let rows = fixture.rowCount
+        let sensorCount = fixture.columns.count
+        let registry = SensorRegistry(limit: max(sensorCount, 1))
+        let names = fixture.sensors
+        let ids = names.map { registry.intern($0)! }
+        let resolved = names.map(settings)
+        var detectors = zip(ids, resolved).map { SensorDetectors(sensor: $0, settings: $1) }
+        let kinds = DetectorKind.allCases
+        var columnOf = [[Int]](repeating: [Int](repeating: -1, count: kinds.count), count: sensorCount)
+        var columns: [FixtureRun.ScoreColumn] = []
+        var alerts: [FixtureRun.Alert] = []
+        var raised = Set<AlarmKey>()
+        var alerting = [Bool](repeating: false, count: rows)
+        var pending = 0
+
+        for row in 0..<rows {
+            let ts = fixture.timestamps[row]
+            for k in 0..<sensorCount {
+                let v = fixture.values[k][row]
+                if v.isNaN { continue }
+                pending += 1
+                detectors[k].process(Sample(sensor: ids[k], timestamp: ts, value: v), scores: { kind, score in
+                    let d = Self.index(of: kind)
+                    var c = columnOf[k][d]
+                    if c < 0 {
+                        c = columns.count
+                        columnOf[k][d] = c
+                        columns.append(.init(sensor: k, detector: kind, threshold: Self.threshold(of: kind, in: resolved[k]),
+                                             values: [Double](repeating: .nan, count: rows)))
+                    }
+                    columns[c].values[row] = score
+                }, emit: { event in
+                    alerts.append(.init(row: row, sensor: k, event: event))
+                    let key = AlarmKey(sensor: k, detector: event.detector, raisedAt: event.raisedAt)
+                    if event.event == .raised { raised.insert(key) } else { raised.remove(key) }
+                })
+            }
+            alerting[row] = !raised.isEmpty
+            if row & 4095 == 4095 { progress(pending); pending = 0 }
+        }
+        progress(pending)
+
+        columns.sort { ($0.sensor, Self.index(of: $0.detector)) < ($1.sensor, Self.index(of: $1.detector)) }
+        var run = FixtureRun(fixture: fixture, scoreColumns: columns, score: [], alerting: alerting, alerts: alerts)
+        var score = [Double](repeating: .nan, count: rows)
+        for k in 0..<sensorCount {
+            let s = run.sensorScore(k)
+            for row in 0..<rows where !s[row].isNaN && (score[row].isNaN || s[row] > score[row]) { score[row] = s[row] }
+        }
+        run.score = score
+        return run
+    }
+
+    /// The threshold alerts are raised at for a detector's scores, nil when that detector does
+    /// not alert on its own (off, or its scores only feed the combination).
+    static func threshold(of kind: DetectorKind, in s: DetectorSettings) -> Double? {
+        switch kind {
+        case .combined: return s.combine?.alerts.threshold
+        case _ where s.combine != nil: return nil
+        case .zscore: return s.zscore?.alerts.threshold
+        case .spectralResidual: return s.spectralResidual?.alerts.threshold
+        case .isolationForest: return s.isolationForest?.alerts.threshold
+        }
+    }
+
+    @inline(__always)
+    static func index(of kind: DetectorKind) -> Int {
+        switch kind {
+        case .zscore: 0
+        case .spectralResidual: 1
+        case .isolationForest: 2
+        case .combined: 3
+        }
+    }
+}
