@@ -2,6 +2,7 @@
 import Foundation
 import VigilCore
 import VigilDetectors
+import VigilPipeline
 internal import Yams
 
 extension VigilConfiguration {
@@ -351,7 +352,7 @@ extension ConfigReader {
                     pipeline.ringCapacity = 1 << (Int.bitWidth - (n - 1).leadingZeroBitCount)
                 }
             case "overflow":
-                if let v = choice(e.value, e.path, of: VigilConfiguration.Pipeline.Overflow.self) { pipeline.overflow = v }
+                if let v = choice(e.value, e.path, of: OverflowPolicy.self) { pipeline.overflow = v }
             default: break
             }
         }

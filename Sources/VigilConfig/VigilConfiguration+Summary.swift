@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Foundation
+import VigilPipeline
 
 extension VigilConfiguration {
     /// The effective configuration, one short line per section (and per override and asset),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilDetectors
+import VigilPipeline
 
 /// The whole configuration of `vigild`, as read from `Configs/vigil.yaml`.
 ///
@@ -186,24 +187,16 @@ extension VigilConfiguration {
             }
         }
 
-        /// What ingest does when a worker's ring is full (`overflow`).
-        public enum Overflow: String, Sendable, Equatable, CaseIterable {
-            /// Wait for room: backpressure reaches the sender (the default).
-            case block
-            /// Drop the sample and count it as `queue_full`.
-            case drop
-        }
-
         /// Worker threads (`workers`).
         public var workers: Workers
         /// Slots of each worker's ring (`ring_capacity`): a power of two ≥ 1024 (the loader rounds
         /// the written value up).
         public var ringCapacity: Int
         /// Full-ring policy (`overflow`).
-        public var overflow: Overflow
+        public var overflow: OverflowPolicy
 
         /// The defaults: `auto` workers, 65536 slots, `block`.
-        public init(workers: Workers = .auto, ringCapacity: Int = 65_536, overflow: Overflow = .block) {
+        public init(workers: Workers = .auto, ringCapacity: Int = 65_536, overflow: OverflowPolicy = .block) {
             self.workers = workers
             self.ringCapacity = ringCapacity
             self.overflow = overflow
