@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import VigilConfig
 import VigilReplay
 
 /// `vigil eval FILE|DIR…`: runs the daemon's detectors offline over labelled fixtures and
@@ -37,10 +38,19 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also run the evaluation over a grid of threshold factors and report the precision/recall trade-off.")
     var sweep = false
 
-    /// Detector settings per sensor id: `DetectorSettings()` until `--config` is wired to
-    /// `VigilConfiguration.detectorSettings(forSensor:)` (return `{ config.detectorSettings(forSensor: $0) }`).
+    @Option(help: ArgumentHelp("Daemon configuration whose detector settings to evaluate (default: Configs/vigil.yaml when present, else the built-in defaults).", valueName: "PATH"))
+    var config: String?
+
+    /// Detector settings per sensor id, exactly as `vigild` resolves them from the config.
     func settingsResolver() throws -> Evaluator.SettingsResolver {
-        Evaluator.defaultSettings
+        let path = config ?? (FileManager.default.fileExists(atPath: "Configs/vigil.yaml") ? "Configs/vigil.yaml" : nil)
+        guard let path else { return { VigilConfiguration().detectorSettings(forSensor: $0) } }
+        do {
+            let configuration = try VigilConfiguration.load(path: path)
+            return { configuration.detectorSettings(forSensor: $0) }
+        } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func run() throws {
@@ -74,40 +84,4 @@ struct Eval: ParsableCommand {
 
 enum EvaluationFormat {
     static func seconds(_ s: Double) -> String { String(format: "%.3f s", s) }
-}
-
-/// A progress bar on stderr, drawn only when stderr is a terminal, at most ten times a second.
-/// Thread-safe: `advance` is called from the evaluation's worker threads.
-final class ProgressBar: Sendable {
-    private struct State { var done = 0; var lastDraw = ContinuousClock.now; var drawn = false }
-    private let total: Int
-    private let enabled: Bool
-    private let state = Mutex(State())
-
-    init(total: Int) {
-        self.total = max(total, 1)
-        enabled = isatty(STDERR_FILENO) == 1
-    }
-
-    func advance(_ samples: Int) {
-        guard enabled else { return }
-        state.withLock { s in
-            s.done += samples
-            let now = ContinuousClock.now
-            guard now - s.lastDraw > .milliseconds(100) || s.done >= total else { return }
-            s.lastDraw = now
-            s.drawn = true
-            let fraction = min(Double(s.done) / Double(total), 1)
-            let width = 30
-            let filled = Int(fraction * Double(width))
-            let line = "\r[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
-                + String(format: "%3d%%  %d / %d samples", Int(fraction * 100), s.done, total)
-            FileHandle.standardError.write(Data(line.utf8))
-        }
-    }
-
-    func finish() {
-        guard enabled else { return }
-        state.withLock { s in if s.drawn { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
-    }
 }

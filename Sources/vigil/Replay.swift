@@ -1,7 +1,155 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import ArgumentParser
+import Foundation
+import VigilReplay
+import VigilCore
+import ZeroMQ
 
+/// `vigil replay`: publishes recorded fixtures into a running daemon as a plant would.
 struct Replay: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Not built yet.")
-    func run() throws { throw ExitCode.failure }
+    static let configuration = CommandConfiguration(
+        abstract: "Publish recorded fixtures into a running vigild, as a plant would.",
+        discussion: """
+            Files are interleaved by timestamp; a wide file publishes one sample per sensor column.
+            Examples:
+              vigil replay Fixtures/nab/realKnownCause/machine_temperature_system_failure.csv --speed max
+              vigil replay Fixtures/synthetic/pump7.csv --speed 60x --rebase-time --loop
+            """)
+
+    @Argument(help: "Fixture files or directories (NAB-style or wide CSV).")
+    var files: [String]
+
+    @Option(help: "The daemon's ingest (PULL) endpoint.")
+    var to = "tcp://127.0.0.1:7001"
+
+    @Option(help: "Pace: 1x (recorded time), 10x, 0.5x … or max (as fast as possible).")
+    var speed = "max"
+
+    @Option(help: "Cap on samples per second (0: no cap).")
+    var rate: Double = 0
+
+    @Flag(help: "Start again from the beginning at the end (stop with Ctrl-C).")
+    var loop = false
+
+    @Flag(help: "Shift recorded timestamps so the first sample is stamped now (for demos and soak tests).")
+    var rebaseTime = false
+
+    @Option(help: "Payload format: binary (VGL1 batches) or json.")
+    var format: PayloadFormat = .binary
+
+    @Option(help: "Most samples of one sensor in one binary message when unpaced.")
+    var batch = 256
+
+    @Option(help: "Labels JSON for NAB-style files (only used to find the files' names).")
+    var labels: String?
+
+    @Flag(help: "No progress bar.")
+    var quiet = false
+
+    enum PayloadFormat: String, ExpressibleByArgument { case binary, json }
+
+    func validate() throws {
+        if speedFactor == nil { throw ValidationError("--speed takes max or a factor such as 1x, 10x, 0.5x; got '\(speed)'") }
+        if rate < 0 { throw ValidationError("--rate must not be negative") }
+        if batch < 1 || batch > 65_536 { throw ValidationError("--batch must be between 1 and 65536") }
+    }
+
+    /// Recorded-time factor; 0 means as fast as possible.
+    var speedFactor: Double? {
+        if speed == "max" { return 0 }
+        let text = speed.hasSuffix("x") ? String(speed.dropLast()) : speed
+        guard let f = Double(text), f > 0, f.isFinite else { return nil }
+        return f
+    }
+
+    func run() throws {
+        let fixtures: [Fixture]
+        do {
+            fixtures = try FixtureLoader(labels: nil).load(files)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let stream = ReplayStream(fixtures: fixtures)
+        guard stream.sampleCount > 0, let first = stream.firstTimestamp else {
+            throw ValidationError("no samples in \(files.joined(separator: " "))")
+        }
+        let context = try ZMQContext()
+        let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 30_000)
+        try push.setSendHighWaterMark(10_000)
+        try push.connect(to)
+
+        let factor = speedFactor ?? 0
+        let progress = ProgressBar(total: stream.sampleCount, enabled: !quiet)
+        let started = Date()
+        var sent = 0
+        var messages = 0
+        var pending: [Int: [(ts: Int64, value: Double)]] = [:]
+        var pendingCount = 0
+        func flush() throws {
+            for (sensor, samples) in pending.sorted(by: { $0.key < $1.key }) where !samples.isEmpty {
+                try sendSamples(push, sensor: stream.sensors[sensor], samples: samples)
+                messages += format == .json ? samples.count : 1
+            }
+            pending.removeAll(keepingCapacity: true)
+            pendingCount = 0
+        }
+
+        var previousLast: Int64? = nil
+        let step: Int64 = 1_000_000_000
+
+        repeat {
+            let wallStart = Date()
+            // Each pass is shifted so timestamps keep rising across --loop passes; --rebase-time
+            // stamps the first sample of a pass with the current time.
+            var offset: Int64 = rebaseTime ? Int64(wallStart.timeIntervalSince1970 * 1e9) - first : 0
+            if let previousLast, first + offset <= previousLast { offset = previousLast + step - first }
+            var failure: (any Error)?
+            var last: Int64 = first + offset
+            stream.forEach { event in
+                let ts = event.timestamp + offset
+                last = max(last, ts)
+                if factor > 0 {
+                    let due = Double(event.timestamp - first) / 1e9 / factor
+                    let wait = due - Date().timeIntervalSince(wallStart)
+                    if wait > 0.002 {
+                        do { try flush() } catch { failure = error; return false }
+                        Thread.sleep(forTimeInterval: wait)
+                    }
+                }
+                if rate > 0 {
+                    let wait = Double(sent) / rate - Date().timeIntervalSince(started)
+                    if wait > 0.002 {
+                        do { try flush() } catch { failure = error; return false }
+                        Thread.sleep(forTimeInterval: wait)
+                    }
+                }
+                pending[event.sensor, default: []].append((ts, event.value))
+                pendingCount += 1
+                sent += 1
+                if pending[event.sensor]!.count >= (format == .json ? 1 : batch) || pendingCount >= 65_536 {
+                    do { try flush() } catch { failure = error; return false }
+                }
+                if sent % 4096 == 0 { progress.advance(4096) }
+                return true
+            }
+            if let failure { throw failure }
+            try flush()
+            previousLast = last
+        } while loop
+
+        progress.finish()
+        push.close()  // linger: waits until queued messages are handed to the daemon
+        let seconds = Date().timeIntervalSince(started)
+        let rateText = seconds > 0 ? String(format: "%.0f", Double(sent) / seconds) : "-"
+        print("replayed \(sent) samples of \(stream.sensors.count) sensors from \(fixtures.count) file\(fixtures.count == 1 ? "" : "s") in \(messages) messages to \(to) in \(String(format: "%.2f", seconds)) s (\(rateText) samples/s)")
+    }
+
+    private func sendSamples(_ push: ZMQSocket, sensor: String, samples: [(ts: Int64, value: Double)]) throws {
+        switch format {
+        case .binary:
+            try push.send(IngestEncoder.binary(sensor: sensor, samples: samples))
+        case .json:
+            for s in samples { try push.send(IngestEncoder.json(sensor: sensor, ts: s.ts, value: s.value)) }
+        }
+    }
 }

@@ -55,9 +55,9 @@ struct DaemonInProcessTests {
             try push.connect(options.ingestEndpoints[0])
             usleep(200_000)  // let the subscription reach the PUB socket
             // Binary batches for one sensor, JSON samples for another (topic names the sensor).
-            try push.send(IngestPayload.binary(sensor: "plant1/pump7/vibration", samples: Self.spikeSeries(start: 1_700_000_000_000_000_000)))
+            try push.send(IngestEncoder.binary(sensor: "plant1/pump7/vibration", samples: Self.spikeSeries(start: 1_700_000_000_000_000_000)))
             for s in Self.spikeSeries(start: 1_700_000_000_000_000_000) {
-                try push.send(multipart: [Array("plant1/pump8/temp".utf8), IngestPayload.json(sensor: nil, ts: s.ts, value: s.value)])
+                try push.send(multipart: [Array("plant1/pump8/temp".utf8), IngestEncoder.json(sensor: nil, ts: s.ts, value: s.value)])
             }
             while received.count < 4, let frames = try sub.receiveMultipart() {
                 #expect(frames.count == 2)
@@ -107,7 +107,7 @@ struct DaemonInProcessTests {
         let push = try ZMQSocket(context: context, type: .push)
         try push.connect(again.ingestEndpoints[0])
         usleep(200_000)
-        try push.send(IngestPayload.binary(sensor: "plant2/fan/rpm", samples: Self.spikeSeries(start: 1_800_000_000_000_000_000)))
+        try push.send(IngestEncoder.binary(sensor: "plant2/fan/rpm", samples: Self.spikeSeries(start: 1_800_000_000_000_000_000)))
         let next = try #require(try sub.receiveMultipart())
         let record = try JSONDecoder().decode(AlertRecord.self, from: Data(next[1]))
         #expect(record.seq == 5, "seq rises across restarts")
@@ -136,7 +136,7 @@ struct DaemonInProcessTests {
             [Array("x".utf8), Array("y".utf8), Array("z".utf8)],
         ]
         for message in bad { try push.send(multipart: message) }
-        for i in 0..<100 { try push.send(IngestPayload.json(sensor: "good/sensor", ts: Int64(i), value: Double(i))) }
+        for i in 0..<100 { try push.send(IngestEncoder.json(sensor: "good/sensor", ts: Int64(i), value: Double(i))) }
         let metricsPort = Int(options.metricsListen!.split(separator: ":").last!)!
         #expect(TestNetwork.waitUntil(seconds: 5) { daemon.samplesProcessed == 100 }, "every good sample is processed")
         let metrics = try #require(TestNetwork.httpGet(port: metricsPort, path: "/metrics"))

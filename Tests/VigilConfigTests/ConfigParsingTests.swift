@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VigilConfig
 import VigilDetectors
+import VigilPipeline
 
 /// The problems `yaml` has, or an empty list when it is valid.
 func problems(_ yaml: String, file: String = "test.yaml") -> [ConfigProblem] {

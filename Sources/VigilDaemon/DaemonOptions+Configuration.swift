@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilConfig
+import VigilPipeline
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension DaemonOptions {
+    /// The runtime options of a validated configuration (the config graph builds the runtime graph).
+    public init(configuration c: VigilConfiguration) {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        self.init(
+            ingestEndpoints: c.ingest.endpoints,
+            subscriptions: c.ingest.subscribe.map {
+                Subscription(endpoint: $0.endpoint, bind: $0.mode == .bind, topics: $0.topics)
+            },
+            maxMessageBytes: c.ingest.maxMessageBytes,
+            receiveHighWaterMark: Int32(clamping: c.ingest.receiveHighWaterMark),
+            publishEndpoint: c.publish.endpoint,
+            sendHighWaterMark: Int32(clamping: c.publish.sendHighWaterMark),
+            historyEndpoint: c.history.endpoint,
+            historyMaxReply: c.history.maxReply,
+            metricsListen: c.metrics.listen?.description,
+            stateDirectory: c.state.directory,
+            pipeline: PipelineConfiguration(workers: c.pipeline.workers.resolved(activeProcessors: cores),
+                                            ringCapacity: c.pipeline.ringCapacity,
+                                            overflow: c.pipeline.overflow),
+            maxSensors: c.limits.maxSensors,
+            settings: { c.detectorSettings(forSensor: $0) })
+    }
+}
