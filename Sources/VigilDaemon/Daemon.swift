@@ -109,6 +109,7 @@ public final class Daemon: @unchecked Sendable {
         metricsServer?.join()
         context.shutdown()
         logger.info("stopped", metadata: [
+            "received": "\(pipeline.samplesSubmitted)",
             "samples": "\(pipeline.samplesProcessed)",
             "alerts": "\(pipeline.alertEventsEmitted)",
             "last_seq": "\(publisher.lastSeq)",

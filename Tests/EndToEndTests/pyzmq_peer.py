@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""An independent ZeroMQ peer for Vigil's end-to-end tests (pyzmq, its own libzmq build).
+
+send  ENDPOINT SENSOR N SPIKE_AT      PUSH N one-sample JSON messages (a calm signal with a
+                                      3-sample spike at SPIKE_AT), then exit.
+sub   ENDPOINT COUNT TIMEOUT_S        SUBSCRIBE to alert/, print each alert's JSON on one line,
+                                      exit after COUNT alerts or TIMEOUT_S seconds.
+"""
+import json
+import math
+import sys
+import time
+
+import zmq
+
+
+def send(endpoint, sensor, n, spike_at):
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 10000)
+    push.connect(endpoint)
+    t0 = 1_750_000_000_000_000_000
+    for i in range(n):
+        value = 10 + math.sin(i / 5) * 0.5 + (i % 7) * 0.01
+        if spike_at <= i < spike_at + 3:
+            value = 100.0
+        push.send(json.dumps({"sensor": sensor, "ts": t0 + i * 1_000_000_000, "value": value}).encode())
+    # Python's json writes NaN: the daemon must count it, not choke on it.
+    push.send(json.dumps({"sensor": sensor, "ts": t0, "value": float("nan")}).encode())
+    push.close()
+    ctx.term()
+
+
+def sub(endpoint, count, timeout):
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.setsockopt(zmq.LINGER, 0)
+    s.setsockopt(zmq.SUBSCRIBE, b"alert/")
+    s.connect(endpoint)
+    print("subscribed", flush=True)
+    deadline = time.time() + timeout
+    got = 0
+    while got < count and time.time() < deadline:
+        if s.poll(100):
+            topic, payload = s.recv_multipart()
+            alert = json.loads(payload)
+            assert topic.decode() == "alert/" + alert["sensor"], (topic, alert)
+            print(json.dumps(alert), flush=True)
+            got += 1
+    s.close()
+    ctx.term()
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "send":
+        send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        sub(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
