@@ -136,6 +136,9 @@ struct JSONIngestParser {
     let now: Int64
     var i = 0
     var nonFinite = 0
+    /// Nesting depth of `skipValue`; deeper than `maxDepth` is rejected (no stack exhaustion).
+    var depth = 0
+    static let maxDepth = 64
 
     init(bytes: UnsafeRawBufferPointer, topic: UnsafeRawBufferPointer?, now: Int64) {
         self.bytes = bytes
@@ -447,8 +450,12 @@ struct JSONIngestParser {
             throw Failure(reason: .malformedJSON)
         }
         guard c0 >= 0x30, c0 <= 0x39 else {
+            // A string, object, array, null, true or false is valid JSON of the wrong type;
+            // anything else is not JSON.
+            guard !negative, [UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "t"),
+                              UInt8(ascii: "f"), UInt8(ascii: "n")].contains(c0) else { throw Failure(reason: .malformedJSON) }
             i = start
-            try skipValue()  // a string, object, null, true...: valid JSON, wrong type
+            try skipValue()
             throw Failure(reason: .wrongType)
         }
         var mantissa: UInt64 = 0
@@ -511,6 +518,9 @@ struct JSONIngestParser {
 
     /// Skips any JSON value, validating its syntax.
     private mutating func skipValue() throws {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw Failure(reason: .malformedJSON) }
         skipWhitespace()
         guard i < bytes.count else { throw Failure(reason: .malformedJSON) }
         switch bytes[i] {

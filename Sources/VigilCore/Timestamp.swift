@@ -42,7 +42,7 @@ public enum Timestamp {
         if i == b.count {
             let v = negative ? -whole : whole
             if digits <= 11 { return v.multipliedReportingOverflow(by: nanosecondsPerSecond).overflow ? nil : v * nanosecondsPerSecond }
-            if digits <= 14 { return v * 1_000_000 }
+            if digits <= 14 { return v.multipliedReportingOverflow(by: 1_000_000).overflow ? nil : v * 1_000_000 }
             return v
         }
         // Decimal epoch seconds.
@@ -56,7 +56,9 @@ public enum Timestamp {
             i += 1; fracDigits += 1
         }
         guard i == b.count, fracDigits > 0 else { return nil }
-        let v = whole * nanosecondsPerSecond + frac
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: nanosecondsPerSecond)
+        guard !overflow, scaled <= Int64.max - frac else { return nil }
+        let v = scaled + frac
         return negative ? -v : v
     }
 
@@ -123,7 +125,10 @@ public enum Timestamp {
         }
         let days = daysFromCivil(year: year, month: month, day: day)
         let secs = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        return secs * nanosecondsPerSecond + nanos
+        // Representable range: 1677-09-21 … 2262-04-11.
+        let (scaled, overflow) = secs.multipliedReportingOverflow(by: nanosecondsPerSecond)
+        guard !overflow, scaled <= Int64.max - nanos else { return nil }
+        return scaled + nanos
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {
