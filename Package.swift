@@ -12,6 +12,11 @@ let package = Package(
         .library(name: "VigilDaemon", targets: ["VigilDaemon"]),
         .library(name: "VigilReplay", targets: ["VigilReplay"]),
         .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
+        .library(name: "RingBuffer", targets: ["RingBuffer"]),
+        .library(name: "VigilCore", targets: ["VigilCore"]),
+        .library(name: "VigilDetectors", targets: ["VigilDetectors"]),
+        .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "FFT", targets: ["FFT"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
