@@ -71,7 +71,7 @@ private func sourceBatch() -> UnsafeMutableBufferPointer<Sample> {
 
 func ringBenchmarks() {
     let config = Benchmark.Configuration(
-        metrics: [.throughput, .mallocCountTotal, BenchMetric.itemsPerSecond],
+        metrics: [.mallocCountTotal, BenchMetric.itemsPerSecond],
         scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 200)
 
     // Two threads: this thread produces, a long-lived consumer thread pops.
@@ -85,7 +85,7 @@ func ringBenchmarks() {
             defer { UnsafeMutableBufferPointer(mutating: source).deallocate() }
             let target = c.consumed.load(ordering: .acquiring) + samplesPerRun
             benchmark.startMeasurement()
-            measureRate(benchmark, items: samplesPerRun) {
+            measure(benchmark, items: samplesPerRun) {
                 var pushed = 0
                 while pushed < samplesPerRun {
                     let n = c.ring.push(contentsOf: source)
@@ -94,7 +94,6 @@ func ringBenchmarks() {
                 }
                 while c.consumed.load(ordering: .acquiring) < target {}
             }
-            benchmark.stopMeasurement()
         } setup: {
             holder.value = RingConsumer(zeroCopy: zeroCopy)
         } teardown: {
@@ -114,16 +113,13 @@ func ringBenchmarks() {
         }
         var checksum: UInt32 = 0
         benchmark.startMeasurement()
-        SteadyState.requireNoAllocations("ring single thread") {
-            measureRate(benchmark, items: samplesPerRun) {
+        measure(benchmark, items: samplesPerRun, noAllocations: "ring single thread") {
                 for _ in 0..<(samplesPerRun / batch) {
                     let n = ring.push(contentsOf: source)
                     let m = ring.pop(into: sink)
                     checksum &+= UInt32(truncatingIfNeeded: n &+ m) &+ sink[m - 1].sensor
                 }
-            }
         }
-        benchmark.stopMeasurement()
         blackHole(checksum)
     }
 
@@ -132,15 +128,12 @@ func ringBenchmarks() {
         var checksum: UInt32 = 0
         let n = samplesPerRun / 4
         benchmark.startMeasurement()
-        SteadyState.requireNoAllocations("ring single push/pop") {
-            measureRate(benchmark, items: n) {
+        measure(benchmark, items: n, noAllocations: "ring single push/pop") {
                 for k in 0..<n {
                     ring.push(Sample(sensor: UInt32(k & 7), timestamp: Int64(k), value: 1))
                     checksum &+= ring.pop()!.sensor
                 }
-            }
         }
-        benchmark.stopMeasurement()
         blackHole(checksum)
     }
 }

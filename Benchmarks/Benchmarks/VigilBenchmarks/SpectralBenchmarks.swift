@@ -13,7 +13,7 @@ func spectralBenchmarks() {
         // Aim for a few milliseconds per run.
         let updates = max(256, (1 << 18) / window)
         let config = Benchmark.Configuration(
-            metrics: [.throughput, .mallocCountTotal, BenchMetric.itemsPerSecond],
+            metrics: [.mallocCountTotal, BenchMetric.itemsPerSecond],
             scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 1_000)
         let configuration = SpectralResidualConfiguration(window: window)
         let n = window + configuration.estimatedPoints
@@ -24,14 +24,11 @@ func spectralBenchmarks() {
             var sum = 0.0
             signal.withUnsafeBufferPointer { values in
                 benchmark.startMeasurement()
-                SteadyState.requireNoAllocations("spectral residual update") {
-                    measureRate(benchmark, items: updates) {
+                measure(benchmark, items: updates, noAllocations: "spectral residual update") {
                         for k in 0..<updates {
                             if let out = detector.update(timestamp: Int64(k), value: values[k & 8_191]) { sum += out.score }
                         }
-                    }
                 }
-                benchmark.stopMeasurement()
             }
             blackHole(sum)
         }
@@ -45,15 +42,12 @@ func spectralBenchmarks() {
                 let output = FFTBuffer(complexCount: size)
                 for k in 0..<size { input[k] = signal[k] }
                 benchmark.startMeasurement()
-                SteadyState.requireNoAllocations("fft floor") {
-                    measureRate(benchmark, items: updates) {
+                measure(benchmark, items: updates, noAllocations: "fft floor") {
                         for _ in 0..<updates {
                             forward.execute(real: input.pointer.baseAddress!, spectrum: spectrum.pointer.baseAddress!)
                             backward.execute(input: spectrum.pointer.baseAddress!, output: output.pointer.baseAddress!)
                         }
-                    }
                 }
-                benchmark.stopMeasurement()
                 blackHole(output[1].0)
                 withExtendedLifetime((input, spectrum, output)) {}
             }
@@ -62,15 +56,12 @@ func spectralBenchmarks() {
                 let fft = RealFFT(count: size)
                 for k in 0..<size { fft.real[k] = signal[k] }
                 benchmark.startMeasurement()
-                SteadyState.requireNoAllocations("fft r2c+c2r") {
-                    measureRate(benchmark, items: updates) {
+                measure(benchmark, items: updates, noAllocations: "fft r2c+c2r") {
                         for _ in 0..<updates {
                             fft.forward()
                             fft.inverse()
                         }
-                    }
                 }
-                benchmark.stopMeasurement()
                 blackHole(fft.real[1])
             }
         }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Benchmark
+import Foundation
 import MallocInterposerSwift
 #if canImport(Glibc)
 import Glibc
@@ -23,28 +24,25 @@ func monotonicNanoseconds() -> UInt64 {
 }
 
 /// Times `body` (which processes `items` items) and records `items/s` for this run.
+///
+/// With `noAllocations`, also checks that `body` allocated nothing: the malloc interposer's
+/// count is read around it and a non-zero difference traps (a steady-state loop that allocates
+/// is a bug). The count is only live while the benchmark measures malloc metrics (the default
+/// here); with `--metric` lists without them the check sees zero and passes.
 @inline(__always)
-func measureRate(_ benchmark: Benchmark, items: Int, _ body: () -> Void) {
+func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = nil, _ body: () -> Void) {
+    let mallocsBefore = MallocInterposerSwift.getStatistics().mallocCount
     let start = monotonicNanoseconds()
     body()
     let elapsed = monotonicNanoseconds() - start
-    benchmark.measurement(BenchMetric.itemsPerSecond, Int(Double(items) * 1e9 / Double(max(elapsed, 1))))
-}
-
-/// In-run allocation check for steady-state loops.
-enum SteadyState {
-    /// Runs `body` and traps if the malloc interposer counted any allocation in it. The count is
-    /// only live while the benchmark measures malloc metrics (the default here); with
-    /// `--metric throughput` alone the check sees zero and passes.
-    @inline(__always)
-    static func requireNoAllocations(_ what: StaticString, _ body: () -> Void) {
-        let before = MallocInterposerSwift.getStatistics().mallocCount
-        body()
-        let after = MallocInterposerSwift.getStatistics().mallocCount
-        if after != before {
-            fatalError("\(what): \(after - before) allocations in the steady state (expected 0)")
+    let mallocs = MallocInterposerSwift.getStatistics().mallocCount - mallocsBefore
+    benchmark.stopMeasurement()
+    if let what = noAllocations, mallocs != 0 {
+        if ProcessInfo.processInfo.environment["VIGIL_BENCH_ALLOW_ALLOCATIONS"] == nil {
+            fatalError("\(what): \(mallocs) allocations in the steady state (expected 0); set VIGIL_BENCH_ALLOW_ALLOCATIONS=1 to measure anyway")
         }
     }
+    benchmark.measurement(BenchMetric.itemsPerSecond, Int(Double(items) * 1e9 / Double(max(elapsed, 1))))
 }
 
 /// State a benchmark's setup creates and its teardown ends (the hooks take no arguments).
