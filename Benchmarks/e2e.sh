@@ -16,6 +16,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 python3 -c 'import zmq' 2>/dev/null || { echo "e2e.sh: needs pyzmq (pip install pyzmq)" >&2; exit 1; }
-filter=(--filter '^E2E/')
+filter=(--filter 'E2E/.*')
 for a in "$@"; do [[ $a == --filter ]] && filter=(); done
 exec swift package --allow-writing-to-package-directory benchmark "${filter[@]}" --no-progress "$@"

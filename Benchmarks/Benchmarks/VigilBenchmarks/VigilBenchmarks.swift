@@ -2,7 +2,7 @@
 import Benchmark
 
 /// Every Vigil benchmark, grouped by the part of the daemon it measures. Names start with the
-/// group (`Ring/`, `Decode/`, `ZScore/`, `Spectral/`, `FFT/`, `E2E/`) so `--filter '^Decode'`
+/// group (`Ring/`, `Decode/`, `ZScore/`, `Spectral/`, `FFT/`, `E2E/`) so `--filter 'Decode/.*'`
 /// picks one group.
 ///
 /// Each benchmark reports its throughput as `items/s`, measured inside every run around the hot
