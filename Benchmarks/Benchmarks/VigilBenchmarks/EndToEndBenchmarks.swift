@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Benchmark
+import Foundation
+import Logging
+import VigilDaemon
+import VigilTestKit
+
+/// End to end: samples per second through a real `Daemon` on loopback. The daemon runs in this
+/// process (free endpoints, a temporary state directory, metrics off, default z-score settings);
+/// the sender is `e2e_sender.py` in a process of its own, PUSHing as fast as it can. A run
+/// measures from the sender's first send (CLOCK_MONOTONIC, shared by both processes) to
+/// `daemon.samplesProcessed` reaching the total, then checks that nothing was lost or dropped.
+///
+/// Sizes scale with `VIGIL_E2E_SCALE` (default 1: 40 000 binary batches = 10.24 M samples, and
+/// 1 M JSON messages).
+func endToEndBenchmarks() {
+    let scale = Double(ProcessInfo.processInfo.environment["VIGIL_E2E_SCALE"] ?? "1") ?? 1
+    let config = Benchmark.Configuration(
+        metrics: [BenchMetric.itemsPerSecond, BenchMetric.senderRate],
+        warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 3)
+
+    let cases: [(name: String, mode: String, messages: Int, perMessage: Int)] = [
+        ("E2E/daemon binary batches of 256 over 1000 sensors", "binary", Int(40_000 * scale), 256),
+        ("E2E/daemon one-sample JSON over 1000 sensors", "json", Int(1_000_000 * scale), 1),
+    ]
+    for c in cases {
+        Benchmark(c.name, configuration: config) { benchmark in
+            let result = EndToEnd.run(mode: c.mode, messages: c.messages, samplesPerMessage: c.perMessage)
+            benchmark.measurement(BenchMetric.itemsPerSecond, Int(result.samplesPerSecond))
+            benchmark.measurement(BenchMetric.senderRate, Int(result.senderSamplesPerSecond))
+        }
+    }
+}
+
+enum EndToEnd {
+    struct Result {
+        var samplesPerSecond: Double
+        var senderSamplesPerSecond: Double
+    }
+
+    /// `Benchmarks/` (where `e2e_sender.py` lives), found from this source file.
+    static var packageDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+    }
+
+    static func run(mode: String, messages: Int, samplesPerMessage: Int) -> Result {
+        let ingest = TestNetwork.freeEndpoint()
+        let state = TestNetwork.temporaryDirectory("vigil-bench")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var logger = Logger(label: "vigil-bench")
+        logger.logLevel = .warning
+        let options = DaemonOptions(
+            ingestEndpoints: [ingest], publishEndpoint: TestNetwork.freeEndpoint(),
+            historyEndpoint: TestNetwork.freeEndpoint(), metricsListen: nil, stateDirectory: state)
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(options: options, logger: logger)
+            try daemon.start()
+        } catch {
+            fatalError("daemon did not start: \(error)")
+        }
+        defer { daemon.stop() }
+
+        let total = UInt64(messages * samplesPerMessage)
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sender.arguments = ["python3", packageDirectory + "/e2e_sender.py", ingest, mode, String(messages)]
+        let pipe = Pipe()
+        sender.standardOutput = pipe
+        do { try sender.run() } catch { fatalError("cannot start e2e_sender.py: \(error)") }
+
+        // Poll the processed count (1 ms) until the total is in, with a generous timeout.
+        let deadline = monotonicNanoseconds() + 300_000_000_000
+        var done: UInt64 = 0
+        while true {
+            let processed = daemon.samplesProcessed
+            if processed >= total { done = monotonicNanoseconds(); break }
+            if monotonicNanoseconds() > deadline || (!sender.isRunning && sender.terminationStatus != 0) {
+                fatalError("\(mode): \(processed) of \(total) samples processed before the deadline (sender status \(sender.isRunning ? "running" : "\(sender.terminationStatus)"))")
+            }
+            usleep(1_000)
+        }
+        sender.waitUntilExit()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        guard sender.terminationStatus == 0,
+              let report = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
+              let first = (report["first_send_ns"] as? NSNumber)?.uint64Value,
+              let last = (report["last_send_ns"] as? NSNumber)?.uint64Value,
+              let sent = (report["samples"] as? NSNumber)?.uint64Value else {
+            fatalError("e2e_sender.py failed: \(String(decoding: output, as: UTF8.self))")
+        }
+        // Zero loss: everything sent was processed, nothing more, nothing dropped.
+        usleep(50_000)
+        precondition(sent == total, "sender sent \(sent) samples, expected \(total)")
+        precondition(daemon.samplesProcessed == total, "processed \(daemon.samplesProcessed) != sent \(total)")
+        precondition(daemon.pipeline.drops.totalMessages == 0, "daemon dropped \(daemon.pipeline.drops.totalMessages) messages")
+        precondition(daemon.pipeline.samplesSubmitted == total)
+
+        let seconds = Double(done - first) / 1e9
+        let senderSeconds = Double(last - first) / 1e9
+        let rate = Double(total) / seconds
+        print("  \(mode): \(total) samples in \(String(format: "%.3f", seconds)) s = \(String(format: "%.2f", rate / 1e6)) M samples/s "
+              + "(sender alone handed them to libzmq at \(String(format: "%.2f", Double(total) / senderSeconds / 1e6)) M/s); lost 0, dropped 0")
+        return Result(samplesPerSecond: rate, senderSamplesPerSecond: Double(total) / senderSeconds)
+    }
+}
