@@ -562,7 +562,28 @@ struct JSONIngestParser {
         case UInt8(ascii: "n"):
             guard matchLiteral("null") else { throw Failure(reason: .malformedJSON) }
         default:
-            _ = try parseNumberValue()
+            try skipNumber()
+        }
+    }
+
+    /// Checks a number's syntax without converting it (skipping allocates nothing).
+    private mutating func skipNumber() throws {
+        if peek() == UInt8(ascii: "-") { i += 1 }
+        if matchLiteral("NaN") || matchLiteral("Infinity") { return }
+        func digits() -> Int {
+            let start = i
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
+            return i - start
+        }
+        guard digits() > 0 else { throw Failure(reason: .malformedJSON) }
+        if peek() == UInt8(ascii: ".") {
+            i += 1
+            guard digits() > 0 else { throw Failure(reason: .malformedJSON) }
+        }
+        if peek() == UInt8(ascii: "e") || peek() == UInt8(ascii: "E") {
+            i += 1
+            if peek() == UInt8(ascii: "+") || peek() == UInt8(ascii: "-") { i += 1 }
+            guard digits() > 0 else { throw Failure(reason: .malformedJSON) }
         }
     }
 }

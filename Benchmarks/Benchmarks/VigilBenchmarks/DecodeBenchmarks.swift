@@ -50,12 +50,12 @@ func decodeBenchmarks() {
     // 19-digit nanosecond timestamp (one heap allocation per sample). See the report.
     let cases: [(String, Payloads, Bool)] = [
         ("Decode/binary VGL1 batch of 256", Payloads(
-            [IngestPayload.binary(sensor: sensor, samples: (0..<256).map { (baseTimestamp + Int64($0), value($0)) })],
+            [IngestEncoder.binary(sensor: sensor, samples: (0..<256).map { (baseTimestamp + Int64($0), value($0)) })],
             samplesPerMessage: 256), true),
         ("Decode/JSON one sample", Payloads(
-            [IngestPayload.json(sensor: sensor, ts: baseTimestamp, value: 0.42)], samplesPerMessage: 1), true),
+            [IngestEncoder.json(sensor: sensor, ts: baseTimestamp, value: 0.42)], samplesPerMessage: 1), true),
         ("Decode/JSON one sample, 1000 sensors rotating", Payloads(
-            (0..<1_000).map { IngestPayload.json(sensor: "plant1/pump\($0)/vibration", ts: baseTimestamp + Int64($0), value: value($0)) },
+            (0..<1_000).map { IngestEncoder.json(sensor: "plant1/pump\($0)/vibration", ts: baseTimestamp + Int64($0), value: value($0)) },
             samplesPerMessage: 1), true),
         ("Decode/JSON batch of 256 {sensor,samples:[[ts,v],...]}", Payloads(
             [jsonBatch(sensor: sensor, count: 256)], samplesPerMessage: 256), false),
