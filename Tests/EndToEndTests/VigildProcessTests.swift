@@ -34,7 +34,7 @@ final class VigildProcess: @unchecked Sendable {
     private var log = Data()
     private let lock = NSLock()
 
-    init(state: String? = nil, extraYAML: String = "") throws {
+    init(state: String? = nil, extraYAML: String = "", environment: [String: String] = [:]) throws {
         self.state = state ?? TestNetwork.temporaryDirectory("vigild")
         configPath = self.state + "/vigil.yaml"
         let yaml = """
@@ -53,6 +53,9 @@ final class VigildProcess: @unchecked Sendable {
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
         process.executableURL = binDirectory.appendingPathComponent("vigild")
         process.arguments = ["--config", configPath]
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
         stderr.fileHandleForReading.readabilityHandler = { [weak self] h in
