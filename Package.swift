@@ -48,7 +48,7 @@ let package = Package(
             "VigilCore", "VigilDetectors", "VigilConfig", "VigilPipeline",
         ]),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "ZeroMQ", "CSQLite",
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "ZeroMQ", "CSQLite", "FFT",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilTestKit", dependencies: ["VigilCore", "ZeroMQ"]),

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import FFT
 import Logging
 import Synchronization
 import VigilCore
@@ -65,6 +66,10 @@ public final class Daemon: @unchecked Sendable {
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
+            // FFTW plans measured by earlier runs (missing on the first start: not an error).
+            if access(wisdomPath, R_OK) == 0 {
+                do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
+            }
             try publisher.open(context: context)
             try history.open(context: context)
             try metricsServer?.open()
@@ -108,6 +113,7 @@ public final class Daemon: @unchecked Sendable {
         metricsServer?.stop()
         metricsServer?.join()
         context.shutdown()
+        do { try FFTWisdom.save(wisdomPath) } catch { logger.warning("\(error)") }
         logger.info("stopped", metadata: [
             "received": "\(pipeline.samplesSubmitted)",
             "samples": "\(pipeline.samplesProcessed)",
@@ -163,6 +169,9 @@ public final class Daemon: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
     }
+
+    /// FFTW wisdom cached in the state directory across restarts.
+    private var wisdomPath: String { options.stateDirectory + "/fftw.wisdom" }
 
     /// The port-resolved endpoints actually bound are the configured ones (no wildcards).
     public var currentOptions: DaemonOptions { options }
