@@ -23,6 +23,8 @@ public struct EWMAZScoreDetector: StreamingDetector {
         /// Samples seen before any score is produced (≥ 2).
         public var warmup: Int
         /// Smallest deviation used to divide, so a flat-lining sensor does not divide by zero.
+        /// The deviation is also at least `1e-13 × |mean|` (some 450 units in the last place), below
+        /// which differences are rounding.
         public var minDeviation: Double
 
         public init(alpha: Double = 0.01, warmup: Int = 64, minDeviation: Double = 1e-9) {
@@ -54,7 +56,7 @@ public struct EWMAZScoreDetector: StreamingDetector {
         guard value.isFinite else { return nil }
         var output: DetectorOutput?
         if count >= configuration.warmup {
-            let deviation = max(variance.squareRoot(), configuration.minDeviation, abs(mean) * 1e-12)
+            let deviation = max(variance.squareRoot(), configuration.minDeviation, abs(mean) * 1e-13)
             let z = (value - mean) / deviation
             output = DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
         }

@@ -225,6 +225,23 @@ public final class IsolationForest: @unchecked Sendable {
         }
     }
 
+    /// Path length of `point` in tree `tree` alone, walking one tree at a time (the reference the
+    /// interleaved loops are tested against).
+    func pathLength(tree: Int, point: UnsafeBufferPointer<Double>) -> Double {
+        precondition(tree >= 0 && tree < treeCount && point.count >= dimension)
+        let x = point.baseAddress!
+        let b = tree * internalNodes
+        var i = 0
+        for _ in 0..<heightLimit {
+            let node = b + i
+            let goesRight = isExtended
+                ? TreeBuilder.dot(UnsafePointer(splitNormal + node * dimension), x, dimension) > splitValue[node]
+                : x[Int(splitFeature[node])] > splitValue[node]
+            i = 2 * i + (goesRight ? 2 : 1)
+        }
+        return leafPathLength[tree * leafNodes + i - internalNodes]
+    }
+
     /// Sum over the trees of the path length of `x`; counts the explaining feature per tree when
     /// `counts` is given.
     @inline(__always)

@@ -30,6 +30,7 @@ public struct RobustZScoreDetector: StreamingDetector {
         /// Samples seen before any score is produced (≥ 3, ≤ window).
         public var warmup: Int
         /// Smallest deviation used to divide: a window whose values are mostly equal has MAD 0.
+        /// The deviation is also at least `1e-13 × |median|` (some 450 units in the last place).
         public var minDeviation: Double
 
         public init(window: Int = 256, warmup: Int = 64, minDeviation: Double = 1e-9) {
@@ -89,7 +90,7 @@ public struct RobustZScoreDetector: StreamingDetector {
             let a = buffer.baseAddress!
             if scoring {
                 let m = Self.median(a, n)
-                let deviation = max(Self.madScale * Self.mad(a, n, median: m), minDeviation, abs(m) * 1e-12)
+                let deviation = max(Self.madScale * Self.mad(a, n, median: m), minDeviation, abs(m) * 1e-13)
                 let z = (value - m) / deviation
                 output = DetectorOutput(score: abs(z), evidence: .zscore(mean: m, deviation: deviation, z: z))
             }
