@@ -22,7 +22,7 @@ import Darwin
 /// struct-of-arrays buffers shared by all trees (split feature, split value, normals for the
 /// extended variant; leaf path length and explaining feature). A node that stops early becomes a
 /// pass-through chain (threshold +∞, always left) down to a leaf holding its path length, so scoring
-/// is a fixed number of branch-free steps per tree, interleaved four trees at a time, and
+/// is a fixed number of branch-free steps per tree, interleaved eight trees at a time, and
 /// allocates nothing.
 ///
 /// Determinism: the trees are a pure function of the training data (in order), the parameters and
@@ -257,12 +257,80 @@ public final class IsolationForest: @unchecked Sendable {
         }
     }
 
-    /// Axis-parallel trees, four at a time so that their independent load chains overlap.
+    /// Axis-parallel trees, 8 at a time so that their independent load chains overlap (the walk of
+    /// one tree is a chain of dependent loads; interleaving hides their latency).
     private func standardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
         let feat = splitFeature
         let value = splitValue
         let inner = internalNodes
+        let leaves = leafNodes
         let height = heightLimit
+        var sum = 0.0
+        var tree = 0
+        while tree &+ 8 <= treeCount {
+            let b0 = tree &* inner
+            let b1 = b0 &+ inner
+            let b2 = b1 &+ inner
+            let b3 = b2 &+ inner
+            let b4 = b3 &+ inner
+            let b5 = b4 &+ inner
+            let b6 = b5 &+ inner
+            let b7 = b6 &+ inner
+            var i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0
+            for _ in 0..<height {
+                i0 = 2 &* i0 &+ 1 &+ (x[Int(feat[b0 &+ i0])] > value[b0 &+ i0] ? 1 : 0)
+                i1 = 2 &* i1 &+ 1 &+ (x[Int(feat[b1 &+ i1])] > value[b1 &+ i1] ? 1 : 0)
+                i2 = 2 &* i2 &+ 1 &+ (x[Int(feat[b2 &+ i2])] > value[b2 &+ i2] ? 1 : 0)
+                i3 = 2 &* i3 &+ 1 &+ (x[Int(feat[b3 &+ i3])] > value[b3 &+ i3] ? 1 : 0)
+                i4 = 2 &* i4 &+ 1 &+ (x[Int(feat[b4 &+ i4])] > value[b4 &+ i4] ? 1 : 0)
+                i5 = 2 &* i5 &+ 1 &+ (x[Int(feat[b5 &+ i5])] > value[b5 &+ i5] ? 1 : 0)
+                i6 = 2 &* i6 &+ 1 &+ (x[Int(feat[b6 &+ i6])] > value[b6 &+ i6] ? 1 : 0)
+                i7 = 2 &* i7 &+ 1 &+ (x[Int(feat[b7 &+ i7])] > value[b7 &+ i7] ? 1 : 0)
+            }
+            let l0 = tree &* leaves &- inner
+            let l1 = l0 &+ leaves
+            let l2 = l1 &+ leaves
+            let l3 = l2 &+ leaves
+            let l4 = l3 &+ leaves
+            let l5 = l4 &+ leaves
+            let l6 = l5 &+ leaves
+            let l7 = l6 &+ leaves
+            sum += ((leafPathLength[l0 &+ i0] + leafPathLength[l1 &+ i1]) + (leafPathLength[l2 &+ i2] + leafPathLength[l3 &+ i3]))
+                + ((leafPathLength[l4 &+ i4] + leafPathLength[l5 &+ i5]) + (leafPathLength[l6 &+ i6] + leafPathLength[l7 &+ i7]))
+            if counts != nil {
+                countFeature(counts, l0 &+ i0)
+                countFeature(counts, l1 &+ i1)
+                countFeature(counts, l2 &+ i2)
+                countFeature(counts, l3 &+ i3)
+                countFeature(counts, l4 &+ i4)
+                countFeature(counts, l5 &+ i5)
+                countFeature(counts, l6 &+ i6)
+                countFeature(counts, l7 &+ i7)
+            }
+            tree &+= 8
+        }
+        while tree < treeCount {
+            let b = tree &* inner
+            var i = 0
+            for _ in 0..<height {
+                i = 2 &* i &+ 1 &+ (x[Int(feat[b &+ i])] > value[b &+ i] ? 1 : 0)
+            }
+            let l = tree &* leaves &+ (i &- inner)
+            sum += leafPathLength[l]
+            countFeature(counts, l)
+            tree &+= 1
+        }
+        return sum
+    }
+
+    /// Hyperplane trees, four at a time (as for axis-parallel trees, to overlap the dependent
+    /// chains); each step is a dot product with the node's normal.
+    private func extendedPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
+        let d = dimension
+        let inner = internalNodes
+        let leaves = leafNodes
+        let normals = UnsafePointer(splitNormal)
+        let value = splitValue
         var sum = 0.0
         var tree = 0
         while tree &+ 4 <= treeCount {
@@ -271,55 +339,39 @@ public final class IsolationForest: @unchecked Sendable {
             let b2 = b1 &+ inner
             let b3 = b2 &+ inner
             var i0 = 0, i1 = 0, i2 = 0, i3 = 0
-            for _ in 0..<height {
-                let f0 = Int(feat[b0 &+ i0]), f1 = Int(feat[b1 &+ i1])
-                let f2 = Int(feat[b2 &+ i2]), f3 = Int(feat[b3 &+ i3])
-                i0 = 2 &* i0 &+ 1 &+ (x[f0] > value[b0 &+ i0] ? 1 : 0)
-                i1 = 2 &* i1 &+ 1 &+ (x[f1] > value[b1 &+ i1] ? 1 : 0)
-                i2 = 2 &* i2 &+ 1 &+ (x[f2] > value[b2 &+ i2] ? 1 : 0)
-                i3 = 2 &* i3 &+ 1 &+ (x[f3] > value[b3 &+ i3] ? 1 : 0)
+            for _ in 0..<heightLimit {
+                let n0 = b0 &+ i0, n1 = b1 &+ i1, n2 = b2 &+ i2, n3 = b3 &+ i3
+                let p0 = TreeBuilder.dot(normals + n0 &* d, x, d)
+                let p1 = TreeBuilder.dot(normals + n1 &* d, x, d)
+                let p2 = TreeBuilder.dot(normals + n2 &* d, x, d)
+                let p3 = TreeBuilder.dot(normals + n3 &* d, x, d)
+                i0 = 2 &* i0 &+ 1 &+ (p0 > value[n0] ? 1 : 0)
+                i1 = 2 &* i1 &+ 1 &+ (p1 > value[n1] ? 1 : 0)
+                i2 = 2 &* i2 &+ 1 &+ (p2 > value[n2] ? 1 : 0)
+                i3 = 2 &* i3 &+ 1 &+ (p3 > value[n3] ? 1 : 0)
             }
-            let l0 = tree &* leafNodes &+ (i0 &- inner)
-            let l1 = l0 &- i0 &+ leafNodes &+ i1
-            let l2 = l1 &- i1 &+ leafNodes &+ i2
-            let l3 = l2 &- i2 &+ leafNodes &+ i3
-            sum += (leafPathLength[l0] + leafPathLength[l1]) + (leafPathLength[l2] + leafPathLength[l3])
-            countFeature(counts, l0)
-            countFeature(counts, l1)
-            countFeature(counts, l2)
-            countFeature(counts, l3)
+            let l0 = tree &* leaves &- inner
+            let l1 = l0 &+ leaves, l2 = l1 &+ leaves, l3 = l2 &+ leaves
+            sum += (leafPathLength[l0 &+ i0] + leafPathLength[l1 &+ i1]) + (leafPathLength[l2 &+ i2] + leafPathLength[l3 &+ i3])
+            if counts != nil {
+                countFeature(counts, l0 &+ i0)
+                countFeature(counts, l1 &+ i1)
+                countFeature(counts, l2 &+ i2)
+                countFeature(counts, l3 &+ i3)
+            }
             tree &+= 4
         }
         while tree < treeCount {
             let b = tree &* inner
             var i = 0
-            for _ in 0..<height {
-                i = 2 &* i &+ 1 &+ (x[Int(feat[b &+ i])] > value[b &+ i] ? 1 : 0)
+            for _ in 0..<heightLimit {
+                let node = b &+ i
+                i = 2 &* i &+ 1 &+ (TreeBuilder.dot(normals + node &* d, x, d) > value[node] ? 1 : 0)
             }
-            let l = tree &* leafNodes &+ (i &- inner)
+            let l = tree &* leaves &+ (i &- inner)
             sum += leafPathLength[l]
             countFeature(counts, l)
             tree &+= 1
-        }
-        return sum
-    }
-
-    /// Hyperplane trees, one at a time (the dot product dominates).
-    private func extendedPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
-        let d = dimension
-        let inner = internalNodes
-        var sum = 0.0
-        for tree in 0..<treeCount {
-            let b = tree &* inner
-            var i = 0
-            for _ in 0..<heightLimit {
-                let node = b &+ i
-                let projection = TreeBuilder.dot(UnsafePointer(splitNormal + node &* d), x, d)
-                i = 2 &* i &+ 1 &+ (projection > splitValue[node] ? 1 : 0)
-            }
-            let l = tree &* leafNodes &+ (i &- inner)
-            sum += leafPathLength[l]
-            countFeature(counts, l)
         }
         return sum
     }
