@@ -24,8 +24,14 @@ struct PublishedIsolationForest: Sendable {
 ///   `Mutex.withLockIfAvailable`: when the trainer holds the lock at that instant the worker simply
 ///   tries again on the next vector, so it never waits.
 ///
+/// Freeing: the trainer keeps the forest it published before the latest one in `retired`. The
+/// worker adopts forest *n* (dropping *n − 1*) before it can submit the run that publishes *n + 1*,
+/// so when that run replaces `retired` the trainer drops the last reference to *n − 1*: forests are
+/// freed on the trainer's queue, never on the worker's hot path.
+///
 /// `@unchecked Sendable`: `buffer`, `bufferCount` and `trainingIndex` are plain memory whose
-/// ownership moves between the two threads through `state` as above.
+/// ownership moves between the two threads through `state` as above; `retired` is touched by the
+/// trainer's runs only, which never overlap (a Dispatch source's handler is serialised).
 final class IsolationForestTrainingSlot: @unchecked Sendable {
     let configuration: IsolationForestConfiguration
     let dimension: Int
@@ -37,6 +43,7 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
     private let state = Atomic<Int>(0)
     private let generation = Atomic<UInt64>(0)
     private let published = Mutex<PublishedIsolationForest?>(nil)
+    private var retired: IsolationForest?
     private let source: any DispatchSourceUserDataAdd
 
     init(configuration: IsolationForestConfiguration, dimension: Int, anomalousScore: Double,
@@ -90,7 +97,12 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
                                         dimension: dimension, configuration: configuration,
                                         index: trainingIndex, anomalousScore: anomalousScore)
         let g = generation.load(ordering: .relaxed) + 1
-        published.withLock { $0 = PublishedIsolationForest(forest: forest, trainingAnomalyRate: rate, generation: g) }
+        let replaced = published.withLock { slot -> IsolationForest? in
+            let previous = slot?.forest
+            slot = PublishedIsolationForest(forest: forest, trainingAnomalyRate: rate, generation: g)
+            return previous
+        }
+        retired = replaced  // drops the forest before it, which the worker no longer holds
         generation.store(g, ordering: .releasing)
         state.store(0, ordering: .releasing)
     }

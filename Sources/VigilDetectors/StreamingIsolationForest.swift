@@ -34,7 +34,8 @@ import VigilCore
 ///
 /// Threading: owned by one worker thread, like every `StreamingDetector`. In background mode
 /// `update` neither allocates nor locks (an atomic load per vector; a `memcpy` of the window and a
-/// Dispatch source signal per training request; a try-lock when a new forest is ready). In
+/// Dispatch source signal per training request; a try-lock when a new forest is ready), and
+/// replaced forests are freed on the trainer's queue. In
 /// synchronous mode a training step allocates the new forest on the calling thread. Copies of a
 /// background-mode detector share its training slot: update only one of them.
 public struct StreamingIsolationForest: StreamingDetector {
