@@ -27,6 +27,7 @@ public struct EWMAZScoreDetector: StreamingDetector {
         /// which differences are rounding.
         public var minDeviation: Double
 
+        /// Settings; the defaults remember about 200 samples.
         public init(alpha: Double = 0.01, warmup: Int = 64, minDeviation: Double = 1e-9) {
             self.alpha = alpha
             self.warmup = warmup
@@ -34,6 +35,7 @@ public struct EWMAZScoreDetector: StreamingDetector {
         }
     }
 
+    /// `.zscore` (one of its modes, `ZScoreMode.ewma`).
     public var kind: DetectorKind { .zscore }
     /// The settings this detector was built from.
     public let configuration: Configuration

@@ -42,6 +42,7 @@ public final class IsolationForest: @unchecked Sendable {
         /// no tree has a split (or the score was computed without explanation).
         public var feature: Int32
 
+        /// A score with its explanation.
         public init(score: Double, pathLength: Double, feature: Int32) {
             self.score = score
             self.pathLength = pathLength

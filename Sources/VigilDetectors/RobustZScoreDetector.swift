@@ -33,6 +33,7 @@ public struct RobustZScoreDetector: StreamingDetector {
         /// The deviation is also at least `1e-13 × |median|` (some 450 units in the last place).
         public var minDeviation: Double
 
+        /// Settings; the defaults match `ZScoreDetector.Configuration`.
         public init(window: Int = 256, warmup: Int = 64, minDeviation: Double = 1e-9) {
             self.window = window
             self.warmup = warmup
@@ -43,6 +44,7 @@ public struct RobustZScoreDetector: StreamingDetector {
     /// Consistency constant of the MAD for Gaussian data, 1/Φ⁻¹(3/4).
     public static let madScale = 1.4826
 
+    /// `.zscore` (one of its modes, `ZScoreMode.robust`).
     public var kind: DetectorKind { .zscore }
     /// The settings this detector was built from.
     public let configuration: Configuration

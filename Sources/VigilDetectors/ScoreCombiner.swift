@@ -27,6 +27,7 @@ public struct ScoreCombiner: Sendable, Equatable {
         /// That detector's probability.
         public var strongestProbability: Double
 
+        /// A combined probability and its strongest contributor.
         public init(probability: Double, strongest: DetectorKind, strongestProbability: Double) {
             self.probability = probability
             self.strongest = strongest

@@ -39,6 +39,7 @@ import VigilCore
 /// synchronous mode a training step allocates the new forest on the calling thread. Copies of a
 /// background-mode detector share its training slot: update only one of them.
 public struct StreamingIsolationForest: StreamingDetector {
+    /// `.isolationForest`.
     public var kind: DetectorKind { .isolationForest }
     /// The settings this detector was built from.
     public let configuration: IsolationForestConfiguration

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 @testable import VigilDetectors
@@ -192,5 +193,40 @@ struct StreamingIsolationForestTests {
         #expect(detector.forestGeneration >= 5)
         #expect(scored > 15_000)
         trainer.waitUntilIdle()
+    }
+
+    /// Several workers, each owning its detectors, feed without pause while one concurrent trainer
+    /// keeps retraining them; run it under `--sanitize=thread` to check the hand-over. Longer with
+    /// `VIGIL_LONG_TESTS=1`.
+    @Test("workers and a concurrent trainer run side by side")
+    func concurrentWorkers() {
+        let trainer = IsolationForestTrainer(label: "vigil.test.iforest.concurrent", concurrent: true)
+        let long = ProcessInfo.processInfo.environment["VIGIL_LONG_TESTS"] != nil
+        let samples = long ? 400_000 : 40_000
+        let configuration = IsolationForestConfiguration(trees: 20, sampleSize: 64, trainingWindow: 256, retrainEvery: 128,
+                                                         driftThreshold: 0.2, shingle: 4, seed: 5)
+        let results = Mutex<[(adopted: UInt64, requested: UInt64, invalid: Int)]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            var detectors = (0..<2).map { _ in StreamingIsolationForest(configuration: configuration, trainer: trainer) }
+            let values = streamingSine(samples, seed: UInt64(worker))
+            var invalid = 0
+            for (i, v) in values.enumerated() {
+                for k in detectors.indices {
+                    if let out = detectors[k].update(timestamp: Int64(i), value: v), !(out.score > 0 && out.score <= 1) {
+                        invalid += 1
+                    }
+                }
+            }
+            for d in detectors {
+                results.withLock { $0.append((d.forestGeneration, d.trainingRequests, invalid)) }
+            }
+        }
+        trainer.waitUntilIdle()
+        let all = results.withLock { $0 }
+        #expect(all.count == 8)
+        for r in all {
+            #expect(r.invalid == 0)
+            #expect(r.adopted >= 2 && r.requested >= r.adopted && r.requested <= r.adopted + 1)
+        }
     }
 }
