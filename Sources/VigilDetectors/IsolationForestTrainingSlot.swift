@@ -17,21 +17,26 @@ struct PublishedIsolationForest: Sendable {
 /// Hand-over protocol (single producer, the detector's worker; single consumer, the trainer):
 /// - `state` 0 (idle): the worker owns `buffer`. It fills it, then stores 1 with release ordering
 ///   and signals the Dispatch source.
-/// - `state` 1 (submitted): the trainer owns `buffer`. Its run loads 1 with acquire ordering,
-///   trains, stores the result under `published`'s mutex, bumps `generation` (release) and stores
-///   0 (release) once it no longer reads the buffer.
+/// - `state` 1 (submitted): the trainer owns `buffer`. A run claims the job by exchanging 1 for 2
+///   (acquire; so even concurrent runs would train it once), trains, stores the result under
+///   `published`'s mutex, bumps `generation` (release) and stores 0 (release) once it no longer
+///   reads the buffer.
 /// - The worker polls `generation` (acquire, one load per vector) and takes the result with
 ///   `Mutex.withLockIfAvailable`: when the trainer holds the lock at that instant the worker simply
 ///   tries again on the next vector, so it never waits.
 ///
-/// Freeing: the trainer keeps the forest it published before the latest one in `retired`. The
-/// worker adopts forest *n* (dropping *n − 1*) before it can submit the run that publishes *n + 1*,
-/// so when that run replaces `retired` the trainer drops the last reference to *n − 1*: forests are
-/// freed on the trainer's queue, never on the worker's hot path.
+/// Freeing: when the trainer publishes forest *n* it keeps *n − 1* as `retired`, so the worker's
+/// switch from *n − 1* to *n* never drops the last reference. After adopting, the worker records
+/// the generation it adopted and signals the source once more (`acknowledgeAdoption`); a run that
+/// finds no job then clears `retired` if the worker has adopted the latest forest, freeing *n − 1*
+/// on the trainer's queue, never on the worker's hot path. (Otherwise the next publication, which
+/// the worker can only request after adopting *n*, frees it.)
+/// In steady state a detector holds one forest, shared by the worker and `published`.
 ///
 /// `@unchecked Sendable`: `buffer`, `bufferCount` and `trainingIndex` are plain memory whose
-/// ownership moves between the two threads through `state` as above; `retired` is touched by the
-/// trainer's runs only, which never overlap (a Dispatch source's handler is serialised).
+/// ownership moves between the two threads through `state` as above; everything else is atomic
+/// or behind the mutex (the worker only ever try-locks it; the trainer locks it briefly and frees
+/// forests outside it).
 final class IsolationForestTrainingSlot: @unchecked Sendable {
     let configuration: IsolationForestConfiguration
     let dimension: Int
@@ -42,8 +47,8 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
     private var trainingIndex: UInt64 = 0
     private let state = Atomic<Int>(0)
     private let generation = Atomic<UInt64>(0)
-    private let published = Mutex<PublishedIsolationForest?>(nil)
-    private var retired: IsolationForest?
+    private let adopted = Atomic<UInt64>(0)
+    private let published = Mutex<Publication>(Publication())
     private let source: any DispatchSourceUserDataAdd
 
     init(configuration: IsolationForestConfiguration, dimension: Int, anomalousScore: Double,
@@ -82,27 +87,52 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
         return true
     }
 
+    /// What the mutex guards: the latest forest and the one it replaced.
+    struct Publication: Sendable {
+        var latest: PublishedIsolationForest?
+        var retired: IsolationForest?
+    }
+
     /// Worker: the latest published forest when it is newer than `current` and the mutex is free
     /// right now; nil otherwise. Never waits.
     @inline(__always)
     func take(newerThan current: UInt64) -> PublishedIsolationForest? {
         guard generation.load(ordering: .acquiring) != current else { return nil }
-        return published.withLockIfAvailable { $0 } ?? nil
+        return published.withLockIfAvailable { $0.latest } ?? nil
     }
 
-    /// Trainer: one run, on the trainer's queue.
+    /// Worker: tells the trainer that the latest forest was adopted, so the one before it can be
+    /// freed on the trainer's queue. No allocation, no lock.
+    @inline(__always)
+    func acknowledgeAdoption(generation adoptedGeneration: UInt64) {
+        adopted.store(adoptedGeneration, ordering: .releasing)
+        source.add(data: 1)
+    }
+
+    /// Trainer: one run, on the trainer's queue: a training run when one is submitted, otherwise
+    /// (an adoption acknowledgement) the release of the retired forest.
     private func run() {
-        guard state.load(ordering: .acquiring) == 1 else { return }
+        guard state.compareExchange(expected: 1, desired: 2, ordering: .acquiring).exchanged else {
+            let current = adopted.load(ordering: .acquiring)
+            let freed = published.withLock { p -> IsolationForest? in
+                guard let latest = p.latest, latest.generation == current else { return nil }
+                defer { p.retired = nil }
+                return p.retired
+            }
+            _ = freed  // released here, outside the lock
+            return
+        }
         let (forest, rate) = Self.train(UnsafeBufferPointer(start: buffer, count: bufferCount * dimension),
                                         dimension: dimension, configuration: configuration,
                                         index: trainingIndex, anomalousScore: anomalousScore)
         let g = generation.load(ordering: .relaxed) + 1
-        let replaced = published.withLock { slot -> IsolationForest? in
-            let previous = slot?.forest
-            slot = PublishedIsolationForest(forest: forest, trainingAnomalyRate: rate, generation: g)
-            return previous
+        let freed = published.withLock { p -> IsolationForest? in
+            let older = p.retired  // the worker has adopted its successor before submitting this run
+            p.retired = p.latest?.forest
+            p.latest = PublishedIsolationForest(forest: forest, trainingAnomalyRate: rate, generation: g)
+            return older
         }
-        retired = replaced  // drops the forest before it, which the worker no longer holds
+        _ = freed  // released here, outside the lock
         generation.store(g, ordering: .releasing)
         state.store(0, ordering: .releasing)
     }

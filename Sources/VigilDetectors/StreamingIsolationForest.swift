@@ -169,6 +169,7 @@ public struct StreamingIsolationForest: StreamingDetector {
         if let slot, let published = slot.take(newerThan: slotGeneration) {
             slotGeneration = published.generation
             adopt(published.forest, trainingAnomalyRate: published.trainingAnomalyRate)
+            slot.acknowledgeAdoption(generation: published.generation)
         }
         var output: DetectorOutput?
         if let forest {

@@ -229,4 +229,27 @@ struct StreamingIsolationForestTests {
             #expect(r.adopted >= 2 && r.requested >= r.adopted && r.requested <= r.adopted + 1)
         }
     }
+
+    /// A replaced forest is freed (on the trainer's queue) once the detector has adopted the next.
+    @Test("replaced forests are released")
+    func replacedForestsAreReleased() {
+        let trainer = IsolationForestTrainer(label: "vigil.test.iforest.release")
+        var detector = StreamingIsolationForest(configuration: streamingConfiguration(retrainEvery: 200), trainer: trainer)
+        let values = streamingSine(1000, seed: 3)
+        var i = 0
+        func feed(until done: (StreamingIsolationForest) -> Bool) {
+            while !done(detector) && i < values.count {
+                _ = detector.update(timestamp: Int64(i), value: values[i])
+                i += 1
+                if detector.isTrainingInProgress { _ = streamingWait { !detector.isTrainingInProgress } }
+            }
+        }
+        feed { $0.forestGeneration == 1 }
+        weak let first = detector.model
+        #expect(first != nil)
+        feed { $0.forestGeneration == 2 }
+        trainer.waitUntilIdle()
+        #expect(streamingWait { first == nil }, "the first forest was freed")
+        #expect(detector.model != nil)
+    }
 }
