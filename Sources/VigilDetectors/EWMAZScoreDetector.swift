@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// Exponentially weighted z-score detector (`ZScoreMode.ewma`): how many exponentially weighted
+/// standard deviations a sample lies from the exponentially weighted mean of the sensor's past.
+/// The sample is scored against the baseline *before* it joins it.
+///
+/// The baseline is updated with West's incremental form (Finch 2009, "Incremental calculation of
+/// weighted mean and variance"): `δ = x − μ; μ += α·δ; σ² = (1 − α)(σ² + α·δ²)`. It works on
+/// deviations only, so a large offset (1e9 plus small noise) loses no precision, and it equals the
+/// weighted mean and variance with weights `α(1 − α)^k` (the first sample carrying the remaining
+/// weight `(1 − α)^(n−1)`). O(1) state and time per sample.
+///
+/// Score: `|z|`. Evidence: `.zscore(mean: μ, deviation: σ, z:)`.
+///
+/// Threading: a plain value owned by one worker thread; `update` neither allocates nor locks.
+public struct EWMAZScoreDetector: StreamingDetector {
+    /// Settings of the exponentially weighted z-score.
+    public struct Configuration: Sendable, Equatable, Codable {
+        /// Smoothing factor α in (0, 1): the weight of the newest sample. The baseline's memory is
+        /// about `2/α − 1` samples.
+        public var alpha: Double
+        /// Samples seen before any score is produced (≥ 2).
+        public var warmup: Int
+        /// Smallest deviation used to divide, so a flat-lining sensor does not divide by zero.
+        /// The deviation is also at least `1e-13 × |mean|` (some 450 units in the last place), below
+        /// which differences are rounding.
+        public var minDeviation: Double
+
+        /// Settings; the defaults remember about 200 samples.
+        public init(alpha: Double = 0.01, warmup: Int = 64, minDeviation: Double = 1e-9) {
+            self.alpha = alpha
+            self.warmup = warmup
+            self.minDeviation = minDeviation
+        }
+    }
+
+    /// `.zscore` (one of its modes, `ZScoreMode.ewma`).
+    public var kind: DetectorKind { .zscore }
+    /// The settings this detector was built from.
+    public let configuration: Configuration
+    /// The exponentially weighted mean of the samples so far.
+    public private(set) var mean = 0.0
+    /// The exponentially weighted (population) variance of the samples so far.
+    public private(set) var variance = 0.0
+    /// Finite samples seen.
+    public private(set) var count = 0
+
+    /// A detector with an empty baseline.
+    public init(configuration: Configuration = .init()) {
+        precondition(configuration.alpha > 0 && configuration.alpha < 1, "alpha must be in (0, 1)")
+        precondition(configuration.warmup >= 2, "warmup must be at least 2")
+        self.configuration = configuration
+    }
+
+    /// Scores `value` against the baseline, then folds it in. Non-finite values are ignored (nil).
+    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+        guard value.isFinite else { return nil }
+        var output: DetectorOutput?
+        if count >= configuration.warmup {
+            let deviation = max(variance.squareRoot(), configuration.minDeviation, abs(mean) * 1e-13)
+            let z = (value - mean) / deviation
+            output = DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
+        }
+        count += 1
+        if count == 1 {
+            mean = value
+            variance = 0
+        } else {
+            let alpha = configuration.alpha
+            let delta = value - mean
+            let increment = alpha * delta
+            mean += increment
+            variance = (1 - alpha) * (variance + delta * increment)
+        }
+        return output
+    }
+}

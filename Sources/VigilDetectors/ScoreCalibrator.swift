@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Turns one detector's raw scores on one sensor into an anomaly probability in [0, 1] that means
+/// the same for every detector and sensor, after Numenta's *anomaly likelihood* (Ahmad, Lavin,
+/// Purdy & Agha, "Unsupervised real-time anomaly detection for streaming data", Neurocomputing
+/// 2017; `nupic/algorithms/anomaly_likelihood.py`).
+///
+/// Method, per raw score `r`:
+/// 1. the short-term average `m` of the last `shortWindow` raw scores is formed;
+/// 2. `m` is compared with a Gaussian fitted to the short-term averages of the last `history`
+///    scores (their mean μ and standard deviation σ, kept incrementally by `RollingStatistics`),
+///    *before* `m` joins that history;
+/// 3. the probability is `1 − Q(z) = Φ(z)` with `z = (m − μ) / σ`, `Q` the Gaussian tail
+///    probability, computed as `erfc(−z/√2)/2` so that it reaches 1 without cancellation.
+///
+/// Like Numenta, the distribution is fitted to the *averaged* scores, not to the raw ones: the
+/// quantity compared must be the one the distribution describes, which makes the probability
+/// close to uniform on [0, 1] while a detector's scores are stationary (whatever their scale, which
+/// cancels out of `z`), and close to 1 when the recent scores are far above their history.
+/// Unlike Numenta, whose tail probability folds averages below the mean onto the upper tail (so its
+/// likelihood never drops below 0.5), the output is one-sided: unusually low scores give low
+/// probabilities. σ has a floor of `1e-9 + 1e-9·|μ|` so that a detector that has
+/// only ever produced one value (e.g. 0) yields 1 on the first different higher value.
+///
+/// Returns nil until `warmup` scores have been seen (and at least two averages are in the history).
+///
+/// Threading: a plain value, one per sensor × detector, owned by the sensor's worker thread.
+/// `calibrate` neither allocates nor locks.
+public struct ScoreCalibrator: Sendable {
+    /// The settings this calibrator was built from.
+    public let configuration: CalibrationConfiguration
+    private var recent: [Double]
+    private var recentNext = 0
+    private var recentCount = 0
+    private var recentSum = 0.0
+    private var sinceResum = 0
+    private var averages: RollingStatistics
+    /// Raw scores seen.
+    public private(set) var count = 0
+
+    /// A calibrator with no history.
+    public init(configuration: CalibrationConfiguration = .init()) {
+        precondition(configuration.history >= 2, "history must hold at least two scores")
+        precondition(configuration.shortWindow >= 1, "shortWindow must be at least 1")
+        precondition(configuration.warmup >= 2, "warmup must be at least 2")
+        self.configuration = configuration
+        recent = Array(repeating: 0, count: configuration.shortWindow)
+        averages = RollingStatistics(window: configuration.history)
+    }
+
+    /// The Gaussian lower-tail probability Φ(z) = 1 − Q(z).
+    @inline(__always)
+    public static func gaussianCDF(_ z: Double) -> Double {
+        0.5 * erfc(-z * 0.7071067811865476)
+    }
+
+    /// Feeds one raw score and returns its anomaly probability, or nil while warming up.
+    /// Non-finite scores are ignored (nil).
+    public mutating func calibrate(_ raw: Double) -> Double? {
+        guard raw.isFinite else { return nil }
+        count += 1
+        // Short-term average of the last `shortWindow` raw scores (running sum, re-summed every
+        // so often so rounding cannot accumulate).
+        let w = configuration.shortWindow
+        if recentCount < w {
+            recentCount += 1
+        } else {
+            recentSum -= recent[recentNext]
+        }
+        recent[recentNext] = raw
+        recentSum += raw
+        recentNext += 1
+        if recentNext == w { recentNext = 0 }
+        sinceResum += 1
+        if sinceResum >= 64 * w {
+            sinceResum = 0
+            recentSum = 0
+            for k in 0..<recentCount { recentSum += recent[k] }
+        }
+        let average = recentSum / Double(recentCount)
+
+        var probability: Double?
+        if count > configuration.warmup && averages.count >= 2 {
+            let mean = averages.mean
+            let deviation = max(averages.standardDeviation, 1e-9 + 1e-9 * abs(mean))
+            probability = Self.gaussianCDF((average - mean) / deviation)
+        }
+        averages.add(average)
+        return probability
+    }
+}
