@@ -35,7 +35,7 @@ test: deps
 test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
-	  --filter 'RingBufferTests|VigilPipelineTests|FFTTests|Daemon in process'
+	  --filter 'RingBufferTests|VigilPipelineTests|FFTTests|DaemonInProcessTests|StreamingIsolationForestTests'
 
 ## Start vigild on the default config, replay bundled fixtures into it, show the alerts.
 demo: release

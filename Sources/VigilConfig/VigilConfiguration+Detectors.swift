@@ -15,7 +15,7 @@ extension VigilConfiguration {
         public var alerts: AlertDefaults
         /// `detectors.calibration`: raw score → probability.
         public var calibration: CalibrationConfiguration
-        /// `detectors.combine`: one alert stream from the calibrated scores (off by default).
+        /// `detectors.combine`: one alert stream from the calibrated scores (on by default).
         public var combine: Detector<CombineSettings>
 
         /// The built-in defaults, as listed in the shipped `Configs/vigil.yaml`.
@@ -28,9 +28,9 @@ extension VigilConfiguration {
             alerts: AlertDefaults = .init(),
             calibration: CalibrationConfiguration = .init(),
             combine: Detector<CombineSettings> =
-                .init(enabled: false,
+                .init(enabled: true,
                       CombineSettings(rule: .max, weights: [.zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
-                      threshold: 0.999, critical: 0.99999)
+                      threshold: 0.9999999, critical: 0.99999999)
         ) {
             self.zscore = zscore
             self.spectralResidual = spectralResidual

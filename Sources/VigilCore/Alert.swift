@@ -41,6 +41,19 @@ public enum AlertEvidence: Sendable, Equatable {
     case none
 }
 
+extension AlertEvidence {
+    /// The detector whose evidence this is (nil for `.none`).
+    public var detector: DetectorKind? {
+        switch self {
+        case .zscore: .zscore
+        case .spectralResidual: .spectralResidual
+        case .isolationForest: .isolationForest
+        case .combined(let strongest, _): strongest
+        case .none: nil
+        }
+    }
+}
+
 /// An alert transition produced by a worker, before it gets its `seq` from the publisher.
 public struct AlertEvent: Sendable, Equatable {
     public var sensor: UInt32

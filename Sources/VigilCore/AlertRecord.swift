@@ -49,7 +49,12 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         self.value = event.value
         self.ts = event.timestamp
         self.time = Timestamp.rfc3339(event.timestamp)
-        self.context = Self.context(of: event.evidence)
+        var context = Self.context(of: event.evidence)
+        // A combined alert carries the evidence of the detector that contributed most.
+        if event.detector == .combined, let strongest = event.evidence.detector {
+            context["strongest"] = .string(strongest.rawValue)
+        }
+        self.context = context
     }
 
     static func context(of evidence: AlertEvidence) -> [String: ContextValue] {

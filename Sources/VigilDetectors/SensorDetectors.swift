@@ -46,6 +46,14 @@ public struct CombineSettings: Sendable, Equatable, Codable {
     }
 }
 
+extension DetectorSettings {
+    /// The shipped combination: the max of the calibrated probabilities, raising at 1 − 1e-7 and
+    /// critical at 1 − 1e-8 (chosen on the NAB corpus without per-file tuning).
+    public static let defaultCombine: DetectorSection<CombineSettings>? = .init(
+        CombineSettings(rule: .max, weights: [.zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
+        alerts: AlertPolicy(threshold: 0.9999999, criticalThreshold: 0.99999999))
+}
+
 /// The detectors and alert policies that apply to one sensor, resolved from the config
 /// (defaults, then every matching per-sensor override in order). A nil section is off.
 public struct DetectorSettings: Sendable, Equatable {
@@ -63,7 +71,7 @@ public struct DetectorSettings: Sendable, Equatable {
                 spectralResidual: DetectorSection<SpectralResidualConfiguration>? = nil,
                 isolationForest: DetectorSection<IsolationForestConfiguration>? = nil,
                 calibration: CalibrationConfiguration = .init(),
-                combine: DetectorSection<CombineSettings>? = nil) {
+                combine: DetectorSection<CombineSettings>? = DetectorSettings.defaultCombine) {
         self.zscore = zscore
         self.spectralResidual = spectralResidual
         self.isolationForest = isolationForest
@@ -75,22 +83,89 @@ public struct DetectorSettings: Sendable, Equatable {
 /// Every detector of one sensor with its alert state: the exact per-sample code path that both
 /// `vigild`'s workers and `vigil eval` run.
 ///
-/// Threading: owned by one worker thread. `process` allocates nothing.
+/// Per sample: each enabled detector (one z-score variant, spectral residual, isolation forest)
+/// scores it. Without `combine`, each detector's raw score drives its own `AlertStateMachine`
+/// (thresholds in that detector's scale). With `combine`, each raw score is first calibrated to
+/// an anomaly probability (`ScoreCalibrator`, one per detector), the probabilities are combined
+/// (`ScoreCombiner`: max or weighted), and one state machine alerts on the combined probability
+/// as detector `combined`, with the strongest detector's evidence as its context.
+///
+/// Threading: owned by one worker thread. `process` allocates nothing (the isolation forest's
+/// background training copies into preallocated buffers; see `StreamingIsolationForest`).
 public struct SensorDetectors: Sendable {
     public let sensor: UInt32
     public let settings: DetectorSettings
-    private var zscore: ZScoreDetector?
-    private var zscoreState: AlertStateMachine
 
-    public init(sensor: UInt32, settings: DetectorSettings) {
+    // Detectors: at most one z-score variant. Stored as optionals and mutated in place
+    // (`x!.update`) — copying a detector out of its optional would copy its buffers.
+    private var rolling: ZScoreDetector?
+    private var ewma: EWMAZScoreDetector?
+    private var robust: RobustZScoreDetector?
+    private var spectral: SpectralResidualDetector?
+    private var forest: StreamingIsolationForest?
+    // Spectral features for a `.spectral` isolation forest: the sensor's last values and a vector.
+    private var featureExtractor: SpectralFeatureExtractor?
+    private var featureRing: [Double] = []
+    private var featureNext = 0
+    private var featureSeen = 0
+    private var featureVector: [Double] = []
+
+    // Alert state per detector (indexed by `slot`) and for the combination.
+    private var states: [AlertStateMachine]
+    private var calibrators: [ScoreCalibrator]
+    private let combiner: ScoreCombiner?
+    private var combinedState: AlertStateMachine?
+    // Evidence of each detector for the current sample (for combined alerts).
+    private var evidence: [AlertEvidence] = [.none, .none, .none]
+
+    /// Length of the window a `.spectral` isolation forest takes its features from.
+    public static let spectralFeatureWindow = 64
+    /// Bands of the spectral features: four equal bands up to the Nyquist frequency.
+    public static let spectralFeatureBands = (0..<4).map { FrequencyBand(lower: Double($0) / 8, upper: Double($0 + 1) / 8) }
+
+    /// - Parameter synchronousTraining: train isolation forests inline (deterministic; `vigil
+    ///   eval`) rather than on the background trainer (`vigild`).
+    public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false) {
         self.sensor = sensor
         self.settings = settings
-        zscore = settings.zscore.map {
-            ZScoreDetector(configuration: .init(window: $0.configuration.window, warmup: $0.configuration.warmup,
-                                                minDeviation: $0.configuration.minDeviation))
+        if let z = settings.zscore?.configuration {
+            switch z.mode {
+            case .rolling:
+                rolling = ZScoreDetector(configuration: .init(window: z.window, warmup: z.warmup, minDeviation: z.minDeviation))
+            case .ewma:
+                ewma = EWMAZScoreDetector(configuration: .init(alpha: z.alpha, warmup: z.warmup, minDeviation: z.minDeviation))
+            case .robust:
+                robust = RobustZScoreDetector(configuration: .init(window: z.window, warmup: z.warmup, minDeviation: z.minDeviation))
+            }
         }
-        zscoreState = AlertStateMachine(policy: settings.zscore?.alerts ?? AlertPolicy(threshold: .infinity, criticalThreshold: .infinity),
-                                        detector: .zscore)
+        spectral = settings.spectralResidual.map { SpectralResidualDetector(configuration: $0.configuration) }
+        if var f = settings.isolationForest?.configuration {
+            if f.features == .asset { f.features = .shingle }  // asset vectors are fed by the asset's owner
+            if f.features == .spectral {
+                let extractor = SpectralFeatureExtractor(windowLength: Self.spectralFeatureWindow, bands: Self.spectralFeatureBands)
+                featureExtractor = extractor
+                featureRing = Array(repeating: 0, count: Self.spectralFeatureWindow)
+                featureVector = Array(repeating: 0, count: extractor.featureCount)
+                forest = StreamingIsolationForest(configuration: f, dimension: extractor.featureCount,
+                                                  synchronousTraining: synchronousTraining)
+            } else {
+                forest = StreamingIsolationForest(configuration: f, synchronousTraining: synchronousTraining)
+            }
+        }
+        let off = AlertPolicy(threshold: .infinity, criticalThreshold: .infinity)
+        states = [
+            AlertStateMachine(policy: settings.zscore?.alerts ?? off, detector: .zscore),
+            AlertStateMachine(policy: settings.spectralResidual?.alerts ?? off, detector: .spectralResidual),
+            AlertStateMachine(policy: settings.isolationForest?.alerts ?? off, detector: .isolationForest),
+        ]
+        if let c = settings.combine {
+            combiner = ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights)
+            combinedState = AlertStateMachine(policy: c.alerts, detector: .combined)
+            calibrators = (0..<3).map { _ in ScoreCalibrator(configuration: settings.calibration) }
+        } else {
+            combiner = nil
+            calibrators = []
+        }
     }
 
     /// Scores one sample and reports any alert transition to `emit`.
@@ -101,18 +176,75 @@ public struct SensorDetectors: Sendable {
 
     /// Scores one sample, reports each detector's score for this sample to `scores` (detector,
     /// score; nothing while a detector warms up) and any alert transition to `emit`.
+    /// Scores are raw without `combine`, calibrated probabilities (and `.combined`) with it.
     /// The evaluation tools use `scores`; the daemon passes a no-op.
     @inline(__always)
     public mutating func process(_ sample: Sample, scores: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
-        // Mutate in place (`zscore!.update`): copying the detector out would copy its window.
-        if zscore != nil, let out = zscore!.update(timestamp: sample.timestamp, value: sample.value) {
-            scores(.zscore, out.score)
-            if let e = zscoreState.step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) {
-                emit(e)
+        let ts = sample.timestamp
+        let v = sample.value
+        var accumulator = combiner?.accumulator()
+        if rolling != nil, let out = rolling!.update(timestamp: ts, value: v) {
+            handle(0, .zscore, out, sample, &accumulator, scores, emit)
+        } else if ewma != nil, let out = ewma!.update(timestamp: ts, value: v) {
+            handle(0, .zscore, out, sample, &accumulator, scores, emit)
+        } else if robust != nil, let out = robust!.update(timestamp: ts, value: v) {
+            handle(0, .zscore, out, sample, &accumulator, scores, emit)
+        }
+        if spectral != nil, let out = spectral!.update(timestamp: ts, value: v) {
+            handle(1, .spectralResidual, out, sample, &accumulator, scores, emit)
+        }
+        if forest != nil, let out = updateForest(ts, v) {
+            handle(2, .isolationForest, out, sample, &accumulator, scores, emit)
+        }
+        if let result = accumulator?.result {
+            scores(.combined, result.probability)
+            let out = DetectorOutput(score: result.probability, evidence: evidence[Self.slot(result.strongest)])
+            if let e = combinedState!.step(sensor: sensor, timestamp: ts, value: v, output: out) { emit(e) }
+        }
+    }
+
+    @inline(__always)
+    private mutating func handle(_ slot: Int, _ kind: DetectorKind, _ out: DetectorOutput, _ sample: Sample,
+                                 _ accumulator: inout ScoreCombiner.Accumulator?,
+                                 _ scores: (DetectorKind, Double) -> Void, _ emit: (AlertEvent) -> Void) {
+        if accumulator == nil {
+            scores(kind, out.score)
+            if let e = states[slot].step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) { emit(e) }
+        } else if let p = calibrators[slot].calibrate(out.score) {
+            scores(kind, p)
+            evidence[slot] = out.evidence
+            accumulator!.add(kind, p)
+        }
+    }
+
+    private mutating func updateForest(_ ts: Int64, _ v: Double) -> DetectorOutput? {
+        guard featureExtractor != nil else { return forest!.update(timestamp: ts, value: v) }
+        featureRing[featureNext] = v
+        featureNext = (featureNext + 1) % featureRing.count
+        featureSeen += 1
+        guard featureSeen >= featureRing.count else { return nil }
+        let oldest = featureNext
+        featureRing.withUnsafeBufferPointer { ring in
+            featureVector.withUnsafeMutableBufferPointer { out in
+                let f = featureExtractor!.compute(ring: ring, oldest: oldest, bandEnergies: UnsafeMutableBufferPointer(rebasing: out[3...]))
+                out[0] = f.rms
+                out[1] = f.dominantFrequency
+                out[2] = f.centroid
             }
+        }
+        return featureVector.withUnsafeBufferPointer { forest!.update(timestamp: ts, vector: $0) }
+    }
+
+    @inline(__always)
+    static func slot(_ kind: DetectorKind) -> Int {
+        switch kind {
+        case .zscore: 0
+        case .spectralResidual: 1
+        case .isolationForest: 2
+        case .combined: 0
         }
     }
 
     /// Whether any of this sensor's alerts is currently raised.
-    public var isRaised: Bool { zscoreState.isRaised }
+    public var isRaised: Bool { states.contains(where: \.isRaised) || combinedState?.isRaised == true }
 }

@@ -35,7 +35,7 @@ public struct Evaluator: Sendable {
         let names = fixture.sensors
         let ids = names.map { registry.intern($0)! }
         let resolved = names.map(settings)
-        var detectors = zip(ids, resolved).map { SensorDetectors(sensor: $0, settings: $1) }
+        var detectors = zip(ids, resolved).map { SensorDetectors(sensor: $0, settings: $1, synchronousTraining: true) }
         let kinds = DetectorKind.allCases
         var columnOf = [[Int]](repeating: [Int](repeating: -1, count: kinds.count), count: sensorCount)
         var columns: [FixtureRun.ScoreColumn] = []

@@ -23,7 +23,8 @@ struct DaemonInProcessTests {
         o.pipeline = PipelineConfiguration(workers: 2, ringCapacity: 4096)
         o.settings = { _ in
             DetectorSettings(zscore: .init(ZScoreSettings(window: 64, warmup: 32),
-                                           alerts: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)))
+                                           alerts: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
+                             combine: nil)
         }
         return o
     }

@@ -48,6 +48,7 @@ final class VigildProcess: @unchecked Sendable {
             detectors:
               zscore: {window: 64, warmup: 32, threshold: 5, critical: 8}
               alerts: {raise_after: 2, clear_after: 5}
+              combine: {enabled: false}
             \(extraYAML)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)

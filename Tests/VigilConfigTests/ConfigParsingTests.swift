@@ -293,7 +293,7 @@ struct ConfigParsingTests {
         ("detectors: {isolation_forest: {training_window: 100}}", "detectors.isolation_forest.training_window",
          "sample_size (256) must be ≤ training_window (100)"),
         ("detectors: {calibration: {warmup: 3000}}", "detectors.calibration.warmup", "warmup (3000) must be ≤ history (2000)"),
-        ("detectors: {combine: {critical: 0.9}}", "detectors.combine.critical", "critical (0.9) must be ≥ threshold (0.999)"),
+        ("detectors: {combine: {critical: 0.9}}", "detectors.combine.critical", "critical (0.9) must be ≥ threshold (0.9999999)"),
     ])
     func inconsistentValues(_ yaml: String, _ path: String, _ message: String) throws {
         let p = problems(yaml)

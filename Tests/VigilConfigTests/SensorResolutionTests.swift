@@ -23,7 +23,8 @@ struct SensorResolutionTests {
         #expect(settings.zscore == DetectorSection(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)))
         #expect(settings.spectralResidual == nil)
         #expect(settings.isolationForest == nil)
-        #expect(settings.combine == nil)
+        #expect(settings.combine?.alerts == AlertPolicy(threshold: 0.9999999, criticalThreshold: 0.99999999))
+        #expect(settings.combine?.configuration.rule == .max)
         #expect(settings.calibration == CalibrationConfiguration())
     }
 

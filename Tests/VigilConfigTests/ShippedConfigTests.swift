@@ -66,7 +66,7 @@ struct ShippedConfigTests {
             detectors.isolation_forest   off
             detectors.alerts             raise_after 3, clear_after 10, clear_ratio 0.75
             detectors.calibration        history 2000, short_window 10, warmup 200
-            detectors.combine            off
+            detectors.combine            on: threshold 0.9999999, critical 0.99999999, rule max, weights {zscore: 1, spectral_residual: 1, isolation_forest: 1}
             """)
     }
 

@@ -16,7 +16,8 @@ let scale: Int = {
 /// Settings that raise on every sample above 100 (threshold on |z| against a flat baseline).
 let spikySettings: SettingsResolver = { _ in
     DetectorSettings(zscore: .init(ZScoreSettings(window: 16, warmup: 8, minDeviation: 1),
-                                   alerts: AlertPolicy(threshold: 50, criticalThreshold: 80, raiseAfter: 1, clearAfter: 1)))
+                                   alerts: AlertPolicy(threshold: 50, criticalThreshold: 80, raiseAfter: 1, clearAfter: 1)),
+                     combine: nil)
 }
 
 @Suite("Pipeline", .serialized)
@@ -103,7 +104,7 @@ struct PipelineTests {
         p.submit((0..<20).flatMap { i in [Sample(sensor: a, timestamp: Int64(i), value: 0), Sample(sensor: b, timestamp: Int64(i), value: 0)] })
         while p.samplesProcessed < 40 { usleep(100) }
         // New settings: sensor "a" is off; "b" unchanged (keeps its warmed-up window).
-        p.reload { name in name == "a" ? DetectorSettings(zscore: nil) : spikySettings(name) }
+        p.reload { name in name == "a" ? DetectorSettings(zscore: nil, combine: nil) : spikySettings(name) }
         usleep(20_000)
         p.submit([Sample(sensor: a, timestamp: 100, value: 1_000), Sample(sensor: b, timestamp: 100, value: 1_000)])
         p.finishIngest()

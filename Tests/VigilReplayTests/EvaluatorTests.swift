@@ -9,7 +9,8 @@ import VigilTestKit
 /// Settings fixed here, so these tests do not move when the shipped defaults do.
 let testSettings = DetectorSettings(
     zscore: .init(ZScoreSettings(mode: .rolling, window: 32, warmup: 16),
-                  alerts: AlertPolicy(threshold: 4, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)))
+                  alerts: AlertPolicy(threshold: 4, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
+    combine: nil)
 
 /// A small asset: two sensors, 400 rows a minute apart, a level shift on `a` (rows 200..<230)
 /// and a spike on `b` (rows 300..<304).

@@ -140,11 +140,11 @@ struct FixtureReaderTests {
     }
 
     /// Reads the whole NAB corpus when it is present (it is not part of the repository).
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/work/shared/datasets/nab/data")))
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: repositoryRoot + "/../shared/datasets/nab/data")))
     func fullNABCorpus() throws {
-        let labels = try NABLabels(path: "/work/shared/datasets/nab/labels/combined_windows.json")
+        let labels = try NABLabels(path: repositoryRoot + "/../shared/datasets/nab/labels/combined_windows.json")
         let start = ContinuousClock.now
-        let fixtures = try FixtureLoader(labels: labels).load(["/work/shared/datasets/nab/data"])
+        let fixtures = try FixtureLoader(labels: labels).load([repositoryRoot + "/../shared/datasets/nab/data"])
         let elapsed = ContinuousClock.now - start
         #expect(fixtures.count == 58)
         // 365,558 data rows: `wc -l` says 365,551 because 7 files lack a final newline.
