@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
+import Testing
+import VigilCore
+import VigilDetectors
+
+@Suite("Sensor detector chain")
+struct SensorDetectorsTests {
+    /// Calm noisy signal, then a burst of large values at `spikeAt`.
+    func series(count: Int, spikeAt: Int) -> [Double] {
+        var rng = SplitMix(seed: 7)
+        return (0..<count).map { i in
+            let base = 10 + sin(Double(i) / 7) + (rng.nextUnit() - 0.5) * 0.2
+            return (spikeAt..<(spikeAt + 5)).contains(i) ? base + 25 : base
+        }
+    }
+
+    func run(_ settings: DetectorSettings, _ values: [Double]) -> (alerts: [AlertEvent], kinds: Set<DetectorKind>) {
+        var d = SensorDetectors(sensor: 3, settings: settings, synchronousTraining: true)
+        var alerts: [AlertEvent] = []
+        var kinds = Set<DetectorKind>()
+        for (i, v) in values.enumerated() {
+            d.process(Sample(sensor: 3, timestamp: Int64(i), value: v), scores: { kind, _ in kinds.insert(kind) }, emit: { alerts.append($0) })
+        }
+        return (alerts, kinds)
+    }
+
+    @Test("the shipped defaults alert on the calibrated combination, with the z-score evidence")
+    func defaults() {
+        let (alerts, kinds) = run(DetectorSettings(), series(count: 1200, spikeAt: 1000))
+        #expect(kinds == [.zscore, .combined])
+        let raised = alerts.filter { $0.event == .raised }
+        #expect(raised.count >= 1)
+        #expect(raised.first?.detector == .combined)
+        #expect((1000..<1010).contains(Int(raised.first?.timestamp ?? -1)), "raised within the burst")
+        #expect(raised.first?.score ?? 0 >= 0.9999999)
+        if case .zscore(_, _, let z) = raised.first?.evidence { #expect(z > 5) } else { Issue.record("expected z-score evidence") }
+        let record = AlertRecord(seq: 1, event: raised.first!, sensorName: "s")
+        #expect(record.context["strongest"] == .string("zscore"))
+        #expect(alerts.filter { $0.timestamp < 1000 }.isEmpty, "no false alarm on the calm part")
+    }
+
+    @Test("each z-score mode runs its own detector", arguments: [ZScoreMode.rolling, .ewma, .robust])
+    func modes(mode: ZScoreMode) {
+        let settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: mode, window: 64, warmup: 32, alpha: 0.05),
+                                                      alerts: AlertPolicy(threshold: 4, criticalThreshold: 12, raiseAfter: 2)),
+                                        combine: nil)
+        let (alerts, kinds) = run(settings, series(count: 600, spikeAt: 500))
+        #expect(kinds == [.zscore])
+        #expect(alerts.first?.detector == .zscore)
+        #expect(alerts.first.map { (500..<505).contains(Int($0.timestamp)) } == true, "\(mode)")
+    }
+
+    @Test("spectral residual and isolation forest feed the combination; each reports its score")
+    func allDetectors() {
+        var forest = IsolationForestConfiguration(trees: 50, sampleSize: 128, trainingWindow: 256, retrainEvery: 256)
+        forest.seed = 11
+        for features in [IsolationFeatures.shingle, .spectral] {
+            forest.features = features
+            let settings = DetectorSettings(
+                zscore: .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+                spectralResidual: .init(SpectralResidualConfiguration(), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.8)),
+                isolationForest: .init(forest, alerts: AlertPolicy(threshold: 0.65, criticalThreshold: 0.75)),
+                calibration: CalibrationConfiguration(history: 500, shortWindow: 5, warmup: 100))
+            let (alerts, kinds) = run(settings, series(count: 1500, spikeAt: 1300))
+            #expect(kinds == [.zscore, .spectralResidual, .isolationForest, .combined], "\(features)")
+            #expect(alerts.contains { $0.event == .raised && (1300..<1320).contains(Int($0.timestamp)) }, "\(features)")
+        }
+    }
+
+    @Test("without combine, each detector alerts on its own raw score and peaks on the burst")
+    func separate() {
+        let settings = DetectorSettings(
+            zscore: .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+            spectralResidual: .init(SpectralResidualConfiguration(), alerts: AlertPolicy(threshold: 0.3, criticalThreshold: 0.8, raiseAfter: 1)),
+            combine: nil)
+        var d = SensorDetectors(sensor: 3, settings: settings)
+        var peak: [DetectorKind: (score: Double, at: Int)] = [:]
+        var alerts: [AlertEvent] = []
+        for (i, v) in series(count: 800, spikeAt: 700).enumerated() {
+            d.process(Sample(sensor: 3, timestamp: Int64(i), value: v), scores: { kind, score in
+                if score > (peak[kind]?.score ?? -1) { peak[kind] = (score, i) }
+            }, emit: { alerts.append($0) })
+        }
+        #expect(Set(peak.keys) == [.zscore, .spectralResidual], "raw scores, no combination")
+        #expect(peak[.zscore].map { (700..<705).contains($0.at) } == true)
+        #expect(peak[.spectralResidual].map { (700..<705).contains($0.at) } == true, "\(String(describing: peak[.spectralResidual]))")
+        #expect(alerts.contains { $0.detector == .zscore && $0.event == .raised })
+        #expect(!alerts.contains { $0.detector == .combined })
+    }
+}
+
+/// A tiny deterministic generator for test data.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func nextUnit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}
