@@ -63,7 +63,12 @@ final class AlertPublisher: @unchecked Sendable {
             pipeline.drainAlerts(maximum: 1024) { event in
                 seq += 1
                 metrics.countAlert(event)
-                let record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor))
+                var record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor))
+                // An asset alert names the member sensor that isolated the point most often.
+                if case .isolationForest(_, let feature, _) = event.evidence,
+                   let member = pipeline.assets.member(of: event.sensor, at: Int(feature)) {
+                    record.context["feature_sensor"] = .string(pipeline.registry.name(of: member))
+                }
                 batch.append((record, record.json))
             }
             if batch.isEmpty {

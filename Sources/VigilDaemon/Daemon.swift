@@ -41,7 +41,7 @@ public final class Daemon: @unchecked Sendable {
         context = try ZMQContext(ioThreads: 1)
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
-                            settings: options.settings)
+                            settings: options.settings, assetOf: options.assetOf)
         ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         history = HistoryServer(options: options, logger: logger)

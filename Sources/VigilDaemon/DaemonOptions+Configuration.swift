@@ -9,6 +9,10 @@ extension DaemonOptions {
     /// The runtime options of a validated configuration (the config graph builds the runtime graph).
     public init(configuration c: VigilConfiguration) {
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        var assetOf: (@Sendable (String) -> String?)? = nil
+        if !c.assets.isEmpty {
+            assetOf = { @Sendable name in c.asset(ofSensor: name) }
+        }
         self.init(
             ingestEndpoints: c.ingest.endpoints,
             subscriptions: c.ingest.subscribe.map {
@@ -26,6 +30,7 @@ extension DaemonOptions {
                                             ringCapacity: c.pipeline.ringCapacity,
                                             overflow: c.pipeline.overflow),
             maxSensors: c.limits.maxSensors,
-            settings: { c.detectorSettings(forSensor: $0) })
+            settings: { c.detectorSettings(forSensor: $0) },
+            assetOf: assetOf)
     }
 }

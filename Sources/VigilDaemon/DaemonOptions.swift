@@ -41,6 +41,8 @@ public struct DaemonOptions: Sendable {
     public var maxSensors: Int
     /// Per-sensor detector settings.
     public var settings: SettingsResolver
+    /// The asset of a sensor (config `assets`), nil when sensors are not grouped.
+    public var assetOf: (@Sendable (String) -> String?)?
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
@@ -48,7 +50,9 @@ public struct DaemonOptions: Sendable {
                 historyEndpoint: String = "tcp://127.0.0.1:7003", historyMaxReply: Int = 10_000,
                 metricsListen: String? = "127.0.0.1:9464", stateDirectory: String = "state",
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
-                settings: @escaping SettingsResolver = { _ in DetectorSettings() }) {
+                settings: @escaping SettingsResolver = { _ in DetectorSettings() },
+                assetOf: (@Sendable (String) -> String?)? = nil) {
+        self.assetOf = assetOf
         self.ingestEndpoints = ingestEndpoints
         self.subscriptions = subscriptions
         self.maxMessageBytes = maxMessageBytes

@@ -139,8 +139,8 @@ public struct SensorDetectors: Sendable {
             }
         }
         spectral = settings.spectralResidual.map { SpectralResidualDetector(configuration: $0.configuration) }
-        if var f = settings.isolationForest?.configuration {
-            if f.features == .asset { f.features = .shingle }  // asset vectors are fed by the asset's owner
+        // An `.asset` forest belongs to the sensor's asset (`AssetDetector`), not to the sensor.
+        if let f = settings.isolationForest?.configuration, f.features != .asset {
             if f.features == .spectral {
                 let extractor = SpectralFeatureExtractor(windowLength: Self.spectralFeatureWindow, bands: Self.spectralFeatureBands)
                 featureExtractor = extractor

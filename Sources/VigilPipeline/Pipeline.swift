@@ -82,9 +82,20 @@ public final class Pipeline: @unchecked Sendable {
 
     // Ingest-side staging for sharding mixed batches (ingest thread only).
     private var staging: [[Sample]]
+    /// Ingest thread only: the worker of each sensor index, filled as sensors appear.
+    private var shardOf: [UInt16] = []
+    /// The asset of a sensor name (config `assets`); nil when sensors are not grouped.
+    private let assetOf: (@Sendable (String) -> String?)?
+    /// Asset membership of every sensor that belongs to an asset.
+    public let assets = AssetTable()
+    /// Registry indices that are assets (ingest thread only).
+    private var assetIndices: Set<UInt32> = []
 
+    /// - Parameter assetOf: the asset of a sensor name; an asset's sensors are processed by one
+    ///   worker, which also runs the asset's multivariate detector (`AssetDetector`).
     public init(configuration: PipelineConfiguration, registry: SensorRegistry, drops: DropCounters,
-                settings: @escaping SettingsResolver) {
+                settings: @escaping SettingsResolver, assetOf: (@Sendable (String) -> String?)? = nil) {
+        self.assetOf = assetOf
         self.configuration = configuration
         self.registry = registry
         self.drops = drops
@@ -117,18 +128,19 @@ public final class Pipeline: @unchecked Sendable {
     public func submit(_ samples: UnsafeBufferPointer<Sample>) -> Int {
         guard !samples.isEmpty else { return 0 }
         let n = configuration.workers
+        if shardOf.count < registry.count { classifyNewSensors() }
         var queued = 0
         if n == 1 {
             queued = enqueue(samples, worker: 0)
         } else {
-            let first = Int(samples[0].sensor) % n
+            let first = Int(shardOf[Int(samples[0].sensor)])
             var uniform = true
-            for s in samples where Int(s.sensor) % n != first { uniform = false; break }
+            for s in samples where Int(shardOf[Int(s.sensor)]) != first { uniform = false; break }
             if uniform {
                 queued = enqueue(samples, worker: first)
             } else {
                 for k in 0..<n { staging[k].removeAll(keepingCapacity: true) }
-                for s in samples { staging[Int(s.sensor) % n].append(s) }
+                for s in samples { staging[Int(shardOf[Int(s.sensor)])].append(s) }
                 for k in 0..<n where !staging[k].isEmpty {
                     queued += staging[k].withUnsafeBufferPointer { enqueue($0, worker: k) }
                 }
@@ -142,6 +154,26 @@ public final class Pipeline: @unchecked Sendable {
     @discardableResult
     public func submit(_ samples: [Sample]) -> Int {
         samples.withUnsafeBufferPointer { submit($0) }
+    }
+
+    /// Assigns each sensor interned since the last call to a worker: its own (`index mod N`), or
+    /// its asset's, so that an asset's members share one worker. Ingest thread only; runs once
+    /// per new sensor.
+    private func classifyNewSensors() {
+        let n = configuration.workers
+        while shardOf.count < registry.count {
+            let index = UInt32(shardOf.count)
+            var shard = Int(index) % n
+            if let assetOf, !assetIndices.contains(index), let assetName = assetOf(registry.name(of: index)),
+               let asset = registry.intern(assetName) {
+                assetIndices.insert(asset)
+                assets.register(sensor: index, asset: asset)
+                shard = Int(asset) % n
+            }
+            shardOf.append(UInt16(shard))
+        }
+        // Asset indices interned above are classified by the loop too (they get their own shard,
+        // and receive no samples unless a gateway names a sensor like the asset).
     }
 
     private func enqueue(_ samples: UnsafeBufferPointer<Sample>, worker: Int) -> Int {
@@ -227,7 +259,11 @@ public final class Pipeline: @unchecked Sendable {
         let input = inputs[w]
         let output = outputs[w]
         let n = configuration.workers
-        var states: [SensorDetectors?] = []
+        // Per-sensor state, by a worker-local slot (slotOf maps the global sensor index).
+        var slotOf: [Int32] = []
+        var states: [SensorDetectors] = []
+        var memberships: [AssetTable.Membership?] = []
+        var assetDetectors: [UInt32: AssetDetector] = [:]
         var generation = settingsGeneration.load(ordering: .acquiring)
         var resolve = resolver.withLock { $0 }
         var backoff = Backoff()
@@ -244,21 +280,38 @@ public final class Pipeline: @unchecked Sendable {
                 generation = g
                 resolve = resolver.withLock { $0 }
                 for k in states.indices {
-                    guard let old = states[k] else { continue }
-                    let updated = resolve(registry.name(of: old.sensor))
-                    if updated != old.settings { states[k] = SensorDetectors(sensor: old.sensor, settings: updated) }
+                    let updated = resolve(registry.name(of: states[k].sensor))
+                    if updated != states[k].settings {
+                        states[k] = SensorDetectors(sensor: states[k].sensor, settings: updated)
+                        if let m = memberships[k] { assetDetectors[m.asset] = nil }  // rebuilt on its next round
+                    }
                 }
             }
             let count = input.consume(maximum: 4096) { batch in
                 for sample in batch {
-                    let local = Int(sample.sensor) / n
-                    if local >= states.count {
-                        states.append(contentsOf: repeatElement(nil, count: local + 1 - states.count))
+                    let sensor = Int(sample.sensor)
+                    if sensor >= slotOf.count {
+                        slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count))
                     }
-                    if states[local] == nil {
-                        states[local] = SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor)))
+                    var slot = Int(slotOf[sensor])
+                    if slot < 0 {
+                        slot = states.count
+                        slotOf[sensor] = Int32(slot)
+                        states.append(SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor))))
+                        memberships.append(assets.membership(of: sample.sensor))
                     }
-                    states[local]!.process(sample, emit: emit)
+                    states[slot].process(sample, emit: emit)
+                    if let m = memberships[slot] {
+                        if assetDetectors[m.asset] == nil,
+                           let section = states[slot].settings.isolationForest, section.configuration.features == .asset {
+                            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section,
+                                                                    dimension: assets.memberCount(of: m.asset))
+                        }
+                        if assetDetectors[m.asset] != nil {
+                            assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp,
+                                                            value: sample.value, score: { _ in }, emit: emit)
+                        }
+                    }
                 }
             }
             if count > 0 {

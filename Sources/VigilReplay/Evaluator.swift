@@ -21,9 +21,14 @@ public struct Evaluator: Sendable {
     /// Settings per sensor id. Until `--config` is wired, `vigil eval` uses `defaultSettings`.
     public var settings: SettingsResolver
 
-    /// An evaluator resolving each sensor's settings with `settings`.
-    public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings) {
+    /// The asset of a sensor id (the config's `assets`), nil when sensors are not grouped.
+    public var assetOf: (@Sendable (String) -> String?)?
+
+    /// An evaluator resolving each sensor's settings with `settings` and its asset with `assetOf`.
+    public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings,
+                assetOf: (@Sendable (String) -> String?)? = nil) {
         self.settings = settings
+        self.assetOf = assetOf
     }
 
     /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
@@ -31,11 +36,31 @@ public struct Evaluator: Sendable {
     public func run(_ fixture: Fixture, progress: (Int) -> Void = { _ in }) -> FixtureRun {
         let rows = fixture.rowCount
         let sensorCount = fixture.columns.count
-        let registry = SensorRegistry(limit: max(sensorCount, 1))
+        let registry = SensorRegistry(limit: max(2 * sensorCount, 1))
         let names = fixture.sensors
         let ids = names.map { registry.intern($0)! }
         let resolved = names.map(settings)
         var detectors = zip(ids, resolved).map { SensorDetectors(sensor: $0, settings: $1, synchronousTraining: true) }
+        // Asset membership in column order, as the daemon's ingest assigns it in arrival order.
+        var membership = [(asset: UInt32, position: Int)?](repeating: nil, count: sensorCount)
+        var memberCount: [UInt32: Int] = [:]
+        var lastMember: [UInt32: Int] = [:]
+        if let assetOf {
+            for k in 0..<sensorCount {
+                guard let name = assetOf(names[k]), let asset = registry.intern(name) else { continue }
+                membership[k] = (asset, memberCount[asset, default: 0])
+                memberCount[asset, default: 0] += 1
+                lastMember[asset] = k
+            }
+        }
+        var assetDetectors: [UInt32: AssetDetector] = [:]
+        for k in 0..<sensorCount {
+            if let m = membership[k], assetDetectors[m.asset] == nil,
+               let section = resolved[k].isolationForest, section.configuration.features == .asset {
+                assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section, dimension: memberCount[m.asset]!,
+                                                        synchronousTraining: true)
+            }
+        }
         let kinds = DetectorKind.allCases
         var columnOf = [[Int]](repeating: [Int](repeating: -1, count: kinds.count), count: sensorCount)
         var columns: [FixtureRun.ScoreColumn] = []
@@ -50,21 +75,34 @@ public struct Evaluator: Sendable {
                 let v = fixture.values[k][row]
                 if v.isNaN { continue }
                 pending += 1
-                detectors[k].process(Sample(sensor: ids[k], timestamp: ts, value: v), scores: { kind, score in
+                func record(_ column: Int, _ kind: DetectorKind, _ score: Double, threshold: Double?) {
                     let d = Self.index(of: kind)
-                    var c = columnOf[k][d]
+                    var c = columnOf[column][d]
                     if c < 0 {
                         c = columns.count
-                        columnOf[k][d] = c
-                        columns.append(.init(sensor: k, detector: kind, threshold: Self.threshold(of: kind, in: resolved[k]),
+                        columnOf[column][d] = c
+                        columns.append(.init(sensor: column, detector: kind, threshold: threshold,
                                              values: [Double](repeating: .nan, count: rows)))
                     }
                     columns[c].values[row] = score
-                }, emit: { event in
-                    alerts.append(.init(row: row, sensor: k, event: event))
-                    let key = AlarmKey(sensor: k, detector: event.detector, raisedAt: event.raisedAt)
+                }
+                func alert(_ column: Int, _ event: AlertEvent) {
+                    alerts.append(.init(row: row, sensor: column, event: event))
+                    let key = AlarmKey(sensor: column, detector: event.detector, raisedAt: event.raisedAt)
                     if event.event == .raised { raised.insert(key) } else { raised.remove(key) }
-                })
+                }
+                detectors[k].process(Sample(sensor: ids[k], timestamp: ts, value: v), scores: { kind, score in
+                    record(k, kind, score, threshold: Self.threshold(of: kind, in: resolved[k]))
+                }, emit: { alert(k, $0) })
+                // The asset's multivariate detector; its scores and alerts are shown on the asset's
+                // last column (the sensor that completes a round in a wide file).
+                if let m = membership[k], assetDetectors[m.asset] != nil {
+                    let column = lastMember[m.asset]!
+                    let threshold = assetDetectors[m.asset]!.settings.alerts.threshold
+                    assetDetectors[m.asset]!.update(position: m.position, timestamp: ts, value: v,
+                                                    score: { record(column, .isolationForest, $0, threshold: threshold) },
+                                                    emit: { alert(column, $0) })
+                }
             }
             alerting[row] = !raised.isEmpty
             if row & 4095 == 4095 { progress(pending); pending = 0 }

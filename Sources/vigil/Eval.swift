@@ -41,13 +41,12 @@ struct Eval: ParsableCommand {
     @Option(help: ArgumentHelp("Daemon configuration whose detector settings to evaluate (default: Configs/vigil.yaml when present, else the built-in defaults).", valueName: "PATH"))
     var config: String?
 
-    /// Detector settings per sensor id, exactly as `vigild` resolves them from the config.
-    func settingsResolver() throws -> Evaluator.SettingsResolver {
+    /// The configuration whose detectors are evaluated, resolved exactly as `vigild` does.
+    func loadConfiguration() throws -> VigilConfiguration {
         let path = config ?? (FileManager.default.fileExists(atPath: "Configs/vigil.yaml") ? "Configs/vigil.yaml" : nil)
-        guard let path else { return { VigilConfiguration().detectorSettings(forSensor: $0) } }
+        guard let path else { return VigilConfiguration() }
         do {
-            let configuration = try VigilConfiguration.load(path: path)
-            return { configuration.detectorSettings(forSensor: $0) }
+            return try VigilConfiguration.load(path: path)
         } catch {
             throw ValidationError("\(error)")
         }
@@ -59,7 +58,10 @@ struct Eval: ParsableCommand {
         let fixtures = try FixtureLoader(labels: labels).load(paths)
         let read = ContinuousClock.now - started
         let samples = fixtures.reduce(0) { $0 + $1.sampleCount }
-        let evaluator = Evaluator(settings: try settingsResolver())
+        let configuration = try loadConfiguration()
+        var assetOf: (@Sendable (String) -> String?)? = nil
+        if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
+        let evaluator = Evaluator(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf)
         let runner = EvaluationRunner(evaluator: evaluator, outputs: .init(nabResults: nabResults, scores: scoresOut, plots: plot))
 
         let bar = ProgressBar(total: samples * (sweep ? 1 + ThresholdSweep.defaultFactors.count : 1))

@@ -114,3 +114,52 @@ struct PipelineTests {
         #expect(alerts.map(\.sensor) == [b], "b alerts at once (still warm); a no longer runs z-score")
     }
 }
+
+@Suite("Pipeline with assets")
+struct PipelineAssetTests {
+    @Test("an asset's sensors share one worker and its multivariate alerts name the asset")
+    func assets() {
+        let forest = IsolationForestConfiguration(trees: 50, sampleSize: 128, trainingWindow: 256, retrainEvery: 256,
+                                                  features: .asset, seed: 3)
+        let settings: SettingsResolver = { name in
+            DetectorSettings(zscore: nil,
+                             isolationForest: name.hasPrefix("pump/") ? .init(forest, alerts: AlertPolicy(threshold: 0.6, criticalThreshold: 0.7)) : nil,
+                             combine: nil)
+        }
+        let p = Pipeline(configuration: PipelineConfiguration(workers: 3, ringCapacity: 1024),
+                         registry: SensorRegistry(limit: 100), drops: DropCounters(), settings: settings,
+                         assetOf: { $0.hasPrefix("pump/") ? "pump" : nil })
+        let a = p.registry.intern("pump/a")!
+        let b = p.registry.intern("pump/b")!
+        let other = p.registry.intern("other")!
+        p.start()
+        var samples: [Sample] = []
+        var state: UInt64 = 7
+        for i in 0..<900 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let x = Double(state >> 11) / Double(1 << 53)
+            let y = i < 700 ? x : 1 - x  // the relation breaks at 700
+            samples += [Sample(sensor: a, timestamp: Int64(i), value: x), Sample(sensor: b, timestamp: Int64(i), value: y),
+                        Sample(sensor: other, timestamp: Int64(i), value: 0)]
+            if i == 699 {
+                // Let the background trainer build the forest before the relation breaks.
+                p.submit(samples)
+                samples.removeAll()
+                usleep(300_000)
+            }
+        }
+        p.submit(samples)
+        p.finishIngest()
+        p.join()
+        var alerts: [AlertEvent] = []
+        p.drainAlerts(maximum: 10_000) { alerts.append($0) }
+        let asset = p.registry.index(of: "pump")
+        #expect(asset != nil, "the asset is registered under its name")
+        #expect(p.assets.membership(of: a)?.asset == asset && p.assets.membership(of: b)?.asset == asset)
+        #expect(p.assets.membership(of: other) == nil)
+        #expect(p.assets.member(of: asset!, at: 1) == b)
+        #expect(alerts.contains { $0.sensor == asset && $0.event == .raised && $0.timestamp >= 700 })
+        #expect(!alerts.contains { $0.timestamp < 700 })
+        #expect(p.samplesProcessed == 2700)
+    }
+}

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// Multivariate detection for an asset (a group of sensors: a wide fixture, or an `assets`
+/// entry of the config): an isolation forest over the vector of the members' latest values, so
+/// that a broken correlation between sensors is caught even while each stays in its usual range.
+///
+/// A vector is scored when every member has reported at least once since the last vector (one
+/// "round"); members report in any order and at any rate. Members are numbered in the order they
+/// join; a member beyond the current dimension grows the vector and restarts the forest (this
+/// happens only while an asset's sensors first appear). Alerts are raised for the asset itself
+/// (`sensor` = the asset's index), with the member that isolated the point most often as
+/// `feature` in the evidence.
+///
+/// Threading: owned by the worker that owns all of the asset's sensors (the pipeline shards an
+/// asset's members to one worker). `update` allocates nothing except when the asset grows.
+public struct AssetDetector: Sendable {
+    /// The asset's index in the sensor registry (alerts name the asset).
+    public let asset: UInt32
+    public let settings: DetectorSection<IsolationForestConfiguration>
+    public let synchronousTraining: Bool
+    public private(set) var dimension: Int
+    private var latest: [Double]
+    private var reported: [Bool]
+    private var pending: Int
+    private var forest: StreamingIsolationForest
+    private var state: AlertStateMachine
+
+    public init(asset: UInt32, settings: DetectorSection<IsolationForestConfiguration>, dimension: Int,
+                synchronousTraining: Bool = false) {
+        self.asset = asset
+        self.settings = settings
+        self.synchronousTraining = synchronousTraining
+        self.dimension = max(1, dimension)
+        latest = Array(repeating: 0, count: self.dimension)
+        reported = Array(repeating: false, count: self.dimension)
+        pending = self.dimension
+        var configuration = settings.configuration
+        configuration.features = .asset
+        forest = StreamingIsolationForest(configuration: configuration, dimension: self.dimension,
+                                          synchronousTraining: synchronousTraining)
+        state = AlertStateMachine(policy: settings.alerts, detector: .isolationForest)
+    }
+
+    /// Records member `position`'s value; scores the vector when the round is complete.
+    /// `score` receives the forest score of a completed round.
+    public mutating func update(position: Int, timestamp: Int64, value: Double,
+                                score: (Double) -> Void, emit: (AlertEvent) -> Void) {
+        precondition(position >= 0)
+        if position >= dimension {
+            self = AssetDetector(asset: asset, settings: settings, dimension: position + 1,
+                                 synchronousTraining: synchronousTraining)
+        }
+        latest[position] = value
+        if !reported[position] {
+            reported[position] = true
+            pending -= 1
+        }
+        guard pending == 0 else { return }
+        for k in 0..<dimension { reported[k] = false }
+        pending = dimension
+        let output = latest.withUnsafeBufferPointer { forest.update(timestamp: timestamp, vector: $0) }
+        guard let output else { return }
+        score(output.score)
+        if let e = state.step(sensor: asset, timestamp: timestamp, value: value, output: output) { emit(e) }
+    }
+
+    /// Whether the asset's alert is raised.
+    public var isRaised: Bool { state.isRaised }
+}
