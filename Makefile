@@ -7,7 +7,7 @@ APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev pkg-config curl
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps build release test test-tsan demo bench eval-nab clean
+.PHONY: all deps build release test test-tsan demo bench eval-nab eval-nab-detectors clean
 
 all: build
 
@@ -64,6 +64,15 @@ eval-nab: release
 	@if [ ! -d "$(NAB)/data" ]; then \
 	  echo "eval-nab: the NAB corpus is not at $(NAB) (set NAB=/path/to/nab); the bundled series are in Fixtures/nab"; exit 2; fi
 	$(BIN)/vigil eval $(NAB)/data --labels $(NAB)/labels/combined_windows.json
+
+## The same per detector (Configs/eval/*.yaml), totals only.
+eval-nab-detectors: release
+	@if [ ! -d "$(NAB)/data" ]; then \
+	  echo "eval-nab-detectors: the NAB corpus is not at $(NAB) (set NAB=/path/to/nab)"; exit 2; fi
+	@for c in zscore-raw zscore spectral_residual isolation_forest combined; do \
+	  printf '%-18s ' $$c; \
+	  $(BIN)/vigil eval $(NAB)/data --labels $(NAB)/labels/combined_windows.json --config Configs/eval/$$c.yaml 2>/dev/null | grep '^total'; \
+	done
 
 clean:
 	rm -rf .build .build-tsan
