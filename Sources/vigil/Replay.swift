@@ -28,8 +28,11 @@ struct Replay: ParsableCommand {
     @Option(help: "Cap on samples per second (0: no cap).")
     var rate: Double = 0
 
-    @Flag(help: "Start again from the beginning at the end (stop with Ctrl-C).")
+    @Flag(help: "Start again from the beginning at the end (stop with Ctrl-C, or see --passes).")
     var loop = false
+
+    @Option(help: "With --loop: stop after this many passes (default: never).")
+    var passes: Int?
 
     @Flag(help: "Shift recorded timestamps so the first sample is stamped now (for demos and soak tests).")
     var rebaseTime = false
@@ -52,6 +55,7 @@ struct Replay: ParsableCommand {
         if speedFactor == nil { throw ValidationError("--speed takes max or a factor such as 1x, 10x, 0.5x; got '\(speed)'") }
         if rate < 0 { throw ValidationError("--rate must not be negative") }
         if batch < 1 || batch > 65_536 { throw ValidationError("--batch must be between 1 and 65536") }
+        if let passes, passes < 1 { throw ValidationError("--passes must be at least 1") }
     }
 
     /// Recorded-time factor; 0 means as fast as possible.
@@ -95,19 +99,17 @@ struct Replay: ParsableCommand {
         }
 
         var previousLast: Int64? = nil
-        let step: Int64 = 1_000_000_000
+        var completedPasses = 0
 
         repeat {
             let wallStart = Date()
             // Each pass is shifted so timestamps keep rising across --loop passes; --rebase-time
             // stamps the first sample of a pass with the current time.
-            var offset: Int64 = rebaseTime ? Int64(wallStart.timeIntervalSince1970 * 1e9) - first : 0
-            if let previousLast, first + offset <= previousLast { offset = previousLast + step - first }
+            let offset = stream.offset(rebase: rebaseTime, now: Int64(wallStart.timeIntervalSince1970 * 1e9),
+                                       previousLast: previousLast)
             var failure: (any Error)?
-            var last: Int64 = first + offset
             stream.forEach { event in
                 let ts = event.timestamp + offset
-                last = max(last, ts)
                 if factor > 0 {
                     let due = Double(event.timestamp - first) / 1e9 / factor
                     let wait = due - Date().timeIntervalSince(wallStart)
@@ -134,8 +136,9 @@ struct Replay: ParsableCommand {
             }
             if let failure { throw failure }
             try flush()
-            previousLast = last
-        } while loop
+            previousLast = stream.lastTimestamp(offset: offset)
+            completedPasses += 1
+        } while loop && completedPasses < (passes ?? .max)
 
         progress.finish()
         push.close()  // linger: waits until queued messages are handed to the daemon

@@ -193,6 +193,26 @@ struct VigildProcessTests {
         #expect(daemon.stop() == 0, "SIGTERM drains and exits 0")
     }
 
+    @Test("replay interleaves files, loops with rising rebased timestamps and caps the rate")
+    func replayLoopRate() throws {
+        let daemon = try VigildProcess()
+        try daemon.start()
+        let nab = packageRoot.appendingPathComponent("Fixtures/nab/data/artificialWithAnomaly/art_daily_jumpsup.csv").path
+        let started = Date()
+        let replay = try runProgram(vigil, ["replay", nab, "--to", daemon.ingest, "--loop", "--passes", "2",
+                                            "--rebase-time", "--rate", "40000", "--format", "json"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(replay.status == 0, "\(replay.err)")
+        #expect(replay.out.contains("replayed 8064 samples"), "\(replay.out)")
+        #expect(elapsed >= 8064.0 / 40000 * 0.9, "the rate cap holds: \(elapsed) s")
+        #expect(TestNetwork.waitUntil(seconds: 10) { daemon.metric("vigil_samples_processed_total") == 8064 })
+        let bad = try runProgram(vigil, ["replay", "/nonexistent.csv", "--to", daemon.ingest])
+        #expect(bad.status != 0 && bad.err.contains("/nonexistent.csv"))
+        let badSpeed = try runProgram(vigil, ["replay", nab, "--speed", "fast"])
+        #expect(badSpeed.status != 0 && badSpeed.err.contains("--speed"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("pyzmq as sender and subscriber: alerts arrive, NaN is counted, SIGINT exits 0")
     func pyzmqPeer() throws {
         let daemon = try VigildProcess()
