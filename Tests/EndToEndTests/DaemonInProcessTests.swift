@@ -151,6 +151,32 @@ struct DaemonInProcessTests {
         #expect(TestNetwork.httpGet(port: metricsPort, path: "/nope")?.status == 404)
     }
 
+    @Test("SUB ingest consumes an existing plant publisher, with topic filters")
+    func subscribeIngest() throws {
+        let context = try ZMQContext()
+        let plant = try ZMQSocket(context: context, type: .pub)
+        try plant.bind("tcp://127.0.0.1:*")
+        var options = Self.options(state: TestNetwork.temporaryDirectory())
+        options.subscriptions = [.init(endpoint: plant.lastEndpoint, bind: false, topics: ["plant1/"])]
+        let daemon = try Daemon(options: options, logger: Logger(label: "test"))
+        try daemon.start()
+        defer { daemon.stop() }
+        // A SUB socket misses what is sent before its subscription arrives: send until it counts.
+        var sent = 0
+        let got = TestNetwork.waitUntil(seconds: 10) {
+            try? plant.send(multipart: [Array("plant2/ignored".utf8), IngestEncoder.json(sensor: nil, ts: 1, value: 1)])
+            try? plant.send(multipart: [Array("plant1/pump/temp".utf8), IngestEncoder.json(sensor: nil, ts: Int64(sent), value: 1)])
+            sent += 1
+            return daemon.samplesProcessed > 0
+        }
+        #expect(got)
+        usleep(100_000)
+        #expect(daemon.samplesProcessed <= UInt64(sent), "only the subscribed topic is ingested")
+        #expect(daemon.pipeline.registry.allNames.contains("plant1/pump/temp"))
+        #expect(!daemon.pipeline.registry.allNames.contains("plant2/ignored"))
+        plant.close()
+    }
+
     @Test("a port already in use refuses start-up with a clear error")
     func bindFailure() throws {
         let state = TestNetwork.temporaryDirectory()
