@@ -115,8 +115,12 @@ public struct SensorDetectors: Sendable {
     private var calibrators: [ScoreCalibrator]
     private let combiner: ScoreCombiner?
     private var combinedState: AlertStateMachine?
-    // Evidence of each detector for the current sample (for combined alerts).
+    // Per detector, the evidence of its highest raw score within the calibrator's short window:
+    // the calibrated probability averages that window, so a combined alert is explained by the
+    // sample that made it, not by whichever sample completed the raise.
     private var evidence: [AlertEvidence] = [.none, .none, .none]
+    private var peakScore: [Double] = [-.infinity, -.infinity, -.infinity]
+    private var peakAge: [Int] = [0, 0, 0]
 
     /// Length of the window a `.spectral` isolation forest takes its features from.
     public static let spectralFeatureWindow = 64
@@ -210,10 +214,18 @@ public struct SensorDetectors: Sendable {
         if accumulator == nil {
             scores(kind, out.score)
             if let e = states[slot].step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) { emit(e) }
-        } else if let p = calibrators[slot].calibrate(out.score) {
-            scores(kind, p)
-            evidence[slot] = out.evidence
-            accumulator!.add(kind, p)
+        } else {
+            if out.score >= peakScore[slot] || peakAge[slot] >= settings.calibration.shortWindow {
+                peakScore[slot] = out.score
+                peakAge[slot] = 0
+                evidence[slot] = out.evidence
+            } else {
+                peakAge[slot] += 1
+            }
+            if let p = calibrators[slot].calibrate(out.score) {
+                scores(kind, p)
+                accumulator!.add(kind, p)
+            }
         }
     }
 

@@ -173,6 +173,8 @@ struct AlertPrinter {
 
     private func format(_ d: Double) -> String {
         if d == d.rounded(), abs(d) < 1e9 { return String(Int64(d)) }
+        // Probabilities near 1 (calibrated scores and their thresholds) keep their nines.
+        if d > 0.999, d < 1 { return String(format: "%.10g", d) }
         return String(format: "%.4g", d)
     }
 }
