@@ -29,51 +29,45 @@ func zscoreBenchmarks() {
         scalingFactor: .one, maxDuration: .seconds(2), maxIterations: 200)
     let signal = testSignal(count: 4_096)
 
-    // The bare detector (the default window 256, warm-up 64).
-    Benchmark("ZScore/rolling update (window 256)", configuration: config) { benchmark in
-        var detector = ZScoreDetector()
-        for v in signal { _ = detector.update(timestamp: 0, value: v) }
+    // The bare detectors of the z-score family at their defaults (window 256, warm-up 64; EWMA
+    // alpha 0.01), after warm-up. All three promise an allocation-free `update` (checked in-run).
+    func zscoreFamily<D: StreamingDetector>(_ name: String, _ make: @escaping @Sendable () -> D) {
+        Benchmark(name, configuration: config) { benchmark in
+            var detector = make()
+            for v in signal { _ = detector.update(timestamp: 0, value: v) }
+            var sum = 0.0
+            signal.withUnsafeBufferPointer { values in
+                benchmark.startMeasurement()
+                measure(benchmark, items: updatesPerRun, noAllocations: "z-score family update") {
+                        var k = 0
+                        for _ in 0..<updatesPerRun {
+                            if let out = detector.update(timestamp: Int64(k), value: values[k & 4_095]) { sum += out.score }
+                            k &+= 1
+                        }
+                }
+            }
+            blackHole(sum)
+        }
+    }
+    zscoreFamily("ZScore/rolling update (window 256)") { ZScoreDetector() }
+    zscoreFamily("ZScore/EWMA update (alpha 0.01)") { EWMAZScoreDetector() }
+    zscoreFamily("ZScore/robust median+MAD update (window 256)") { RobustZScoreDetector() }
+
+    // Raw score -> probability (default history 2000, short window 10, warm-up 200), fed |z|-like
+    // scores, past its warm-up.
+    Benchmark("Calibration/ScoreCalibrator.calibrate (history 2000)", configuration: config) { benchmark in
+        let raw = signal.map { abs($0 - 10) }
+        var calibrator = ScoreCalibrator()
+        for r in raw { _ = calibrator.calibrate(r) }
         var sum = 0.0
-        signal.withUnsafeBufferPointer { values in
+        raw.withUnsafeBufferPointer { values in
             benchmark.startMeasurement()
-            measure(benchmark, items: updatesPerRun, noAllocations: "zscore update") {
-                    var k = 0
-                    for _ in 0..<updatesPerRun {
-                        if let out = detector.update(timestamp: Int64(k), value: values[k & 4_095]) { sum += out.score }
-                        k &+= 1
+            measure(benchmark, items: updatesPerRun, noAllocations: "ScoreCalibrator.calibrate") {
+                    for k in 0..<updatesPerRun {
+                        if let p = calibrator.calibrate(values[k & 4_095]) { sum += p }
                     }
             }
         }
         blackHole(sum)
     }
-
-    // What a worker runs per sample: the detector plus its alert state machine, default
-    // settings; one sensor (hot cache) and 1000 sensors in turn (2 MB of windows).
-    for sensors in [1, 1_000] {
-        Benchmark("ZScore/SensorDetectors.process default settings, \(sensors) sensor(s)", configuration: config) { benchmark in
-            var states = (0..<sensors).map { SensorDetectors(sensor: UInt32($0), settings: DetectorSettings()) }
-            var events = 0
-            let emit: (AlertEvent) -> Void = { _ in events &+= 1 }
-            for k in 0..<(sensors * 300) {
-                states[k % sensors].process(Sample(sensor: UInt32(k % sensors), timestamp: Int64(k), value: signal[k & 4_095]), emit: emit)
-            }
-            signal.withUnsafeBufferPointer { values in
-                states.withUnsafeMutableBufferPointer { states in
-                    benchmark.startMeasurement()
-                    measure(benchmark, items: updatesPerRun, noAllocations: "SensorDetectors.process") {
-                            var s = 0
-                            for k in 0..<updatesPerRun {
-                                states[s].process(Sample(sensor: UInt32(s), timestamp: Int64(k), value: values[k & 4_095]), emit: emit)
-                                s += 1
-                                if s == sensors { s = 0 }
-                            }
-                    }
-                }
-            }
-            blackHole(events)
-        }
-    }
-    // EWMA and robust z-score: `ZScoreMode.ewma` / `.robust` exist as configuration values, but no
-    // detector implements them yet (`SensorDetectors` builds `ZScoreDetector` for every mode), so
-    // there is nothing separate to measure. Add them here when their detectors land.
 }

@@ -100,7 +100,7 @@ enum EndToEnd {
         let seconds = Double(done - first) / 1e9
         let senderSeconds = Double(last - first) / 1e9
         let rate = Double(total) / seconds
-        print("  \(mode): \(total) samples in \(String(format: "%.3f", seconds)) s = \(String(format: "%.2f", rate / 1e6)) M samples/s "
+        reportLine("E2E/in-process \(mode): \(total) samples in \(String(format: "%.3f", seconds)) s = \(String(format: "%.2f", rate / 1e6)) M samples/s "
               + "(sender alone handed them to libzmq at \(String(format: "%.2f", Double(total) / senderSeconds / 1e6)) M/s); lost 0, dropped 0")
         return Result(samplesPerSecond: rate, senderSamplesPerSecond: Double(total) / senderSeconds)
     }

@@ -2,6 +2,7 @@
 import Benchmark
 import Foundation
 import MallocInterposerSwift
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,6 +13,34 @@ enum BenchMetric {
     static let itemsPerSecond = BenchmarkMetric.custom("items/s", polarity: .prefersLarger, useScalingFactor: false)
     /// End to end: the rate at which the sender process handed samples to libzmq (its own limit).
     static let senderRate = BenchmarkMetric.custom("sender items/s", polarity: .prefersLarger, useScalingFactor: false)
+    /// Mallocs made by the measuring thread alone during the measured region (other threads, such
+    /// as the isolation forest trainer, are left out; `mallocCountTotal` counts them all).
+    static let threadMallocs = BenchmarkMetric.custom("mallocs (this thread)", polarity: .prefersSmaller, useScalingFactor: false)
+}
+
+/// Counts the mallocs of one thread through the interposer's allocation hook (which runs on the
+/// allocating thread, only while the package counts allocations).
+enum ThreadMallocs {
+    private static let thread = Atomic<UInt>(0)
+    private static let counter = Atomic<Int>(0)
+    private static let installed = Atomic<Bool>(false)
+
+    /// Starts counting the calling thread's mallocs (from zero).
+    static func begin() {
+        thread.store(UInt(pthread_self()), ordering: .relaxed)
+        counter.store(0, ordering: .relaxed)
+        if !installed.exchange(true, ordering: .acquiringAndReleasing) {
+            // Reentrancy-safe: an atomic load, pthread_self and an atomic add allocate nothing.
+            MallocInterposerSwift.setAllocationHook { _ in
+                if UInt(pthread_self()) == ThreadMallocs.thread.load(ordering: .relaxed) {
+                    ThreadMallocs.counter.wrappingAdd(1, ordering: .relaxed)
+                }
+            }
+        }
+    }
+
+    /// The calling thread's mallocs since `begin()`.
+    static var count: Int { counter.load(ordering: .relaxed) }
 }
 
 /// CLOCK_MONOTONIC in nanoseconds (the same clock Python's `time.monotonic_ns()` reads, so a
@@ -29,14 +58,21 @@ func monotonicNanoseconds() -> UInt64 {
 /// count is read around it and a non-zero difference traps (a steady-state loop that allocates
 /// is a bug). The count is only live while the benchmark measures malloc metrics (the default
 /// here); with `--metric` lists without them the check sees zero and passes.
+///
+/// With `threadOnly`, the check (and the `mallocs (this thread)` metric) counts only the calling
+/// thread's mallocs: for code that promises an allocation-free hot path while other threads of
+/// its own (a background trainer) allocate by design.
 @inline(__always)
-func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = nil, _ body: () -> Void) {
+func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = nil, threadOnly: Bool = false,
+             _ body: () -> Void) {
+    if threadOnly { ThreadMallocs.begin() }
     let mallocsBefore = MallocInterposerSwift.getStatistics().mallocCount
     let start = monotonicNanoseconds()
     body()
     let elapsed = monotonicNanoseconds() - start
-    let mallocs = MallocInterposerSwift.getStatistics().mallocCount - mallocsBefore
+    let mallocs = threadOnly ? ThreadMallocs.count : MallocInterposerSwift.getStatistics().mallocCount - mallocsBefore
     benchmark.stopMeasurement()
+    if threadOnly { benchmark.measurement(BenchMetric.threadMallocs, mallocs) }
     if let what = noAllocations, mallocs != 0 {
         if ProcessInfo.processInfo.environment["VIGIL_BENCH_ALLOW_ALLOCATIONS"] == nil {
             fatalError("\(what): \(mallocs) allocations in the steady state (expected 0); set VIGIL_BENCH_ALLOW_ALLOCATIONS=1 to measure anyway")
@@ -49,4 +85,20 @@ func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = 
 final class Holder<Value>: @unchecked Sendable {
     var value: Value?
     init() {}
+}
+
+/// Details of a run (rates, memory samples) that the tables cannot show. The benchmark tool keeps
+/// the benchmark process's standard output and error to itself, so they are appended to
+/// `VIGIL_BENCH_LOG` (default `Benchmarks/.build/vigil-bench-details.log`) as well as written to
+/// standard error.
+func reportLine(_ line: String) {
+    let data = Data((line + "\n").utf8)
+    FileHandle.standardError.write(data)
+    let path = ProcessInfo.processInfo.environment["VIGIL_BENCH_LOG"] ?? EndToEnd.packageDirectory + "/.build/vigil-bench-details.log"
+    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    if let h = FileHandle(forWritingAtPath: path) {
+        h.seekToEndOfFile()
+        h.write(data)
+        try? h.close()
+    }
 }
