@@ -103,6 +103,9 @@ public struct SnapshotWriter: Sendable {
 /// Threading: a plain value, used by one thread (at start-up, before the workers run).
 public struct SnapshotReader: Sendable {
     public let bytes: [UInt8]
+    /// The largest counter a restore accepts (2⁶²): far beyond any real run, and far enough from
+    /// `Int.max` that counting on from it never overflows.
+    public static let maxCounter = 1 << 62
     /// Offset of the next byte to read.
     public private(set) var offset: Int
     /// End of the readable range.

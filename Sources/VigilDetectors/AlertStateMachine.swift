@@ -113,8 +113,8 @@ public struct AlertStateMachine: Sendable {
         let severityByte = try r.readUInt8("alert severity")
         guard severityByte <= 1 else { throw r.corrupt("alert severity \(severityByte)") }
         let raisedAt = try r.readInt64("alert raisedAt")
-        let anomalousRun = try r.readInt("alert anomalous run", in: 0...Int.max)
-        let calmRun = try r.readInt("alert calm run", in: 0...Int.max)
+        let anomalousRun = try r.readInt("alert anomalous run", in: 0...SnapshotReader.maxCounter)
+        let calmRun = try r.readInt("alert calm run", in: 0...SnapshotReader.maxCounter)
         let runMaxScore = try r.readDouble("alert run maximum")
         isRaised = raised
         severity = severityByte == 1 ? .critical : .warning

@@ -88,11 +88,15 @@ public struct AssetDetector: Sendable {
     public init(asset: UInt32, settings: DetectorSection<IsolationForestConfiguration>, synchronousTraining: Bool = false,
                 restoringFrom r: inout SnapshotReader) throws(SnapshotError) {
         let dimension = try r.readInt("asset dimension", in: 1...65_536)
-        self.init(asset: asset, settings: settings, dimension: dimension, synchronousTraining: synchronousTraining)
         let pending = try r.readInt("asset pending", in: 0...dimension)
+        // Read (and so bound by the bytes present) before anything of this size is allocated.
         let latest = try r.readDoubles("asset latest values", count: dimension)
         let reported = try r.readBools("asset reported", count: dimension)
         guard reported.filter({ !$0 }).count == pending else { throw r.corrupt("asset round: \(pending) pending") }
+        guard r.remaining >= 8 * settings.configuration.trainingWindow * dimension else {
+            throw r.corrupt("asset forest window of dimension \(dimension) does not fit in \(r.remaining) bytes")
+        }
+        self.init(asset: asset, settings: settings, dimension: dimension, synchronousTraining: synchronousTraining)
         try forest.restore(from: &r)
         try state.restore(from: &r)
         self.pending = pending

@@ -114,7 +114,7 @@ public struct ScoreCalibrator: Sendable {
     /// continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
     public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
         let w = configuration.shortWindow
-        let count = try r.readInt("calibrator count", in: 0...Int.max)
+        let count = try r.readInt("calibrator count", in: 0...SnapshotReader.maxCounter)
         let recentNext = try r.readInt("calibrator next", in: 0...(w - 1))
         let recentCount = try r.readInt("calibrator recent count", in: 0...w)
         let recentSum = try r.readDouble("calibrator recent sum")

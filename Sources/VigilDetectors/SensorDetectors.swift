@@ -302,7 +302,7 @@ public struct SensorDetectors: Sendable {
         if featureExtractor != nil {
             let n = featureRing.count
             let next = try reader.readInt("feature ring next", in: 0...(n - 1))
-            let seen = try reader.readInt("feature ring seen", in: 0...Int.max)
+            let seen = try reader.readInt("feature ring seen", in: 0...SnapshotReader.maxCounter)
             let ring = try reader.readDoubles("feature ring", count: n)
             featureNext = next
             featureSeen = seen

@@ -103,7 +103,7 @@ public struct SpectralResidualDetector: StreamingDetector {
     /// then continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
     public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
         let w = configuration.window
-        let seen = try r.readInt("spectral residual samples seen", in: 0...Int.max)
+        let seen = try r.readInt("spectral residual samples seen", in: 0...SnapshotReader.maxCounter)
         let next = try r.readInt("spectral residual next", in: 0...(w - 1))
         let ring = try r.readDoubles("spectral residual ring", count: w)
         guard next == seen % w else { throw r.corrupt("spectral residual position \(next) after \(seen) values") }

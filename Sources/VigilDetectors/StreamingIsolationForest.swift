@@ -309,7 +309,7 @@ public struct StreamingIsolationForest: StreamingDetector {
         let windowNext = try r.readInt("forest window next", in: 0...(n - 1))
         let windowCount = try r.readInt("forest window count", in: 0...n)
         let window = try r.readDoubles("forest window", count: n * d)
-        let sinceTraining = try r.readInt("forest vectors since training", in: 0...Int.max)
+        let sinceTraining = try r.readInt("forest vectors since training", in: 0...SnapshotReader.maxCounter)
         let trainingRequests = try r.readUInt64("forest training runs")
         let generation = try r.readUInt64("forest generation")
         let hadForest = try r.readBool("forest present")

@@ -54,7 +54,7 @@ public struct ZScoreDetector: StreamingDetector {
     /// Restores what `write(to:)` wrote from a detector of the same configuration: the detector
     /// then continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
     public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
-        let seen = try r.readInt("z-score samples seen", in: 0...Int.max)
+        let seen = try r.readInt("z-score samples seen", in: 0...SnapshotReader.maxCounter)
         var stats = self.stats
         try stats.restore(from: &r)
         self.seen = seen
