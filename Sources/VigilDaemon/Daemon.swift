@@ -70,6 +70,7 @@ public final class Daemon: @unchecked Sendable {
             if access(wisdomPath, R_OK) == 0 {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
             }
+            restoreDetectorState()
             try publisher.open(context: context)
             try history.open(context: context)
             try metricsServer?.open()
@@ -114,6 +115,7 @@ public final class Daemon: @unchecked Sendable {
         metricsServer?.join()
         context.shutdown()
         do { try FFTWisdom.save(wisdomPath) } catch { logger.warning("\(error)") }
+        saveDetectorState()
         logger.info("stopped", metadata: [
             "received": "\(pipeline.samplesSubmitted)",
             "samples": "\(pipeline.samplesProcessed)",
@@ -170,6 +172,47 @@ public final class Daemon: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
     }
 
+    /// Detector state kept in the state directory across restarts (`DetectorSnapshot`).
+    public var snapshotPath: String { options.stateDirectory + "/detectors.snapshot" }
+
+    /// Restores `detectors.snapshot` into the pipeline before it starts, if present. A file that
+    /// cannot be read or restored (corrupt, truncated, another version) is logged as a warning and
+    /// renamed to `detectors.snapshot.bad`, and the daemon starts fresh: it never refuses to start
+    /// for that. Called from `start()` on the starting thread, before any pipeline thread exists.
+    private func restoreDetectorState() {
+        let path = snapshotPath
+        guard access(path, F_OK) == 0 else { return }
+        do {
+            let bytes = try readFile(path)
+            let summary = try pipeline.restore(bytes)
+            logger.info("restored detector state", metadata: [
+                "sensors": "\(summary.sensorsRestored)",
+                "sensors_settings_changed": "\(summary.sensorsSkipped)",
+                "assets": "\(summary.assetsRestored)",
+                "assets_changed": "\(summary.assetsSkipped)",
+                "path": "\(path)",
+            ])
+        } catch {
+            let aside = path + ".bad"
+            let moved = rename(path, aside) == 0
+            logger.warning("cannot restore detector state: \(error); \(moved ? "moved it to \(aside)" : "could not move it aside"); starting fresh")
+        }
+    }
+
+    /// Writes the pipeline's detector state to `detectors.snapshot` atomically (temporary file,
+    /// fsync, rename, fsync of the directory) after the pipeline drained. Failures are logged.
+    private func saveDetectorState() {
+        let bytes = pipeline.snapshot()
+        do {
+            try writeFileAtomically(snapshotPath, bytes)
+            logger.info("saved detector state", metadata: [
+                "sensors": "\(pipeline.snapshotSensorCount)", "bytes": "\(bytes.count)", "path": "\(snapshotPath)",
+            ])
+        } catch {
+            logger.warning("cannot save detector state: \(error)")
+        }
+    }
+
     /// FFTW wisdom cached in the state directory across restarts.
     private var wisdomPath: String { options.stateDirectory + "/fftw.wisdom" }
 
@@ -196,5 +239,76 @@ private func makeDirectory(_ path: String) throws {
             throw Daemon.StartError(description: "cannot create state directory \(prefix): \(String(cString: strerror(errno)))")
         }
         prefix += "/"
+    }
+}
+
+/// A failed file operation on the state directory: the call, the path and `strerror(errno)`.
+public struct StateFileError: Error, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var reason: String
+
+    init(_ operation: String, _ path: String) {
+        self.operation = operation
+        self.path = path
+        reason = String(cString: strerror(errno))
+    }
+
+    public var description: String { "\(operation) \(path): \(reason)" }
+}
+
+/// The whole file at `path`.
+func readFile(_ path: String) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw StateFileError("open", path) }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw StateFileError("read", path)
+        }
+        if n == 0 { return bytes }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+}
+
+/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file: writes
+/// `path.tmp`, fsyncs it, renames it over `path` and fsyncs the directory.
+func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
+    let tmp = path + ".tmp"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+    guard fd >= 0 else { throw StateFileError("open", tmp) }
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            let e = StateFileError("write", tmp)
+            close(fd)
+            unlink(tmp)
+            throw e
+        }
+        written += n
+    }
+    guard fsync(fd) == 0 else {
+        let e = StateFileError("fsync", tmp)
+        close(fd)
+        unlink(tmp)
+        throw e
+    }
+    close(fd)
+    guard rename(tmp, path) == 0 else {
+        let e = StateFileError("rename", tmp)
+        unlink(tmp)
+        throw e
+    }
+    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+    let dfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+        _ = fsync(dfd)
+        close(dfd)
     }
 }

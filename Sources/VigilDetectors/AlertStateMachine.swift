@@ -92,4 +92,36 @@ public struct AlertStateMachine: Sendable {
                    threshold: policy.threshold, value: value, timestamp: timestamp, raisedAt: raisedAt,
                    evidence: output.evidence)
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state (raised or not, severity, `raisedAt`, runs) for `restore(from:)`,
+    /// so that an alert raised before a restart is cleared after it with the same id.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(isRaised)
+        w.write(UInt8(severity == .critical ? 1 : 0))
+        w.write(raisedAt)
+        w.write(anomalousRun)
+        w.write(calmRun)
+        w.write(runMaxScore)
+    }
+
+    /// Restores what `write(to:)` wrote (the policy is this machine's own, from its settings).
+    /// Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let raised = try r.readBool("alert raised")
+        let severityByte = try r.readUInt8("alert severity")
+        guard severityByte <= 1 else { throw r.corrupt("alert severity \(severityByte)") }
+        let raisedAt = try r.readInt64("alert raisedAt")
+        let anomalousRun = try r.readInt("alert anomalous run", in: 0...SnapshotReader.maxCounter)
+        let calmRun = try r.readInt("alert calm run", in: 0...SnapshotReader.maxCounter)
+        let runMaxScore = try r.readDouble("alert run maximum")
+        isRaised = raised
+        severity = severityByte == 1 ? .critical : .warning
+        self.raisedAt = raisedAt
+        self.anomalousRun = anomalousRun
+        self.calmRun = calmRun
+        self.runMaxScore = runMaxScore
+    }
 }
+

@@ -67,4 +67,41 @@ public struct AssetDetector: Sendable {
 
     /// Whether the asset's alert is raised.
     public var isRaised: Bool { state.isRaised }
+
+    // MARK: Snapshot
+
+    /// Writes the dimension, the current round (latest values, who reported), the forest's
+    /// window and the alert state for `init(asset:settings:synchronousTraining:restoringFrom:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(dimension)
+        w.write(pending)
+        w.write(latest)
+        w.write(reported)
+        forest.write(to: &w)
+        state.write(to: &w)
+    }
+
+    /// An asset detector restored from what `write(to:)` wrote with the same settings (callers
+    /// compare fingerprints and member names). The forest is retrained once from its window (see
+    /// `StreamingIsolationForest.restore(from:)`); the round and alert state continue exactly.
+    /// Throws `SnapshotError` when the record does not fit.
+    public init(asset: UInt32, settings: DetectorSection<IsolationForestConfiguration>, synchronousTraining: Bool = false,
+                restoringFrom r: inout SnapshotReader) throws(SnapshotError) {
+        let dimension = try r.readInt("asset dimension", in: 1...65_536)
+        let pending = try r.readInt("asset pending", in: 0...dimension)
+        // Read (and so bound by the bytes present) before anything of this size is allocated.
+        let latest = try r.readDoubles("asset latest values", count: dimension)
+        let reported = try r.readBools("asset reported", count: dimension)
+        guard reported.filter({ !$0 }).count == pending else { throw r.corrupt("asset round: \(pending) pending") }
+        guard r.remaining >= 8 * settings.configuration.trainingWindow * dimension else {
+            throw r.corrupt("asset forest window of dimension \(dimension) does not fit in \(r.remaining) bytes")
+        }
+        self.init(asset: asset, settings: settings, dimension: dimension, synchronousTraining: synchronousTraining)
+        try forest.restore(from: &r)
+        try state.restore(from: &r)
+        self.pending = pending
+        self.latest = latest
+        self.reported = reported
+    }
 }
+

@@ -75,4 +75,26 @@ public struct EWMAZScoreDetector: StreamingDetector {
         }
         return output
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state for `restore(from:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(count)
+        w.write(mean)
+        w.write(variance)
+    }
+
+    /// Restores what `write(to:)` wrote from a detector of the same configuration: the detector
+    /// then continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let count = try r.readInt("ewma count", in: 0...SnapshotReader.maxCounter)
+        let mean = try r.readFinite("ewma mean")
+        let variance = try r.readFinite("ewma variance")
+        guard variance >= 0 else { throw r.corrupt("ewma variance \(variance) is negative") }
+        self.count = count
+        self.mean = mean
+        self.variance = variance
+    }
 }
+

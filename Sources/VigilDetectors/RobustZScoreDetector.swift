@@ -178,4 +178,36 @@ public struct RobustZScoreDetector: StreamingDetector {
             a[q] = x
         }
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state (ring, sorted copy, position) for `restore(from:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(count)
+        w.write(next)
+        w.write(ring)
+        w.write(sorted)
+    }
+
+    /// Restores what `write(to:)` wrote from a detector of the same configuration: the detector
+    /// then continues bit for bit like the original. The sorted copy is checked against the ring
+    /// (same values, ascending), since `update` relies on it. Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let window = configuration.window
+        let count = try r.readInt("robust count", in: 0...window)
+        let next = try r.readInt("robust next", in: 0...(window - 1))
+        let ring = try r.readDoubles("robust ring", count: window)
+        let sorted = try r.readDoubles("robust sorted window", count: window)
+        // The valid part of the ring: all of it once full, else the first `count` values.
+        guard count == window || next == count else { throw r.corrupt("robust ring position \(next) with \(count) values") }
+        let live = Array(ring[0..<count])
+        guard live.allSatisfy(\.isFinite), live.sorted() == Array(sorted[0..<count]) else {
+            throw r.corrupt("robust sorted window does not match its ring")
+        }
+        self.count = count
+        self.next = next
+        self.ring = ring
+        self.sorted = sorted
+    }
 }
+

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
 
 /// Mean and variance over the last `window` values, updated in O(1) per value.
 ///
@@ -57,5 +58,34 @@ public struct RollingStatistics: Sendable {
         for k in 0..<count { let d = values[k] - m; q += d * d }
         mean = m
         m2 = q
+    }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state (window, position, sums) for `restore(from:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(values)
+        w.write(next)
+        w.write(count)
+        w.write(mean)
+        w.write(m2)
+        w.write(sinceRecompute)
+    }
+
+    /// Restores what `write(to:)` wrote for a window of the same length; the result continues
+    /// bit for bit like the original. Throws `SnapshotError` on any inconsistency (nothing changes).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let values = try r.readDoubles("rolling window", count: window)
+        let next = try r.readInt("rolling next", in: 0...(window - 1))
+        let count = try r.readInt("rolling count", in: 0...window)
+        let mean = try r.readDouble("rolling mean")
+        let m2 = try r.readDouble("rolling m2")
+        let sinceRecompute = try r.readInt("rolling recompute counter", in: 0...(window * 4))
+        self.values = values
+        self.next = next
+        self.count = count
+        self.mean = mean
+        self.m2 = m2
+        self.sinceRecompute = sinceRecompute
     }
 }

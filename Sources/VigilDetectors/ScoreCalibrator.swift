@@ -6,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import VigilCore
 
 /// Turns one detector's raw scores on one sensor into an anomaly probability in [0, 1] that means
 /// the same for every detector and sensor, after Numenta's *anomaly likelihood* (Ahmad, Lavin,
@@ -95,4 +96,39 @@ public struct ScoreCalibrator: Sendable {
         averages.add(average)
         return probability
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state (recent scores, running sum, history of averages) for `restore(from:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(count)
+        w.write(recentNext)
+        w.write(recentCount)
+        w.write(recentSum)
+        w.write(sinceResum)
+        w.write(recent)
+        averages.write(to: &w)
+    }
+
+    /// Restores what `write(to:)` wrote from a calibrator of the same configuration: it then
+    /// continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let w = configuration.shortWindow
+        let count = try r.readInt("calibrator count", in: 0...SnapshotReader.maxCounter)
+        let recentNext = try r.readInt("calibrator next", in: 0...(w - 1))
+        let recentCount = try r.readInt("calibrator recent count", in: 0...w)
+        let recentSum = try r.readDouble("calibrator recent sum")
+        let sinceResum = try r.readInt("calibrator resum counter", in: 0...(64 * w))
+        let recent = try r.readDoubles("calibrator recent scores", count: w)
+        var averages = self.averages
+        try averages.restore(from: &r)
+        self.count = count
+        self.recentNext = recentNext
+        self.recentCount = recentCount
+        self.recentSum = recentSum
+        self.sinceResum = sinceResum
+        self.recent = recent
+        self.averages = averages
+    }
 }
+

@@ -259,4 +259,74 @@ public struct SensorDetectors: Sendable {
 
     /// Whether any of this sensor's alerts is currently raised.
     public var isRaised: Bool { states.contains(where: \.isRaised) || combinedState?.isRaised == true }
+
+    // MARK: Snapshot
+
+    /// Which parts a chain built from `settings` has, as bits (checked on restore).
+    private var layout: UInt8 {
+        var bits: UInt8 = 0
+        if rolling != nil { bits |= 1 }
+        if ewma != nil { bits |= 2 }
+        if robust != nil { bits |= 4 }
+        if spectral != nil { bits |= 8 }
+        if forest != nil { bits |= 16 }
+        if featureExtractor != nil { bits |= 32 }
+        if combinedState != nil { bits |= 64 }
+        return bits
+    }
+
+    /// Writes the state of every detector of the chain, every alert state machine and every
+    /// calibrator, for `restore(from:)`. Off the sample path (shutdown); allocates.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(layout)
+        rolling?.write(to: &w)
+        ewma?.write(to: &w)
+        robust?.write(to: &w)
+        spectral?.write(to: &w)
+        forest?.write(to: &w)
+        if featureExtractor != nil {
+            w.write(featureNext)
+            w.write(featureSeen)
+            w.write(featureRing)
+        }
+        for state in states { state.write(to: &w) }
+        w.write(UInt32(calibrators.count))
+        for calibrator in calibrators { calibrator.write(to: &w) }
+        combinedState?.write(to: &w)
+    }
+
+    /// A chain for `sensor` built from `settings` (which must be the settings of the chain that
+    /// wrote the snapshot: callers compare `DetectorSettings.fingerprint`), then restored from
+    /// `reader`. Everything but an isolation forest continues bit for bit as if there had been no
+    /// restart; a forest is retrained once from its saved window (see
+    /// `StreamingIsolationForest.restore(from:)`). Throws `SnapshotError` when the record does not
+    /// fit the chain. Runs on the restoring thread, before the chain is used.
+    public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false,
+                restoringFrom reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init(sensor: sensor, settings: settings, synchronousTraining: synchronousTraining)
+        let bits = try reader.readUInt8("chain layout")
+        guard bits == layout else { throw reader.corrupt("chain layout \(bits) does not match the settings' \(layout)") }
+        try rolling?.restore(from: &reader)
+        try ewma?.restore(from: &reader)
+        try robust?.restore(from: &reader)
+        try spectral?.restore(from: &reader)
+        try forest?.restore(from: &reader)
+        if featureExtractor != nil {
+            let n = featureRing.count
+            let next = try reader.readInt("feature ring next", in: 0...(n - 1))
+            let seen = try reader.readInt("feature ring seen", in: 0...SnapshotReader.maxCounter)
+            let ring = try reader.readDoubles("feature ring", count: n)
+            featureNext = next
+            featureSeen = seen
+            featureRing = ring
+        }
+        for k in states.indices { try states[k].restore(from: &reader) }
+        let calibratorCount = try reader.readUInt32("calibrator count")
+        guard calibratorCount == calibrators.count else {
+            throw reader.corrupt("\(calibratorCount) calibrators where the settings have \(calibrators.count)")
+        }
+        for k in calibrators.indices { try calibrators[k].restore(from: &reader) }
+        try combinedState?.restore(from: &reader)
+    }
 }
+

@@ -88,4 +88,28 @@ public struct SpectralResidualDetector: StreamingDetector {
             evidence: .spectralResidual(saliency: saliency, baseline: baseline,
                                         dominantFrequency: Double(dominant) / Double(kernel.count)))
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state (the ring of the last `window` values and the counters) for
+    /// `restore(from:)`. The thread scratch is not state.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(seen)
+        w.write(next)
+        w.write(ring)
+    }
+
+    /// Restores what `write(to:)` wrote from a detector of the same configuration: the detector
+    /// then continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let w = configuration.window
+        let seen = try r.readInt("spectral residual samples seen", in: 0...SnapshotReader.maxCounter)
+        let next = try r.readInt("spectral residual next", in: 0...(w - 1))
+        let ring = try r.readDoubles("spectral residual ring", count: w)
+        guard next == seen % w else { throw r.corrupt("spectral residual position \(next) after \(seen) values") }
+        self.seen = seen
+        self.next = next
+        self.ring = ring
+    }
 }
+

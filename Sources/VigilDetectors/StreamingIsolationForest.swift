@@ -266,4 +266,85 @@ public struct StreamingIsolationForest: StreamingDetector {
         flagsCount = 0
         flagsAnomalous = 0
     }
+
+    // MARK: Snapshot
+
+    /// Writes the training window (vectors and position), the shingle ring and the counters for
+    /// `restore(from:)`. The forest itself is not written: it is rebuilt from the window.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(dimension)
+        w.write(shingleNext)
+        w.write(shingleCount)
+        w.write(shingleValues)
+        w.write(windowNext)
+        w.write(windowCount)
+        w.write(window)
+        w.write(sinceTraining)
+        w.write(trainingRequests)
+        w.write(forestGeneration)
+        w.write(forest != nil || isAwaitingForest)
+    }
+
+    /// Restores what `write(to:)` wrote from a detector of the same configuration and dimension.
+    ///
+    /// The forest is *rebuilt, not copied*: when the original had a forest (or was waiting for
+    /// one), a forest is trained once, synchronously on the calling thread, from the restored
+    /// window with the seed of the last training run. Its trees therefore differ from the
+    /// original's (which was trained on an older window), so scores after a restart are close to,
+    /// not bit-identical with, an uninterrupted run; the window, the shingle and the retraining
+    /// schedule continue exactly. The drift statistics restart with the rebuilt forest. In
+    /// background mode, the first background forest adopted afterwards releases the rebuilt one on
+    /// the worker thread (once per sensor and restart).
+    ///
+    /// Call before the detector is used (start-up). Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let d = dimension
+        let n = configuration.trainingWindow
+        let storedDimension = try r.readInt("forest dimension")
+        guard storedDimension == d else { throw r.corrupt("forest dimension \(storedDimension), expected \(d)") }
+        let shingleSize = configuration.features == .shingle ? d : 0
+        let shingleNext = try r.readInt("forest shingle next", in: 0...max(0, shingleSize - 1))
+        let shingleCount = try r.readInt("forest shingle count", in: 0...shingleSize)
+        let shingleValues = try r.readDoubles("forest shingle", count: shingleSize)
+        let windowNext = try r.readInt("forest window next", in: 0...(n - 1))
+        let windowCount = try r.readInt("forest window count", in: 0...n)
+        let window = try r.readDoubles("forest window", count: n * d)
+        let sinceTraining = try r.readInt("forest vectors since training", in: 0...SnapshotReader.maxCounter)
+        let trainingRequests = try r.readUInt64("forest training runs")
+        let generation = try r.readUInt64("forest generation")
+        let hadForest = try r.readBool("forest present")
+        guard windowCount == n || windowNext == windowCount else {
+            throw r.corrupt("forest window position \(windowNext) with \(windowCount) vectors")
+        }
+        guard window.allSatisfy(\.isFinite), shingleValues.allSatisfy(\.isFinite) else {
+            throw r.corrupt("forest window holds a non-finite value")
+        }
+        self.shingleNext = shingleNext
+        self.shingleCount = shingleCount
+        self.shingleValues = shingleValues
+        self.windowNext = windowNext
+        self.windowCount = windowCount
+        self.window = window
+        self.sinceTraining = sinceTraining
+        self.trainingRequests = trainingRequests
+        forest = nil
+        isAwaitingForest = false
+        forestGeneration = 0
+        trainingAnomalyRate = 0
+        flagsNext = 0
+        flagsCount = 0
+        flagsAnomalous = 0
+        guard hadForest, windowCount >= 2 else { return }
+        var buffer = [Double](repeating: 0, count: windowCount * d)
+        let count = buffer.withUnsafeMutableBufferPointer { copyWindow(to: $0.baseAddress!) }
+        let (rebuilt, rate) = buffer.withUnsafeBufferPointer {
+            IsolationForestTrainingSlot.train(UnsafeBufferPointer(rebasing: $0[0..<(count * d)]),
+                                              dimension: d, configuration: configuration,
+                                              index: trainingRequests > 0 ? trainingRequests - 1 : 0,
+                                              anomalousScore: anomalousScore)
+        }
+        adopt(rebuilt, trainingAnomalyRate: rate)
+        forestGeneration = max(generation, 1)
+    }
 }
+

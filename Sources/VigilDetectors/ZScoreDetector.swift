@@ -42,4 +42,23 @@ public struct ZScoreDetector: StreamingDetector {
         let z = (value - mean) / deviation
         return DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
     }
+
+    // MARK: Snapshot
+
+    /// Writes the exact state for `restore(from:)`.
+    public func write(to w: inout SnapshotWriter) {
+        w.write(seen)
+        stats.write(to: &w)
+    }
+
+    /// Restores what `write(to:)` wrote from a detector of the same configuration: the detector
+    /// then continues bit for bit like the original. Throws `SnapshotError` (state unchanged).
+    public mutating func restore(from r: inout SnapshotReader) throws(SnapshotError) {
+        let seen = try r.readInt("z-score samples seen", in: 0...SnapshotReader.maxCounter)
+        var stats = self.stats
+        try stats.restore(from: &r)
+        self.seen = seen
+        self.stats = stats
+    }
 }
+

@@ -46,6 +46,35 @@ public struct PipelineConfiguration: Sendable, Equatable {
     }
 }
 
+/// What `Pipeline.restore(_:)` did with a snapshot.
+public struct RestoreSummary: Sendable, Equatable {
+    /// Sensors whose detector chain was restored.
+    public var sensorsRestored = 0
+    /// Sensors started fresh because their settings changed since the snapshot.
+    public var sensorsSkipped = 0
+    /// Assets whose multivariate detector was restored.
+    public var assetsRestored = 0
+    /// Assets started fresh (settings or members changed).
+    public var assetsSkipped = 0
+
+    public init() {}
+}
+
+/// Detector state of one worker: handed to it at start (restore) and back by it at exit (snapshot).
+struct WorkerState: Sendable {
+    var states: [SensorDetectors] = []
+    var assetDetectors: [UInt32: AssetDetector] = [:]
+}
+
+/// One worker's hand-over box. `seed` is written before `start()` and read (then emptied) by the
+/// worker as it starts; `final` is written by the worker as it exits and read after `join()`.
+/// Thread creation and `join` order these accesses, so no lock is needed and the worker never
+/// touches the box between its first and last sample.
+final class WorkerSlot: @unchecked Sendable {
+    var seed = WorkerState()
+    var final = WorkerState()
+}
+
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
@@ -90,6 +119,8 @@ public final class Pipeline: @unchecked Sendable {
     public let assets = AssetTable()
     /// Registry indices that are assets (ingest thread only).
     private var assetIndices: Set<UInt32> = []
+    /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
+    private let slots: [WorkerSlot]
 
     /// - Parameter assetOf: the asset of a sensor name; an asset's sensors are processed by one
     ///   worker, which also runs the asset's multivariate detector (`AssetDetector`).
@@ -102,6 +133,7 @@ public final class Pipeline: @unchecked Sendable {
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
         resolver = Mutex(settings)
+        slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
         staging = (0..<configuration.workers).map { _ in
             var a: [Sample] = []
@@ -238,6 +270,116 @@ public final class Pipeline: @unchecked Sendable {
         settingsGeneration.wrappingAdd(1, ordering: .releasing)
     }
 
+    // MARK: State across restarts
+
+    /// The detector state of every sensor and asset, as `DetectorSnapshot` bytes. Call after
+    /// `join()`: each worker hands its state to its slot as it exits, so nothing on the sample path
+    /// locks or copies for this. Sensors (and assets) that a restore seeded but that received no
+    /// sample since are included, so state survives several restarts in a row.
+    public func snapshot() -> [UInt8] {
+        precondition(threads.isEmpty, "Pipeline.snapshot is called after join()")
+        var snapshot = DetectorSnapshot(names: registry.allNames)
+        var chains: [SensorDetectors] = []
+        var assetDetectors: [(UInt32, AssetDetector)] = []
+        for slot in slots {
+            chains.append(contentsOf: slot.final.states)
+            assetDetectors.append(contentsOf: slot.final.assetDetectors.map { ($0.key, $0.value) })
+            if slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty {
+                // A pipeline restored but never started still holds its seeds.
+                chains.append(contentsOf: slot.seed.states)
+                assetDetectors.append(contentsOf: slot.seed.assetDetectors.map { ($0.key, $0.value) })
+            }
+        }
+        chains.sort { $0.sensor < $1.sensor }
+        assetDetectors.sort { $0.0 < $1.0 }
+        for chain in chains {
+            var w = SnapshotWriter()
+            chain.write(to: &w)
+            snapshot.sensors.append(.init(name: registry.name(of: chain.sensor), fingerprint: chain.settings.fingerprint, state: w.bytes))
+        }
+        for (asset, detector) in assetDetectors {
+            var w = SnapshotWriter()
+            detector.write(to: &w)
+            snapshot.assets.append(.init(name: registry.name(of: asset), fingerprint: DetectorSettings.fingerprint(of: detector.settings),
+                                         members: memberNames(of: asset), state: w.bytes))
+        }
+        return snapshot.encoded()
+    }
+
+    /// Number of sensor chains the last `snapshot()` would write (after `join()`).
+    public var snapshotSensorCount: Int {
+        slots.reduce(0) { $0 + ($1.final.states.isEmpty ? $1.seed.states.count : $1.final.states.count) }
+    }
+
+    private func memberNames(of asset: UInt32) -> [String] {
+        (0..<assets.memberCount(of: asset)).compactMap { assets.member(of: asset, at: $0) }.map { registry.name(of: $0) }
+    }
+
+    /// Seeds the workers with the detector state in `bytes` (from `snapshot()`). Call before
+    /// `start()`, at most once.
+    ///
+    /// The snapshot's names are interned first, in their original order, so sensors and assets get
+    /// the indices (and asset members the positions) they had. `SensorRegistry` has a single writer,
+    /// the ingest thread; before `start()` no ingest thread runs, so the caller of `restore` is that
+    /// writer for the duration (the ingest thread, created later, sees the result through thread
+    /// creation). Each sensor's chain then goes to the worker that shards it now (the worker count
+    /// may differ from the run that wrote the snapshot), an asset's detector to its members' worker.
+    /// A sensor whose current settings have another fingerprint than in the snapshot starts fresh,
+    /// as does an asset whose settings or member list changed (counted in the summary).
+    ///
+    /// Throws `SnapshotError` when the bytes are not an intact snapshot of this version or a record
+    /// does not fit its detectors; then no worker is seeded (the names may stay interned, which is
+    /// harmless) and the pipeline starts fresh.
+    @discardableResult
+    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> RestoreSummary {
+        precondition(threads.isEmpty, "Pipeline.restore is called before start()")
+        let snapshot = try DetectorSnapshot(decoding: bytes)
+        for name in snapshot.names { _ = registry.intern(name) }
+        classifyNewSensors()
+        let resolve = resolver.withLock { $0 }
+        var seeds = slots.map { _ in WorkerState() }
+        var summary = RestoreSummary()
+        var restored = Set<UInt32>()
+        for record in snapshot.sensors {
+            guard let sensor = registry.index(of: record.name), restored.insert(sensor).inserted else {
+                if registry.index(of: record.name) != nil {
+                    throw SnapshotError(.corrupt, offset: 0, "sensor \(record.name) appears twice")
+                }
+                summary.sensorsSkipped += 1  // the registry is full
+                continue
+            }
+            let settings = resolve(record.name)
+            guard settings.fingerprint == record.fingerprint else {
+                summary.sensorsSkipped += 1
+                continue
+            }
+            var reader = SnapshotReader(record.state)
+            let chain = try SensorDetectors(sensor: sensor, settings: settings, restoringFrom: &reader)
+            try reader.expectEnd("sensor \(record.name)")
+            seeds[Int(shardOf[Int(sensor)])].states.append(chain)
+            summary.sensorsRestored += 1
+        }
+        for record in snapshot.assets {
+            guard let asset = registry.index(of: record.name), let first = record.members.first,
+                  let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members,
+                  let section = resolve(first).isolationForest, section.configuration.features == .asset,
+                  DetectorSettings.fingerprint(of: section) == record.fingerprint else {
+                summary.assetsSkipped += 1
+                continue
+            }
+            var reader = SnapshotReader(record.state)
+            let detector = try AssetDetector(asset: asset, settings: section, restoringFrom: &reader)
+            try reader.expectEnd("asset \(record.name)")
+            let worker = Int(shardOf[Int(firstIndex)])
+            guard seeds[worker].assetDetectors.updateValue(detector, forKey: asset) == nil else {
+                throw SnapshotError(.corrupt, offset: 0, "asset \(record.name) appears twice")
+            }
+            summary.assetsRestored += 1
+        }
+        for (slot, seed) in zip(slots, seeds) { slot.seed = seed }
+        return summary
+    }
+
     // MARK: Statistics (any thread)
 
     /// Samples accepted by ingest so far.
@@ -264,6 +406,17 @@ public final class Pipeline: @unchecked Sendable {
         var states: [SensorDetectors] = []
         var memberships: [AssetTable.Membership?] = []
         var assetDetectors: [UInt32: AssetDetector] = [:]
+        // Restored state (before the first sample; see `WorkerSlot`).
+        let seed = slots[w].seed
+        slots[w].seed = WorkerState()
+        for chain in seed.states {
+            let sensor = Int(chain.sensor)
+            if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
+            slotOf[sensor] = Int32(states.count)
+            states.append(chain)
+            memberships.append(assets.membership(of: chain.sensor))
+        }
+        assetDetectors = seed.assetDetectors
         var generation = settingsGeneration.load(ordering: .acquiring)
         var resolve = resolver.withLock { $0 }
         var backoff = Backoff()
@@ -326,6 +479,8 @@ public final class Pipeline: @unchecked Sendable {
         }
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
+        // Hand the state over for `snapshot()` (read after `join()`).
+        slots[w].final = WorkerState(states: states, assetDetectors: assetDetectors)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
     }
 }

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// The detector state of a whole daemon, as written to `<state>/detectors.snapshot` on shutdown
+/// and read back on start-up, so that nothing a detector learned is lost across a restart.
+///
+/// File layout (all integers little-endian; see `SnapshotWriter` for the encodings):
+///
+/// ```
+/// magic        8 bytes  "VGLSNAP\0"
+/// version      u32      DetectorSnapshot.version
+/// length       u64      payload length in bytes
+/// payload:
+///   names      u32 n, n × string        every registry name in index order (sensors and assets)
+///   sensors    u32 n, n × { string name, u64 settings fingerprint, u32 length, state }
+///   assets     u32 n, n × { string name, u64 settings fingerprint, u32 m, m × string member,
+///                           u32 length, state }
+/// checksum     u64      FNV-1a 64 of the payload
+/// ```
+///
+/// A record's state is opaque here (`SensorDetectors.write(to:)`, `AssetDetector.write(to:)`):
+/// it is length-prefixed so a record whose fingerprint no longer matches is skipped unread.
+///
+/// Threading: a plain value, built and read off the sample path (shutdown and start-up).
+public struct DetectorSnapshot: Sendable, Equatable {
+    /// The first eight bytes of a snapshot file.
+    public static let magic: [UInt8] = Array("VGLSNAP".utf8) + [0]
+    /// The format version written, and the only one read.
+    public static let version: UInt32 = 1
+
+    /// One sensor's detector chain.
+    public struct SensorRecord: Sendable, Equatable {
+        public var name: String
+        /// `DetectorSettings.fingerprint` of the settings the chain ran with.
+        public var fingerprint: UInt64
+        /// `SensorDetectors.write(to:)`.
+        public var state: [UInt8]
+
+        public init(name: String, fingerprint: UInt64, state: [UInt8]) {
+            self.name = name
+            self.fingerprint = fingerprint
+            self.state = state
+        }
+    }
+
+    /// One asset's multivariate detector.
+    public struct AssetRecord: Sendable, Equatable {
+        public var name: String
+        /// `DetectorSettings.fingerprint(of:)` of its isolation forest section.
+        public var fingerprint: UInt64
+        /// Member sensor names in vector order.
+        public var members: [String]
+        /// `AssetDetector.write(to:)`.
+        public var state: [UInt8]
+
+        public init(name: String, fingerprint: UInt64, members: [String], state: [UInt8]) {
+            self.name = name
+            self.fingerprint = fingerprint
+            self.members = members
+            self.state = state
+        }
+    }
+
+    /// Registry names in index order (re-interned in this order on restore, so indices and asset
+    /// member positions come back as they were).
+    public var names: [String]
+    public var sensors: [SensorRecord]
+    public var assets: [AssetRecord]
+
+    public init(names: [String] = [], sensors: [SensorRecord] = [], assets: [AssetRecord] = []) {
+        self.names = names
+        self.sensors = sensors
+        self.assets = assets
+    }
+
+    /// The file's bytes.
+    public func encoded() -> [UInt8] {
+        var p = SnapshotWriter()
+        p.write(UInt32(names.count))
+        for n in names { p.write(n) }
+        p.write(UInt32(sensors.count))
+        for s in sensors {
+            p.write(s.name)
+            p.write(s.fingerprint)
+            p.writeBlock(s.state)
+        }
+        p.write(UInt32(assets.count))
+        for a in assets {
+            p.write(a.name)
+            p.write(a.fingerprint)
+            p.write(UInt32(a.members.count))
+            for m in a.members { p.write(m) }
+            p.writeBlock(a.state)
+        }
+        var w = SnapshotWriter()
+        w.writeRaw(Self.magic)
+        w.write(Self.version)
+        w.write(UInt64(p.bytes.count))
+        w.writeRaw(p.bytes)
+        w.write(fnv1a64(p.bytes))
+        return w.bytes
+    }
+
+    /// Parses a file's bytes. Throws `SnapshotError` for anything but a complete, intact snapshot
+    /// of this version: wrong magic, other version, truncation, trailing bytes, checksum mismatch,
+    /// malformed records. Never traps.
+    public init(decoding bytes: [UInt8]) throws(SnapshotError) {
+        var r = SnapshotReader(bytes)
+        guard bytes.count >= Self.magic.count else {
+            throw SnapshotError(.truncated, offset: 0, "\(bytes.count) bytes, shorter than the header")
+        }
+        guard Array(bytes[0..<Self.magic.count]) == Self.magic else {
+            throw SnapshotError(.badMagic, offset: 0, "the file does not start with VGLSNAP")
+        }
+        try r.skip(Self.magic.count)
+        let version = try r.readUInt32("version")
+        guard version == Self.version else {
+            throw SnapshotError(.unsupportedVersion(version), offset: 8, "this build reads version \(Self.version)")
+        }
+        let lengthAt = r.offset
+        let length = try r.readUInt64("payload length")
+        guard length <= UInt64(r.remaining), r.remaining - Int(length) >= 8 else {
+            throw SnapshotError(.truncated, offset: lengthAt, "payload of \(length) bytes and its checksum do not fit in \(r.remaining) bytes")
+        }
+        guard r.remaining - Int(length) == 8 else {
+            throw SnapshotError(.corrupt, offset: lengthAt, "\(r.remaining - Int(length) - 8) bytes after the checksum")
+        }
+        let start = r.offset
+        let payloadEnd = start + Int(length)
+        let checksum = fnv1a64(bytes[start..<payloadEnd])
+        var tail = SnapshotReader(bytes)
+        try tail.skip(payloadEnd)
+        guard try tail.readUInt64("checksum") == checksum else {
+            throw SnapshotError(.checksumMismatch, offset: payloadEnd, "the payload was changed after it was written")
+        }
+        var p = SnapshotReader(bytes, range: start..<payloadEnd)
+        let nameCount = try p.readCount("names", elementSize: 4)
+        var names: [String] = []
+        names.reserveCapacity(nameCount)
+        for _ in 0..<nameCount { names.append(try p.readString("name")) }
+        let sensorCount = try p.readCount("sensor records", elementSize: 16)
+        var sensors: [SensorRecord] = []
+        sensors.reserveCapacity(sensorCount)
+        for _ in 0..<sensorCount {
+            let name = try p.readString("sensor name")
+            let fingerprint = try p.readUInt64("sensor fingerprint")
+            let block = try p.readBlock("sensor state")
+            sensors.append(SensorRecord(name: name, fingerprint: fingerprint, state: Array(block.bytes[block.offset..<block.end])))
+        }
+        let assetCount = try p.readCount("asset records", elementSize: 20)
+        var assets: [AssetRecord] = []
+        assets.reserveCapacity(assetCount)
+        for _ in 0..<assetCount {
+            let name = try p.readString("asset name")
+            let fingerprint = try p.readUInt64("asset fingerprint")
+            let memberCount = try p.readCount("asset members", elementSize: 4)
+            var members: [String] = []
+            for _ in 0..<memberCount { members.append(try p.readString("asset member")) }
+            let block = try p.readBlock("asset state")
+            assets.append(AssetRecord(name: name, fingerprint: fingerprint, members: members,
+                                      state: Array(block.bytes[block.offset..<block.end])))
+        }
+        try p.expectEnd("payload")
+        self.init(names: names, sensors: sensors, assets: assets)
+    }
+}
+
+extension DetectorSettings {
+    /// A stable 64-bit digest of every setting that shapes a sensor's detector state (detectors,
+    /// their configurations and alert policies, calibration, combination). Equal settings give
+    /// equal fingerprints in every process and build; a snapshot record is restored only into a
+    /// chain whose settings have the record's fingerprint.
+    public var fingerprint: UInt64 {
+        var w = SnapshotWriter()
+        w.write("vigil-settings-1")
+        if let z = zscore {
+            w.write(true)
+            w.write(z.configuration.mode.rawValue)
+            w.write(z.configuration.window)
+            w.write(z.configuration.warmup)
+            w.write(z.configuration.alpha)
+            w.write(z.configuration.minDeviation)
+            Self.write(z.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        if let s = spectralResidual {
+            w.write(true)
+            let c = s.configuration
+            for v in [c.window, c.magWindow, c.scoreWindow, c.estimatedPoints, c.lookAhead, c.hop] { w.write(v) }
+            Self.write(s.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        if let f = isolationForest {
+            w.write(true)
+            Self.write(f.configuration, to: &w)
+            Self.write(f.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        w.write(calibration.history)
+        w.write(calibration.shortWindow)
+        w.write(calibration.warmup)
+        if let c = combine {
+            w.write(true)
+            w.write(c.configuration.rule.rawValue)
+            for kind in DetectorKind.allCases { w.write(c.configuration.weights[kind] ?? .nan) }
+            Self.write(c.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        return fnv1a64(w.bytes)
+    }
+
+    /// The fingerprint of an asset's isolation forest section (an `AssetDetector`'s settings).
+    public static func fingerprint(of section: DetectorSection<IsolationForestConfiguration>) -> UInt64 {
+        var w = SnapshotWriter()
+        w.write("vigil-asset-settings-1")
+        write(section.configuration, to: &w)
+        write(section.alerts, to: &w)
+        return fnv1a64(w.bytes)
+    }
+
+    private static func write(_ c: IsolationForestConfiguration, to w: inout SnapshotWriter) {
+        for v in [c.trees, c.sampleSize, c.trainingWindow, c.retrainEvery] { w.write(v) }
+        w.write(c.driftThreshold)
+        w.write(c.extended)
+        w.write(c.features.rawValue)
+        w.write(c.shingle)
+        w.write(c.seed)
+    }
+
+    private static func write(_ p: AlertPolicy, to w: inout SnapshotWriter) {
+        w.write(p.threshold)
+        w.write(p.criticalThreshold)
+        w.write(p.raiseAfter)
+        w.write(p.clearAfter)
+        w.write(p.clearRatio)
+    }
+}

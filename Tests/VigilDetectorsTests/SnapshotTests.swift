@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
+import Testing
+import VigilCore
+import VigilDetectors
+
+/// A series with noise, a slow wave and a few bursts, so every detector warms up, scores and alerts.
+private func testSeries(_ count: Int, seed: UInt64 = 11) -> [Double] {
+    var rng = SnapshotRNG(seed: seed)
+    return (0..<count).map { i in
+        let base = 10 + sin(Double(i) / 9) + (rng.nextUnit() - 0.5) * 0.4
+        return i % 400 >= 390 ? base + 30 : base
+    }
+}
+
+/// Runs a detector over `values`, and when `restartAt` is given snapshots it there, restores the
+/// snapshot into a fresh detector (`fresh`) and continues with that one. Returns one line per
+/// sample describing its output bit for bit.
+private func run<D>(_ fresh: () -> D, values: [Double], restartAt: Int?,
+                    step: (inout D, Int, Double) -> String,
+                    write: (D, inout SnapshotWriter) -> Void,
+                    restore: (inout D, inout SnapshotReader) throws -> Void) throws -> [String] {
+    var d = fresh()
+    var lines: [String] = []
+    for (i, v) in values.enumerated() {
+        if i == restartAt {
+            var w = SnapshotWriter()
+            write(d, &w)
+            var r = SnapshotReader(w.bytes)
+            d = fresh()
+            try restore(&d, &r)
+            #expect(r.isAtEnd, "the restore read exactly what was written")
+        }
+        lines.append(step(&d, i, v))
+    }
+    return lines
+}
+
+private func describe(_ o: DetectorOutput?) -> String {
+    guard let o else { return "-" }
+    return "\(o.score.bitPattern) \(o.evidence)"
+}
+
+private func describe(_ e: AlertEvent?) -> String {
+    guard let e else { return "-" }
+    return "\(e.event) \(e.severity) \(e.raisedAt) \(e.timestamp) \(e.score.bitPattern) \(e.evidence)"
+}
+
+/// The detectors whose snapshot must continue bit for bit.
+enum RoundTripCase: String, CaseIterable, CustomStringConvertible {
+    case rollingZScore, ewmaZScore, robustZScore, spectralResidual, calibrator, alertStateMachine,
+         chainDefaults, chainEveryModeRobust, chainRawAlerts
+    var description: String { rawValue }
+}
+
+@Suite("Detector snapshots")
+struct DetectorSnapshotTests {
+    func outputs(_ c: RoundTripCase, _ values: [Double], restartAt: Int?) throws -> [String] {
+        switch c {
+        case .rollingZScore:
+            return try run({ ZScoreDetector(configuration: .init(window: 64, warmup: 16)) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .ewmaZScore:
+            return try run({ EWMAZScoreDetector(configuration: .init(alpha: 0.05, warmup: 16)) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .robustZScore:
+            return try run({ RobustZScoreDetector(configuration: .init(window: 63, warmup: 16)) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .spectralResidual:
+            return try run({ SpectralResidualDetector(configuration: .init(window: 32, hop: 3)) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .calibrator:
+            return try run({ ScoreCalibrator(configuration: .init(history: 300, shortWindow: 7, warmup: 50)) }, values: values, restartAt: restartAt,
+                           step: { d, _, v in d.calibrate(abs(v - 10)).map { "\($0.bitPattern)" } ?? "-" },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .alertStateMachine:
+            let policy = AlertPolicy(threshold: 30, criticalThreshold: 39, raiseAfter: 2, clearAfter: 4)
+            return try run({ AlertStateMachine(policy: policy, detector: .zscore) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in
+                               describe(d.step(sensor: 1, timestamp: Int64(i), value: v,
+                                               output: DetectorOutput(score: v, evidence: .zscore(mean: 0, deviation: 1, z: v))))
+                           },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .chainDefaults, .chainEveryModeRobust, .chainRawAlerts:
+            let settings: DetectorSettings
+            switch c {
+            case .chainDefaults:
+                settings = DetectorSettings()
+            case .chainEveryModeRobust:
+                settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .robust, window: 64, warmup: 32),
+                                                          alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+                                            spectralResidual: .init(SpectralResidualConfiguration(window: 32),
+                                                                    alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
+                                            calibration: .init(history: 300, shortWindow: 5, warmup: 60))
+            default:
+                settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .ewma, warmup: 32, alpha: 0.02),
+                                                          alerts: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
+                                            spectralResidual: .init(SpectralResidualConfiguration(window: 32),
+                                                                    alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
+                                            combine: nil)
+            }
+            return try run({ SensorDetectors(sensor: 3, settings: settings, synchronousTraining: true) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in
+                               var line = ""
+                               d.process(Sample(sensor: 3, timestamp: Int64(i), value: v),
+                                         scores: { kind, s in line += "\(kind.rawValue)=\(s.bitPattern) " },
+                                         emit: { line += describe($0) })
+                               return line
+                           },
+                           write: { d, w in d.write(to: &w) },
+                           restore: { d, r in d = try SensorDetectors(sensor: 3, settings: settings, synchronousTraining: true, restoringFrom: &r) })
+        }
+    }
+
+    @Test("N samples, snapshot, restore, M more gives bit-identical outputs to N + M without a restart",
+          arguments: RoundTripCase.allCases)
+    func roundTrip(_ c: RoundTripCase) throws {
+        let values = testSeries(1700)
+        let straight = try outputs(c, values, restartAt: nil)
+        #expect(straight.contains { $0 != "-" && !$0.isEmpty }, "the case produces outputs at all")
+        if c == .alertStateMachine || c == .chainDefaults || c == .chainRawAlerts {
+            #expect(straight.contains { $0.contains("raised") }, "the series raises alerts")
+        }
+        // Restart in warm-up, in the middle of a burst (alert raised), and late.
+        for restartAt in [5, 395, 1203] {
+            let restarted = try outputs(c, values, restartAt: restartAt)
+            #expect(restarted == straight, "\(c) restarted at \(restartAt)")
+        }
+    }
+
+    @Test("an alert raised before a restart is cleared after it with the same raisedAt")
+    func alertSurvives() throws {
+        var m = AlertStateMachine(policy: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 1, clearAfter: 2), detector: .zscore)
+        let hot = DetectorOutput(score: 9, evidence: .none)
+        let calm = DetectorOutput(score: 0, evidence: .none)
+        let first = m.step(sensor: 1, timestamp: 100, value: 0, output: hot)
+        let raised = try #require(first)
+        #expect(raised.event == .raised && raised.severity == .critical)
+        var w = SnapshotWriter()
+        m.write(to: &w)
+        var r = SnapshotReader(w.bytes)
+        var restored = AlertStateMachine(policy: m.policy, detector: .zscore)
+        try restored.restore(from: &r)
+        #expect(restored.isRaised)
+        #expect(restored.step(sensor: 1, timestamp: 101, value: 0, output: calm) == nil)
+        let second = restored.step(sensor: 1, timestamp: 102, value: 0, output: calm)
+        let cleared = try #require(second)
+        #expect(cleared.event == .cleared && cleared.raisedAt == 100 && cleared.severity == .critical)
+    }
+
+    @Test("an isolation forest is rebuilt from its window: it scores right after a restore, and the other detectors continue exactly",
+          arguments: [IsolationFeatures.shingle, .spectral])
+    func forestRebuilt(_ features: IsolationFeatures) throws {
+        var forest = IsolationForestConfiguration(trees: 30, sampleSize: 64, trainingWindow: 256, retrainEvery: 200)
+        forest.features = features
+        let settings = DetectorSettings(zscore: .init(ZScoreSettings(window: 64, warmup: 16), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+                                        spectralResidual: .init(SpectralResidualConfiguration(window: 32), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
+                                        isolationForest: .init(forest, alerts: AlertPolicy(threshold: 0.7, criticalThreshold: 0.8)),
+                                        combine: nil)
+        let values = testSeries(900)
+        func feed(_ d: inout SensorDetectors, _ range: Range<Int>) -> [String: [UInt64]] {
+            var scores: [String: [UInt64]] = [:]
+            for i in range {
+                d.process(Sample(sensor: 1, timestamp: Int64(i), value: values[i]),
+                          scores: { kind, s in scores[kind.rawValue, default: []].append(s.bitPattern) }, emit: { _ in })
+            }
+            return scores
+        }
+        var straight = SensorDetectors(sensor: 1, settings: settings, synchronousTraining: true)
+        _ = feed(&straight, 0..<600)
+        var w = SnapshotWriter()
+        straight.write(to: &w)
+        let after = feed(&straight, 600..<900)
+
+        var r = SnapshotReader(w.bytes)
+        var restored = try SensorDetectors(sensor: 1, settings: settings, synchronousTraining: true, restoringFrom: &r)
+        #expect(r.isAtEnd)
+        var first: Set<DetectorKind> = []
+        restored.process(Sample(sensor: 1, timestamp: 600, value: values[600]), scores: { kind, _ in first.insert(kind) }, emit: { _ in })
+        #expect(first.contains(.isolationForest), "the rebuilt forest scores the first sample after the restore")
+        var rest = feed(&restored, 601..<900)
+        // The first sample's z-score and spectral scores were taken above; compare from 601 on.
+        #expect(rest["zscore"] == Array(after["zscore"]!.dropFirst()))
+        #expect(rest["spectral_residual"] == Array(after["spectral_residual"]!.dropFirst()))
+        rest["isolation_forest"] = nil
+        #expect(after["isolation_forest"]?.count == 300)
+    }
+
+    @Test("an asset detector restored mid-round continues the round and scores without a new warm-up")
+    func assetRestore() throws {
+        var forest = IsolationForestConfiguration(trees: 20, sampleSize: 32, trainingWindow: 64, retrainEvery: 64)
+        forest.features = .asset
+        let section = DetectorSection(forest, alerts: AlertPolicy(threshold: 0.7, criticalThreshold: 0.8))
+        var a = AssetDetector(asset: 9, settings: section, dimension: 3, synchronousTraining: true)
+        for i in 0..<100 {
+            for p in 0..<3 { a.update(position: p, timestamp: Int64(i), value: Double(p) + sin(Double(i)), score: { _ in }, emit: { _ in }) }
+        }
+        a.update(position: 0, timestamp: 100, value: 0, score: { _ in }, emit: { _ in })  // round in progress
+        var w = SnapshotWriter()
+        a.write(to: &w)
+        var r = SnapshotReader(w.bytes)
+        var b = try AssetDetector(asset: 9, settings: section, synchronousTraining: true, restoringFrom: &r)
+        #expect(r.isAtEnd && b.dimension == 3)
+        var scored = 0
+        b.update(position: 1, timestamp: 100, value: 1, score: { _ in scored += 1 }, emit: { _ in })
+        #expect(scored == 0, "the round still waits for member 2")
+        b.update(position: 2, timestamp: 100, value: 2, score: { _ in scored += 1 }, emit: { _ in })
+        #expect(scored == 1, "the round completes and the rebuilt forest scores it")
+    }
+
+    // MARK: Bad bytes
+
+    /// A real snapshot: two sensors with the shipped defaults and one asset.
+    func sampleSnapshot() -> DetectorSnapshot {
+        var chain = SensorDetectors(sensor: 0, settings: DetectorSettings())
+        for (i, v) in testSeries(300).enumerated() { chain.process(Sample(sensor: 0, timestamp: Int64(i), value: v), emit: { _ in }) }
+        var w = SnapshotWriter()
+        chain.write(to: &w)
+        return DetectorSnapshot(names: ["a", "b", "asset"],
+                                sensors: [.init(name: "a", fingerprint: DetectorSettings().fingerprint, state: w.bytes),
+                                          .init(name: "b", fingerprint: 42, state: [1, 2, 3])],
+                                assets: [.init(name: "asset", fingerprint: 7, members: ["a", "b"], state: [])])
+    }
+
+    @Test("a snapshot file round-trips")
+    func fileRoundTrip() throws {
+        let s = sampleSnapshot()
+        #expect(try DetectorSnapshot(decoding: s.encoded()) == s)
+        #expect(try DetectorSnapshot(decoding: DetectorSnapshot().encoded()) == DetectorSnapshot())
+        #expect(Array(s.encoded().prefix(8)) == Array("VGLSNAP\0".utf8))
+    }
+
+    enum Damage: String, CaseIterable, CustomStringConvertible {
+        case empty, shortHeader, badMagic, newerVersion, versionZero, halfMissing, lastByteMissing, trailingByte,
+             flippedPayloadByte, flippedChecksum, hugeLength
+        var description: String { rawValue }
+    }
+
+    @Test("damaged files throw a clear SnapshotError", arguments: Damage.allCases)
+    func damaged(_ damage: Damage) {
+        let good = sampleSnapshot().encoded()
+        var bytes = good
+        let expected: SnapshotError.Reason
+        switch damage {
+        case .empty: bytes = []; expected = .truncated
+        case .shortHeader: bytes = Array(good.prefix(5)); expected = .truncated
+        case .badMagic: bytes[0] = UInt8(ascii: "X"); expected = .badMagic
+        case .newerVersion: bytes[8] = 2; expected = .unsupportedVersion(2)
+        case .versionZero: bytes[8] = 0; expected = .unsupportedVersion(0)
+        case .halfMissing: bytes = Array(good.prefix(good.count / 2)); expected = .truncated
+        case .lastByteMissing: bytes.removeLast(); expected = .truncated
+        case .trailingByte: bytes.append(0); expected = .corrupt
+        case .flippedPayloadByte: bytes[40] ^= 0x10; expected = .checksumMismatch
+        case .flippedChecksum: bytes[bytes.count - 1] ^= 1; expected = .checksumMismatch
+        case .hugeLength: bytes[19] = 0x7F; expected = .truncated
+        }
+        do {
+            _ = try DetectorSnapshot(decoding: bytes)
+            Issue.record("\(damage) was accepted")
+        } catch {
+            #expect(error.reason == expected, "\(error)")
+            #expect(error.description.hasPrefix("detector snapshot"), "\(error)")
+        }
+    }
+
+    @Test("every truncation and every single-byte change of a file is rejected, never a crash")
+    func exhaustiveDamage() {
+        let good = sampleSnapshot().encoded()
+        for n in 0..<good.count {
+            #expect(throws: SnapshotError.self) { try DetectorSnapshot(decoding: Array(good.prefix(n))) }
+        }
+        for k in stride(from: 0, to: good.count, by: max(1, good.count / 500)) {
+            var bytes = good
+            bytes[k] ^= 0xA5
+            #expect(throws: SnapshotError.self) { try DetectorSnapshot(decoding: bytes) }
+        }
+    }
+
+    @Test("a damaged record behind a valid checksum is rejected on restore, never a crash")
+    func damagedRecords() throws {
+        let settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .robust, window: 32, warmup: 8), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+                                        spectralResidual: .init(SpectralResidualConfiguration(window: 16), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)))
+        var chain = SensorDetectors(sensor: 0, settings: settings)
+        let values = testSeries(300)
+        for (i, v) in values.enumerated() { chain.process(Sample(sensor: 0, timestamp: Int64(i), value: v), emit: { _ in }) }
+        var w = SnapshotWriter()
+        chain.write(to: &w)
+        let state = w.bytes
+        // Every truncation of the record throws.
+        for n in 0..<state.count {
+            var r = SnapshotReader(Array(state.prefix(n)))
+            #expect(throws: SnapshotError.self) { _ = try SensorDetectors(sensor: 0, settings: settings, restoringFrom: &r) }
+        }
+        // Random damage either throws or yields a chain that runs without trapping.
+        var rng = SnapshotRNG(seed: 99)
+        var rejected = 0
+        for _ in 0..<400 {
+            var bytes = state
+            for _ in 0..<3 {
+                let k = Int(rng.nextUnit() * Double(bytes.count)) % bytes.count
+                bytes[k] = UInt8(truncatingIfNeeded: Int(rng.nextUnit() * 256))
+            }
+            var r = SnapshotReader(bytes)
+            do {
+                var restored = try SensorDetectors(sensor: 0, settings: settings, restoringFrom: &r)
+                for (i, v) in values.prefix(80).enumerated() { restored.process(Sample(sensor: 0, timestamp: Int64(i), value: v), emit: { _ in }) }
+            } catch {
+                rejected += 1
+            }
+        }
+        #expect(rejected > 0)
+        // A record of another chain's layout is rejected.
+        var r = SnapshotReader(state)
+        #expect(throws: SnapshotError.self) { _ = try SensorDetectors(sensor: 0, settings: DetectorSettings(), restoringFrom: &r) }
+    }
+
+    @Test("the settings fingerprint is stable and changes with any setting")
+    func fingerprint() {
+        let base = DetectorSettings()
+        #expect(base.fingerprint == DetectorSettings().fingerprint)
+        var other = base
+        other.zscore!.configuration.window += 1
+        #expect(other.fingerprint != base.fingerprint)
+        other = base
+        other.combine!.alerts.threshold = 0.5
+        #expect(other.fingerprint != base.fingerprint)
+        other = base
+        other.calibration.history = 100
+        #expect(other.fingerprint != base.fingerprint)
+        other = base
+        other.zscore!.configuration.mode = .ewma
+        #expect(other.fingerprint != base.fingerprint)
+    }
+}
+
+/// SplitMix64 for test data.
+private struct SnapshotRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
