@@ -293,6 +293,13 @@ public struct SensorDetectors: Sendable {
         w.write(UInt32(calibrators.count))
         for calibrator in calibrators { calibrator.write(to: &w) }
         combinedState?.write(to: &w)
+        if combinedState != nil {
+            for k in 0..<3 {
+                w.write(peakScore[k])
+                w.write(peakAge[k])
+                evidence[k].write(to: &w)
+            }
+        }
     }
 
     /// A chain for `sensor` built from `settings` (which must be the settings of the chain that
@@ -327,6 +334,50 @@ public struct SensorDetectors: Sendable {
         }
         for k in calibrators.indices { try calibrators[k].restore(from: &reader) }
         try combinedState?.restore(from: &reader)
+        if combinedState != nil {
+            for k in 0..<3 {
+                peakScore[k] = try reader.readDouble("peak score")
+                peakAge[k] = try reader.readInt("peak age", in: 0...SnapshotReader.maxCounter)
+                evidence[k] = try AlertEvidence(from: &reader)
+            }
+        }
+    }
+}
+
+extension AlertEvidence {
+    /// Writes the evidence (a tag, then its values) for `init(from:)`.
+    func write(to w: inout SnapshotWriter) {
+        switch self {
+        case .zscore(let mean, let deviation, let z):
+            w.write(UInt8(1)); w.write(mean); w.write(deviation); w.write(z)
+        case .spectralResidual(let saliency, let baseline, let f):
+            w.write(UInt8(2)); w.write(saliency); w.write(baseline); w.write(f)
+        case .isolationForest(let pathLength, let feature, let count):
+            w.write(UInt8(3)); w.write(pathLength); w.write(Int(feature)); w.write(Int(count))
+        case .combined(let strongest, let score):
+            w.write(UInt8(4)); w.write(strongest.rawValue); w.write(score)
+        case .none:
+            w.write(UInt8(0))
+        }
+    }
+
+    /// Reads evidence written by `write(to:)`.
+    init(from r: inout SnapshotReader) throws(SnapshotError) {
+        switch try r.readUInt8("evidence tag") {
+        case 0: self = .none
+        case 1: self = .zscore(mean: try r.readDouble(), deviation: try r.readDouble(), z: try r.readDouble())
+        case 2: self = .spectralResidual(saliency: try r.readDouble(), baseline: try r.readDouble(), dominantFrequency: try r.readDouble())
+        case 3:
+            let pathLength = try r.readDouble()
+            let feature = try r.readInt("feature", in: -1...Int(Int32.max))
+            let count = try r.readInt("feature count", in: 0...Int(Int32.max))
+            self = .isolationForest(pathLength: pathLength, feature: Int32(feature), featureCount: Int32(count))
+        case 4:
+            let name = try r.readString("detector")
+            guard let kind = DetectorKind(rawValue: name) else { throw r.corrupt("unknown detector \(name)") }
+            self = .combined(strongest: kind, strongestScore: try r.readDouble())
+        case let tag: throw r.corrupt("unknown evidence tag \(tag)")
+        }
     }
 }
 

@@ -142,10 +142,12 @@ struct PipelineAssetTests {
             samples += [Sample(sensor: a, timestamp: Int64(i), value: x), Sample(sensor: b, timestamp: Int64(i), value: y),
                         Sample(sensor: other, timestamp: Int64(i), value: 0)]
             if i == 699 {
-                // Let the background trainer build the forest before the relation breaks.
+                // Let the background trainer build the forest before the relation breaks: wait
+                // until the worker has seen every normal round and the trainer is idle.
                 p.submit(samples)
                 samples.removeAll()
-                usleep(300_000)
+                while p.samplesProcessed < 2100 { usleep(1000) }
+                IsolationForestTrainer.shared.waitUntilIdle()
             }
         }
         p.submit(samples)
