@@ -15,9 +15,12 @@ import VigilCore
 ///
 /// Method, per raw score `r`:
 /// 1. the short-term average `m` of the last `shortWindow` raw scores is formed;
-/// 2. `m` is compared with a Gaussian fitted to the short-term averages of the last `history`
-///    scores (their mean μ and standard deviation σ, kept incrementally by `RollingStatistics`),
-///    *before* `m` joins that history;
+/// 2. `m` is compared with a Gaussian fitted to the recent short-term averages (their mean μ and
+///    standard deviation σ, exponentially weighted with a span of `history` averages: α =
+///    2 / (history + 1), and α = 1/n for the first n so that early estimates are plain means),
+///    *before* `m` joins them. Exponential weighting keeps the state at a few words instead of
+///    `history` doubles (16 KB per sensor and detector at the default), with the same detection
+///    quality on the NAB corpus;
 /// 3. the probability is `1 − Q(z) = Φ(z)` with `z = (m − μ) / σ`, `Q` the Gaussian tail
 ///    probability, computed as `erfc(−z/√2)/2` so that it reaches 1 without cancellation.
 ///
@@ -42,7 +45,9 @@ public struct ScoreCalibrator: Sendable {
     private var recentCount = 0
     private var recentSum = 0.0
     private var sinceResum = 0
-    private var averages: RollingStatistics
+    private var averageMean = 0.0
+    private var averageVariance = 0.0
+    private var averageCount = 0
     /// Raw scores seen.
     public private(set) var count = 0
 
@@ -53,7 +58,6 @@ public struct ScoreCalibrator: Sendable {
         precondition(configuration.warmup >= 2, "warmup must be at least 2")
         self.configuration = configuration
         recent = Array(repeating: 0, count: configuration.shortWindow)
-        averages = RollingStatistics(window: configuration.history)
     }
 
     /// The Gaussian lower-tail probability Φ(z) = 1 − Q(z).
@@ -88,18 +92,23 @@ public struct ScoreCalibrator: Sendable {
         let average = recentSum / Double(recentCount)
 
         var probability: Double?
-        if count > configuration.warmup && averages.count >= 2 {
-            let mean = averages.mean
-            let deviation = max(averages.standardDeviation, 1e-9 + 1e-9 * abs(mean))
+        if count > configuration.warmup && averageCount >= 2 {
+            let mean = averageMean
+            let deviation = max(averageVariance.squareRoot(), 1e-9 + 1e-9 * abs(mean))
             probability = Self.gaussianCDF((average - mean) / deviation)
         }
-        averages.add(average)
+        averageCount += 1
+        let alpha = max(1 / Double(averageCount), 2 / Double(configuration.history + 1))
+        let delta = average - averageMean
+        averageMean += alpha * delta
+        averageVariance = (1 - alpha) * (averageVariance + alpha * delta * delta)
         return probability
     }
 
     // MARK: Snapshot
 
-    /// Writes the exact state (recent scores, running sum, history of averages) for `restore(from:)`.
+    /// Writes the exact state (recent scores, running sum, weighted moments of the averages) for
+    /// `restore(from:)`.
     public func write(to w: inout SnapshotWriter) {
         w.write(count)
         w.write(recentNext)
@@ -107,7 +116,9 @@ public struct ScoreCalibrator: Sendable {
         w.write(recentSum)
         w.write(sinceResum)
         w.write(recent)
-        averages.write(to: &w)
+        w.write(averageCount)
+        w.write(averageMean)
+        w.write(averageVariance)
     }
 
     /// Restores what `write(to:)` wrote from a calibrator of the same configuration: it then
@@ -120,15 +131,19 @@ public struct ScoreCalibrator: Sendable {
         let recentSum = try r.readDouble("calibrator recent sum")
         let sinceResum = try r.readInt("calibrator resum counter", in: 0...(64 * w))
         let recent = try r.readDoubles("calibrator recent scores", count: w)
-        var averages = self.averages
-        try averages.restore(from: &r)
+        let averageCount = try r.readInt("calibrator average count", in: 0...SnapshotReader.maxCounter)
+        let averageMean = try r.readFinite("calibrator average mean")
+        let averageVariance = try r.readFinite("calibrator average variance")
+        guard averageVariance >= 0 else { throw r.corrupt("negative variance \(averageVariance)") }
         self.count = count
         self.recentNext = recentNext
         self.recentCount = recentCount
         self.recentSum = recentSum
         self.sinceResum = sinceResum
         self.recent = recent
-        self.averages = averages
+        self.averageCount = averageCount
+        self.averageMean = averageMean
+        self.averageVariance = averageVariance
     }
 }
 

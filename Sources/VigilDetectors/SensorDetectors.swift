@@ -165,6 +165,7 @@ public struct SensorDetectors: Sendable {
         if let c = settings.combine {
             combiner = ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights)
             combinedState = AlertStateMachine(policy: c.alerts, detector: .combined)
+            // Small (exponentially weighted): a disabled detector's calibrator costs ~150 bytes.
             calibrators = (0..<3).map { _ in ScoreCalibrator(configuration: settings.calibration) }
         } else {
             combiner = nil
