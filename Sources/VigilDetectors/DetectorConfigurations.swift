@@ -30,7 +30,9 @@ public struct SpectralResidualConfiguration: Sendable, Equatable, Codable {
     /// Score every `hop`-th sample only (1 = every sample); for very high rates.
     public var hop: Int
 
-    public init(window: Int = 64, magWindow: Int = 3, scoreWindow: Int = 21, estimatedPoints: Int = 5,
+    /// The default window, 59, makes the transform 64 points long (with the 5 estimated points):
+    /// a power of two, which FFTW transforms fastest and without allocating.
+    public init(window: Int = 59, magWindow: Int = 3, scoreWindow: Int = 21, estimatedPoints: Int = 5,
                 lookAhead: Int = 5, hop: Int = 1) {
         self.window = window
         self.magWindow = magWindow

@@ -289,7 +289,7 @@ struct ConfigParsingTests {
         ("detectors: {zscore: {critical: 4}}", "detectors.zscore.critical", "critical (4) must be ≥ threshold (5)"),
         ("detectors: {zscore: {threshold: 9}}", "detectors.zscore.threshold", "critical (8) must be ≥ threshold (9)"),
         ("detectors: {spectral_residual: {score_window: 100}}", "detectors.spectral_residual.score_window",
-         "score_window (100) must be ≤ window (64)"),
+         "score_window (100) must be ≤ window (59)"),
         ("detectors: {isolation_forest: {training_window: 100}}", "detectors.isolation_forest.training_window",
          "sample_size (256) must be ≤ training_window (100)"),
         ("detectors: {calibration: {warmup: 3000}}", "detectors.calibration.warmup", "warmup (3000) must be ≤ history (2000)"),

@@ -161,7 +161,7 @@ struct SpectralResidualParityTests {
 
 @Suite("Spectral residual detector")
 struct SpectralResidualDetectorTests {
-    private func scores(_ values: [Double], _ configuration: SpectralResidualConfiguration = .init()) -> [DetectorOutput?] {
+    private func scores(_ values: [Double], _ configuration: SpectralResidualConfiguration = .init(window: 64)) -> [DetectorOutput?] {
         var d = SpectralResidualDetector(configuration: configuration)
         return values.enumerated().map { d.update(timestamp: Int64($0.offset), value: $0.element) }
     }
@@ -206,7 +206,7 @@ struct SpectralResidualDetectorTests {
     func hop(hop: Int) {
         let values = (0..<500).map { sin(Double($0) / 5) + ($0 % 97 == 0 ? 4 : 0) }
         let every = scores(values)
-        let hopped = scores(values, SpectralResidualConfiguration(hop: hop))
+        let hopped = scores(values, SpectralResidualConfiguration(window: 64, hop: hop))
         for i in values.indices {
             if i >= 63, (i - 63) % hop == 0 {
                 #expect(hopped[i] == every[i], "sample \(i)")
