@@ -130,7 +130,7 @@ public final class SensorRegistry: @unchecked Sendable {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
         h ^= h >> 33; h &*= 0xff51_afd7_ed55_8ccd; h ^= h >> 33
-        return h | 1  // never zero in the high half for the empty-slot test below 2^32 entries
+        return h
     }
 }
 

@@ -22,7 +22,7 @@ public final class Daemon: @unchecked Sendable {
         public var description: String
     }
 
-    private var options: DaemonOptions
+    private let options: DaemonOptions
     private let logger: Logger
     private let context: ZMQContext
     public let pipeline: Pipeline
@@ -215,9 +215,6 @@ public final class Daemon: @unchecked Sendable {
 
     /// FFTW wisdom cached in the state directory across restarts.
     private var wisdomPath: String { options.stateDirectory + "/fftw.wisdom" }
-
-    /// The port-resolved endpoints actually bound are the configured ones (no wildcards).
-    public var currentOptions: DaemonOptions { options }
 
     /// Total samples processed so far (for tools and tests).
     public var samplesProcessed: UInt64 { pipeline.samplesProcessed }
