@@ -80,6 +80,9 @@ public final class IsolationForest: @unchecked Sendable {
     // Standard trees: cache-line blocks (see `BlockLayout`); one block when extended.
     private let layout: BlockLayout
     private let blocks: UnsafeMutableRawPointer
+    /// The allocation `blocks` lies in, aligned by hand to 64 bytes (an interposed allocator
+    /// need not honour an alignment request).
+    private let blockStorage: UnsafeMutableRawPointer
     /// Split and leaf features as Int32 per block slot (`block·8 + slot`), only when the features do
     /// not fit the blocks' bytes (dimension > 255); one element otherwise.
     private let wideFeature: UnsafeMutablePointer<Int32>
@@ -158,7 +161,8 @@ public final class IsolationForest: @unchecked Sendable {
             (levelTable + 2 * l + 1).initialize(to: layout.depths[l])
         }
         let blockTotal = extended ? 1 : trees * layout.blocksPerTree
-        blocks = .allocate(byteCount: blockTotal * 64, alignment: 64)
+        blockStorage = .allocate(byteCount: blockTotal * 64 + 63, alignment: 16)
+        blocks = blockStorage + ((64 - Int(bitPattern: blockStorage) & 63) & 63)
         blocks.initializeMemory(as: UInt8.self, repeating: 0, count: blockTotal * 64)
         let wide = !extended && dimension > 255
         self.wide = wide
@@ -220,7 +224,7 @@ public final class IsolationForest: @unchecked Sendable {
     }
 
     deinit {
-        blocks.deallocate()
+        blockStorage.deallocate()
         levelTable.deallocate()
         wideFeature.deallocate()
         splitValue.deallocate()
@@ -371,7 +375,20 @@ public final class IsolationForest: @unchecked Sendable {
 
     @inline(__always)
     private func standardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
-        wide ? standardPathLengthSum(x, counts: counts, wide: true) : standardPathLengthSum(x, counts: counts, wide: false)
+        wide ? wideStandardPathLengthSum(x, counts: counts) : narrowStandardPathLengthSum(x, counts: counts)
+    }
+
+    // Two separate functions, each compiled here with `wide` a constant: when a caller in another
+    // module inlines `anomalyScore` (cross-module optimisation), it calls these rather than an
+    // unspecialised copy that tests `wide` at every step.
+    @inline(never)
+    private func narrowStandardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
+        standardPathLengthSum(x, counts: counts, wide: false)
+    }
+
+    @inline(never)
+    private func wideStandardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
+        standardPathLengthSum(x, counts: counts, wide: true)
     }
 
     /// Axis-parallel trees, 8 at a time so that their independent load chains overlap (the walk of
