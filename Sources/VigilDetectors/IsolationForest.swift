@@ -18,12 +18,15 @@ import Darwin
 /// length in a tree is the depth of the leaf it reaches plus c(size of that leaf), and its score is
 /// `s = 2^(−E[h] / c(ψ))`: near 1 for anomalies, at most about 0.5 for ordinary points.
 ///
-/// Storage: every tree is laid out as a *complete* binary tree of the height limit in flat,
-/// struct-of-arrays buffers shared by all trees (split feature, split value, normals for the
-/// extended variant; leaf path length and explaining feature). A node that stops early becomes a
-/// pass-through chain (threshold +∞, always left) down to a leaf holding its path length, so scoring
-/// is a fixed number of branch-free steps per tree, interleaved eight trees at a time, and
-/// allocates nothing.
+/// Storage: every tree is laid out as a *complete* binary tree of the height limit. A node that
+/// stops early becomes a pass-through chain (threshold +∞, always left) down to a leaf holding its
+/// path length, so scoring is a fixed number of branch-free steps per tree, interleaved (eight
+/// standard or four extended trees at a time), and allocates nothing. Standard trees are packed in
+/// 64-byte cache-line blocks of up to three levels (seven split values and their one-byte
+/// features; the last block level also holds the leaves' path lengths and features), so that a
+/// walk of height 8 reads three cache lines rather than about fourteen (`BlockLayout`); features
+/// of dimensions above 255 live in a side array. Extended trees keep flat heap-ordered buffers
+/// (split value, normals; leaf path length and explaining feature).
 ///
 /// Determinism: the trees are a pure function of the training data (in order), the parameters and
 /// `seed` (tree *k* uses its own `Xoshiro256StarStar` stream derived from `seed` and *k*).
@@ -69,11 +72,23 @@ public final class IsolationForest: @unchecked Sendable {
     private let internalNodes: Int
     private let leafNodes: Int
     private let inverseScale: Double
-    private let splitFeature: UnsafeMutablePointer<Int32>
+    // Extended trees: heap-ordered split values, normals, leaves (one element when standard).
     private let splitValue: UnsafeMutablePointer<Double>
     private let splitNormal: UnsafeMutablePointer<Double>
     private let leafPathLength: UnsafeMutablePointer<Double>
     private let leafFeature: UnsafeMutablePointer<Int32>
+    // Standard trees: cache-line blocks (see `BlockLayout`); one block when extended.
+    private let layout: BlockLayout
+    private let blocks: UnsafeMutableRawPointer
+    /// The allocation `blocks` lies in, aligned by hand to 64 bytes (an interposed allocator
+    /// need not honour an alignment request).
+    private let blockStorage: UnsafeMutableRawPointer
+    /// Split and leaf features as Int32 per block slot (`block·8 + slot`), only when the features do
+    /// not fit the blocks' bytes (dimension > 255); one element otherwise.
+    private let wideFeature: UnsafeMutablePointer<Int32>
+    private let wide: Bool
+    /// Per block level: byte offset of its first block in a tree, tree levels it holds.
+    private let levelTable: UnsafeMutablePointer<Int>
 
     /// Trains a forest on `training`, `count × dimension` values in row-major order.
     ///
@@ -127,17 +142,48 @@ public final class IsolationForest: @unchecked Sendable {
 
         let internalTotal = trees * internalNodes
         let leafTotal = trees * leafNodes
-        splitFeature = .allocate(capacity: internalTotal)
-        splitFeature.initialize(repeating: 0, count: internalTotal)
-        splitValue = .allocate(capacity: internalTotal)
-        splitValue.initialize(repeating: .infinity, count: internalTotal)
+        let heapInternal = extended ? internalTotal : 1
+        let heapLeaves = extended ? leafTotal : 1
+        splitValue = .allocate(capacity: heapInternal)
+        splitValue.initialize(repeating: .infinity, count: heapInternal)
         let normalTotal = extended ? internalTotal * dimension : 1
         splitNormal = .allocate(capacity: normalTotal)
         splitNormal.initialize(repeating: 0, count: normalTotal)
-        leafPathLength = .allocate(capacity: leafTotal)
-        leafPathLength.initialize(repeating: 0, count: leafTotal)
-        leafFeature = .allocate(capacity: leafTotal)
-        leafFeature.initialize(repeating: -1, count: leafTotal)
+        leafPathLength = .allocate(capacity: heapLeaves)
+        leafPathLength.initialize(repeating: 0, count: heapLeaves)
+        leafFeature = .allocate(capacity: heapLeaves)
+        leafFeature.initialize(repeating: -1, count: heapLeaves)
+        let layout = BlockLayout(height: height)
+        self.layout = layout
+        levelTable = .allocate(capacity: 2 * layout.levelCount)
+        for l in 0..<layout.levelCount {
+            (levelTable + 2 * l).initialize(to: layout.firstBlock[l] * 64)
+            (levelTable + 2 * l + 1).initialize(to: layout.depths[l])
+        }
+        let blockTotal = extended ? 1 : trees * layout.blocksPerTree
+        blockStorage = .allocate(byteCount: blockTotal * 64 + 63, alignment: 16)
+        blocks = blockStorage + ((64 - Int(bitPattern: blockStorage) & 63) & 63)
+        blocks.initializeMemory(as: UInt8.self, repeating: 0, count: blockTotal * 64)
+        let wide = !extended && dimension > 255
+        self.wide = wide
+        let wideTotal = wide ? blockTotal * 8 : 1
+        wideFeature = .allocate(capacity: wideTotal)
+        wideFeature.initialize(repeating: -1, count: wideTotal)
+
+        // Standard trees are grown into heap-ordered scratch, then packed into blocks.
+        let scratchInternal = extended ? 1 : internalNodes
+        let scratchLeaves = extended ? 1 : leafNodes
+        let featureScratch = UnsafeMutablePointer<Int32>.allocate(capacity: internalNodes)
+        featureScratch.initialize(repeating: 0, count: internalNodes)
+        let valueScratch = UnsafeMutablePointer<Double>.allocate(capacity: scratchInternal)
+        let leafLengthScratch = UnsafeMutablePointer<Double>.allocate(capacity: scratchLeaves)
+        let leafFeatureScratch = UnsafeMutablePointer<Int32>.allocate(capacity: scratchLeaves)
+        defer {
+            featureScratch.deallocate()
+            valueScratch.deallocate()
+            leafLengthScratch.deallocate()
+            leafFeatureScratch.deallocate()
+        }
 
         training.withUnsafeBufferPointer { training in
         var builder = TreeBuilder(data: training, count: count, dimension: dimension, sampleSize: psi,
@@ -145,17 +191,42 @@ public final class IsolationForest: @unchecked Sendable {
         defer { builder.deallocate() }
         for tree in 0..<trees {
             builder.rng = Xoshiro256StarStar(seed: Xoshiro256StarStar.derivedSeed(seed, stream: UInt64(tree)))
-            builder.build(feature: splitFeature + tree * internalNodes,
-                          value: splitValue + tree * internalNodes,
-                          normal: extended ? splitNormal + tree * internalNodes * dimension : splitNormal,
-                          leafPathLength: leafPathLength + tree * leafNodes,
-                          leafFeature: leafFeature + tree * leafNodes)
+            if extended {
+                builder.build(feature: featureScratch,
+                              value: splitValue + tree * internalNodes,
+                              normal: splitNormal + tree * internalNodes * dimension,
+                              leafPathLength: leafPathLength + tree * leafNodes,
+                              leafFeature: leafFeature + tree * leafNodes)
+            } else {
+                valueScratch.update(repeating: .infinity, count: internalNodes)
+                featureScratch.update(repeating: 0, count: internalNodes)
+                leafLengthScratch.update(repeating: 0, count: leafNodes)
+                leafFeatureScratch.update(repeating: -1, count: leafNodes)
+                builder.build(feature: featureScratch, value: valueScratch, normal: splitNormal,
+                              leafPathLength: leafLengthScratch, leafFeature: leafFeatureScratch)
+                let treeBlock = tree * layout.blocksPerTree
+                for depth in 0...height {
+                    let heapStart = (1 << depth) - 1
+                    for position in 0..<(1 << depth) {
+                        let (block, slot) = layout.location(depth: depth, position: position)
+                        let b = blocks + (treeBlock + block) * 64
+                        let isLeaf = depth == height
+                        let f = isLeaf ? leafFeatureScratch[position] : featureScratch[heapStart + position]
+                        let v = isLeaf ? leafLengthScratch[position] : valueScratch[heapStart + position]
+                        b.storeBytes(of: v, toByteOffset: slot * 8, as: Double.self)
+                        b.storeBytes(of: UInt8(truncatingIfNeeded: f), toByteOffset: 56 + slot, as: UInt8.self)
+                        if wide { wideFeature[(treeBlock + block) * 8 + slot] = f }
+                    }
+                }
+            }
         }
         }
     }
 
     deinit {
-        splitFeature.deallocate()
+        blockStorage.deallocate()
+        levelTable.deallocate()
+        wideFeature.deallocate()
         splitValue.deallocate()
         splitNormal.deallocate()
         leafPathLength.deallocate()
@@ -231,16 +302,35 @@ public final class IsolationForest: @unchecked Sendable {
     func pathLength(tree: Int, point: UnsafeBufferPointer<Double>) -> Double {
         precondition(tree >= 0 && tree < treeCount && point.count >= dimension)
         let x = point.baseAddress!
+        if !isExtended {
+            // Through the heap position, independently of the interleaved loop's block walk.
+            var position = 0
+            for depth in 0..<heightLimit {
+                let (block, slot) = layout.location(depth: depth, position: position)
+                let (f, v) = blockEntry(tree: tree, block: block, slot: slot)
+                position = 2 * position + (x[Int(f)] > v ? 1 : 0)
+            }
+            let (block, slot) = layout.location(depth: heightLimit, position: position)
+            return blockEntry(tree: tree, block: block, slot: slot).value
+        }
         let b = tree * internalNodes
         var i = 0
         for _ in 0..<heightLimit {
             let node = b + i
-            let goesRight = isExtended
-                ? TreeBuilder.dot(UnsafePointer(splitNormal + node * dimension), x, dimension) > splitValue[node]
-                : x[Int(splitFeature[node])] > splitValue[node]
+            let goesRight = TreeBuilder.dot(UnsafePointer(splitNormal + node * dimension), x, dimension) > splitValue[node]
             i = 2 * i + (goesRight ? 2 : 1)
         }
         return leafPathLength[tree * leafNodes + i - internalNodes]
+    }
+
+    /// Feature and value (split threshold or leaf path length) in slot `slot` of a standard tree's block.
+    private func blockEntry(tree: Int, block: Int, slot: Int) -> (feature: Int32, value: Double) {
+        let b = tree * layout.blocksPerTree + block
+        let p = UnsafeRawPointer(blocks + b * 64)
+        let v = p.load(fromByteOffset: slot * 8, as: Double.self)
+        if wide { return (wideFeature[b * 8 + slot], v) }
+        let f = p.load(fromByteOffset: 56 + slot, as: UInt8.self)
+        return (f == 255 ? -1 : Int32(f), v)
     }
 
     /// Sum over the trees of the path length of `x`; counts the explaining feature per tree when
@@ -258,67 +348,112 @@ public final class IsolationForest: @unchecked Sendable {
         }
     }
 
-    /// Axis-parallel trees, 8 at a time so that their independent load chains overlap (the walk of
-    /// one tree is a chain of dependent loads; interleaving hides their latency).
+    /// One level of a standard tree: compares `x` with the split in slot `j` of the block at `q`
+    /// and moves to the child (`j` in the block, `p` the heap position in the level). Branch-free.
+    @inline(__always)
+    private func step(_ x: UnsafePointer<Double>, _ q: UnsafeRawPointer, _ j: inout Int, _ p: inout Int, wide: Bool) {
+        let v = q.load(fromByteOffset: j &<< 3, as: Double.self)
+        let f = wide
+            ? Int(wideFeature[((q - UnsafeRawPointer(blocks)) &>> 3) &+ j])
+            : Int(q.load(fromByteOffset: 56 &+ j, as: UInt8.self))
+        let bit = x[f] > v ? 1 : 0
+        j = 2 &* j &+ 1 &+ bit
+        p = 2 &* p &+ bit
+    }
+
+    /// Adds the explaining feature of the leaf in slot `j` of the block at `q` to `counts`.
+    @inline(__always)
+    private func countLeaf(_ counts: UnsafeMutablePointer<Int32>, _ q: UnsafeRawPointer, _ j: Int, wide: Bool) {
+        if wide {
+            let f = Int(wideFeature[((q - UnsafeRawPointer(blocks)) &>> 3) &+ j])
+            if f >= 0 { counts[f] &+= 1 }
+        } else {
+            let f = Int(q.load(fromByteOffset: 56 &+ j, as: UInt8.self))
+            if f != 255 { counts[f] &+= 1 }
+        }
+    }
+
+    @inline(__always)
     private func standardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
-        let feat = splitFeature
-        let value = splitValue
-        let inner = internalNodes
-        let leaves = leafNodes
-        let height = heightLimit
+        wide ? wideStandardPathLengthSum(x, counts: counts) : narrowStandardPathLengthSum(x, counts: counts)
+    }
+
+    // Two separate functions, each compiled here with `wide` a constant: when a caller in another
+    // module inlines `anomalyScore` (cross-module optimisation), it calls these rather than an
+    // unspecialised copy that tests `wide` at every step.
+    @inline(never)
+    private func narrowStandardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
+        standardPathLengthSum(x, counts: counts, wide: false)
+    }
+
+    @inline(never)
+    private func wideStandardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?) -> Double {
+        standardPathLengthSum(x, counts: counts, wide: true)
+    }
+
+    /// Axis-parallel trees, 8 at a time so that their independent load chains overlap (the walk of
+    /// one tree is a chain of dependent loads; interleaving hides their latency). Each tree is a
+    /// few cache-line blocks deep (three levels per block, the leaves in the last one).
+    @inline(__always)
+    private func standardPathLengthSum(_ x: UnsafePointer<Double>, counts: UnsafeMutablePointer<Int32>?, wide: Bool) -> Double {
+        let base = UnsafeRawPointer(blocks)
+        let treeStride = layout.blocksPerTree &* 64
+        let levels = UnsafePointer(levelTable)
+        let levelCount = layout.levelCount
         var sum = 0.0
         var tree = 0
         while tree &+ 8 <= treeCount {
-            let b0 = tree &* inner
-            let b1 = b0 &+ inner
-            let b2 = b1 &+ inner
-            let b3 = b2 &+ inner
-            let b4 = b3 &+ inner
-            let b5 = b4 &+ inner
-            let b6 = b5 &+ inner
-            let b7 = b6 &+ inner
-            var i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0
-            for _ in 0..<height {
-                i0 = 2 &* i0 &+ 1 &+ (x[Int(feat[b0 &+ i0])] > value[b0 &+ i0] ? 1 : 0)
-                i1 = 2 &* i1 &+ 1 &+ (x[Int(feat[b1 &+ i1])] > value[b1 &+ i1] ? 1 : 0)
-                i2 = 2 &* i2 &+ 1 &+ (x[Int(feat[b2 &+ i2])] > value[b2 &+ i2] ? 1 : 0)
-                i3 = 2 &* i3 &+ 1 &+ (x[Int(feat[b3 &+ i3])] > value[b3 &+ i3] ? 1 : 0)
-                i4 = 2 &* i4 &+ 1 &+ (x[Int(feat[b4 &+ i4])] > value[b4 &+ i4] ? 1 : 0)
-                i5 = 2 &* i5 &+ 1 &+ (x[Int(feat[b5 &+ i5])] > value[b5 &+ i5] ? 1 : 0)
-                i6 = 2 &* i6 &+ 1 &+ (x[Int(feat[b6 &+ i6])] > value[b6 &+ i6] ? 1 : 0)
-                i7 = 2 &* i7 &+ 1 &+ (x[Int(feat[b7 &+ i7])] > value[b7 &+ i7] ? 1 : 0)
+            let t0 = base + tree &* treeStride
+            let t1 = t0 + treeStride, t2 = t1 + treeStride, t3 = t2 + treeStride
+            let t4 = t3 + treeStride, t5 = t4 + treeStride, t6 = t5 + treeStride, t7 = t6 + treeStride
+            var p0 = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0
+            var j0 = 0, j1 = 0, j2 = 0, j3 = 0, j4 = 0, j5 = 0, j6 = 0, j7 = 0
+            var q0 = t0, q1 = t1, q2 = t2, q3 = t3, q4 = t4, q5 = t5, q6 = t6, q7 = t7
+            for level in 0..<levelCount {
+                let start = levels[2 &* level]
+                q0 = t0 + (start &+ (p0 &<< 6)); q1 = t1 + (start &+ (p1 &<< 6))
+                q2 = t2 + (start &+ (p2 &<< 6)); q3 = t3 + (start &+ (p3 &<< 6))
+                q4 = t4 + (start &+ (p4 &<< 6)); q5 = t5 + (start &+ (p5 &<< 6))
+                q6 = t6 + (start &+ (p6 &<< 6)); q7 = t7 + (start &+ (p7 &<< 6))
+                j0 = 0; j1 = 0; j2 = 0; j3 = 0; j4 = 0; j5 = 0; j6 = 0; j7 = 0
+                for _ in 0..<levels[2 &* level &+ 1] {
+                    step(x, q0, &j0, &p0, wide: wide)
+                    step(x, q1, &j1, &p1, wide: wide)
+                    step(x, q2, &j2, &p2, wide: wide)
+                    step(x, q3, &j3, &p3, wide: wide)
+                    step(x, q4, &j4, &p4, wide: wide)
+                    step(x, q5, &j5, &p5, wide: wide)
+                    step(x, q6, &j6, &p6, wide: wide)
+                    step(x, q7, &j7, &p7, wide: wide)
+                }
             }
-            let l0 = tree &* leaves &- inner
-            let l1 = l0 &+ leaves
-            let l2 = l1 &+ leaves
-            let l3 = l2 &+ leaves
-            let l4 = l3 &+ leaves
-            let l5 = l4 &+ leaves
-            let l6 = l5 &+ leaves
-            let l7 = l6 &+ leaves
-            sum += ((leafPathLength[l0 &+ i0] + leafPathLength[l1 &+ i1]) + (leafPathLength[l2 &+ i2] + leafPathLength[l3 &+ i3]))
-                + ((leafPathLength[l4 &+ i4] + leafPathLength[l5 &+ i5]) + (leafPathLength[l6 &+ i6] + leafPathLength[l7 &+ i7]))
-            if counts != nil {
-                countFeature(counts, l0 &+ i0)
-                countFeature(counts, l1 &+ i1)
-                countFeature(counts, l2 &+ i2)
-                countFeature(counts, l3 &+ i3)
-                countFeature(counts, l4 &+ i4)
-                countFeature(counts, l5 &+ i5)
-                countFeature(counts, l6 &+ i6)
-                countFeature(counts, l7 &+ i7)
+            sum += ((q0.load(fromByteOffset: j0 &<< 3, as: Double.self) + q1.load(fromByteOffset: j1 &<< 3, as: Double.self))
+                + (q2.load(fromByteOffset: j2 &<< 3, as: Double.self) + q3.load(fromByteOffset: j3 &<< 3, as: Double.self)))
+                + ((q4.load(fromByteOffset: j4 &<< 3, as: Double.self) + q5.load(fromByteOffset: j5 &<< 3, as: Double.self))
+                + (q6.load(fromByteOffset: j6 &<< 3, as: Double.self) + q7.load(fromByteOffset: j7 &<< 3, as: Double.self)))
+            if let counts {
+                countLeaf(counts, q0, j0, wide: wide)
+                countLeaf(counts, q1, j1, wide: wide)
+                countLeaf(counts, q2, j2, wide: wide)
+                countLeaf(counts, q3, j3, wide: wide)
+                countLeaf(counts, q4, j4, wide: wide)
+                countLeaf(counts, q5, j5, wide: wide)
+                countLeaf(counts, q6, j6, wide: wide)
+                countLeaf(counts, q7, j7, wide: wide)
             }
             tree &+= 8
         }
         while tree < treeCount {
-            let b = tree &* inner
-            var i = 0
-            for _ in 0..<height {
-                i = 2 &* i &+ 1 &+ (x[Int(feat[b &+ i])] > value[b &+ i] ? 1 : 0)
+            let t = base + tree &* treeStride
+            var p = 0, j = 0
+            var q = t
+            for level in 0..<levelCount {
+                q = t + (levels[2 &* level] &+ (p &<< 6))
+                j = 0
+                for _ in 0..<levels[2 &* level &+ 1] { step(x, q, &j, &p, wide: wide) }
             }
-            let l = tree &* leaves &+ (i &- inner)
-            sum += leafPathLength[l]
-            countFeature(counts, l)
+            sum += q.load(fromByteOffset: j &<< 3, as: Double.self)
+            if let counts { countLeaf(counts, q, j, wide: wide) }
             tree &+= 1
         }
         return sum
@@ -375,6 +510,62 @@ public final class IsolationForest: @unchecked Sendable {
             tree &+= 1
         }
         return sum
+    }
+}
+
+/// Where the nodes of a standard tree of height `h` live. The tree is cut into block levels of at
+/// most three tree levels; each subtree of a block level is one 64-byte block holding up to seven
+/// split values (slots 0…6, heap order within the block, 8 bytes each) and their features (one byte
+/// each at 56 + slot). The last block level holds two tree levels (one when h = 1) and, in the
+/// slots after its three split nodes, the four leaves' path lengths and features (255: none). So a
+/// walk touches ⌈h/3⌉ or so cache lines instead of a line per level (plus the leaf's). Block `q`
+/// of a block level (numbered by the heap position of its root in its tree level) is block
+/// `firstBlock[level] + q` of the tree.
+private struct BlockLayout {
+    let depths: [Int]
+    let firstBlock: [Int]
+    let blocksPerTree: Int
+    var levelCount: Int { depths.count }
+
+    init(height h: Int) {
+        var d: [Int]
+        switch h {
+        case ...0: d = []
+        case 1: d = [1]
+        case 2: d = [2]
+        case 3: d = [1, 2]
+        default:
+            switch h % 3 {
+            case 2: d = Array(repeating: 3, count: h / 3) + [2]
+            case 1: d = Array(repeating: 3, count: (h - 4) / 3) + [2, 2]
+            default: d = Array(repeating: 3, count: (h - 6) / 3) + [2, 2, 2]
+            }
+        }
+        depths = d
+        var first: [Int] = []
+        var total = 0
+        var depth = 0
+        for levels in d {
+            first.append(total)
+            total += 1 << depth
+            depth += levels
+        }
+        firstBlock = first
+        blocksPerTree = max(total, 1)
+    }
+
+    /// Block and slot of the node at heap position `position` of tree level `depth` (a leaf when
+    /// `depth` is the height).
+    func location(depth: Int, position: Int) -> (block: Int, slot: Int) {
+        var start = 0
+        for (level, levels) in depths.enumerated() {
+            if depth < start + levels || level == depths.count - 1 {
+                let s = depth - start
+                return (firstBlock[level] + (position >> s), (1 << s) - 1 + (position & ((1 << s) - 1)))
+            }
+            start += levels
+        }
+        return (0, 0)
     }
 }
 

@@ -173,4 +173,57 @@ struct IsolationForestTests {
             #expect(IsolationForest(rows: rows, extended: true, seed: seed).score(point).feature == Int32(feature))
         }
     }
+
+    /// Digests (FNV-1a over score bit patterns and features) of 10,000 scores at d = 1, 2, 8,
+    /// standard then extended, recorded with the heap-ordered layout before the cache-line block
+    /// layout: a layout change must not change a single bit.
+    @Test("scores and explanations are bit-identical to the recorded ones")
+    func recordedScores() {
+        let expected: [UInt64] = [0xcfab57c62b1dae8e, 0x3f59cb60b5ea96d4, 0x2cd1241e9a6501ba,
+                                  0x780de2078d7084ad, 0x966340ea5d373550, 0xf66463848599edd2]
+        var digests: [UInt64] = []
+        for extended in [false, true] {
+            for d in [1, 2, 8] {
+                var rng = Xoshiro256StarStar(seed: 2026 &+ UInt64(d))
+                let train = (0..<(1_000 * d)).map { _ in rng.nextGaussian() }
+                let test = (0..<(10_000 * d)).map { _ in 1.5 * rng.nextGaussian() }
+                let forest = train.withUnsafeBufferPointer {
+                    IsolationForest(training: $0, dimension: d, trees: 100, sampleSize: 256, extended: extended, seed: 0x5EED)
+                }
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325
+                func mix(_ v: UInt64) { h = (h ^ v) &* 0x100_0000_01b3 }
+                test.withUnsafeBufferPointer { t in
+                    for i in 0..<10_000 {
+                        let s = forest.score(UnsafeBufferPointer(rebasing: t[(i * d)..<(i * d + d)]))
+                        mix(s.score.bitPattern)
+                        mix(UInt64(bitPattern: Int64(s.feature)))
+                    }
+                }
+                digests.append(h)
+            }
+        }
+        #expect(digests == expected)
+    }
+
+    @Test("block layout at every height and wide features: interleaved equals tree-by-tree",
+          arguments: [1, 2, 300])
+    func blockLayoutHeights(dimension d: Int) {
+        for psi in [2, 3, 4, 5, 8, 9, 16, 17, 33, 64, 65, 128, 129, 512, 1100] {
+            var rng = Xoshiro256StarStar(seed: UInt64(d * psi))
+            let n = max(psi, 40)
+            let train = (0..<(n * d)).map { _ in rng.nextGaussian() }
+            let forest = train.withUnsafeBufferPointer {
+                IsolationForest(training: $0, dimension: d, trees: 11, sampleSize: psi, seed: 7)
+            }
+            for _ in 0..<20 {
+                let x = (0..<d).map { _ in 1.5 * rng.nextGaussian() }
+                x.withUnsafeBufferPointer { buf in
+                    let s = forest.score(buf)
+                    let reference = (0..<forest.treeCount).reduce(0.0) { $0 + forest.pathLength(tree: $1, point: buf) }
+                    #expect(abs(s.pathLength - reference / Double(forest.treeCount)) < 1e-12)
+                    #expect(s.feature >= 0 && Int(s.feature) < d)
+                }
+            }
+        }
+    }
 }
