@@ -47,16 +47,15 @@ final class HistoryServer: @unchecked Sendable {
     private func run() {
         guard let socket, let journal else { return }
         while !stopping.load(ordering: .acquiring) {
-            do {
+            do throws(ZMQError) {
                 guard try socket.waitReadable(timeoutMilliseconds: 100),
                       let frames = try socket.receiveMultipart(dontWait: true), frames.count >= 2 else { continue }
                 let reply = answer(frames.last!, journal: journal)
                 var out = Array(frames.dropLast())
                 out.append(Array(reply.utf8))
                 try socket.send(multipart: out, dontWait: true)
-            } catch let error as ZMQError where error.isTerminated {
-                break
             } catch {
+                if error.isTerminated { break }
                 logger.error("history: \(error)")
             }
         }
