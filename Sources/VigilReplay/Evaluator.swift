@@ -18,7 +18,7 @@ public struct Evaluator: Sendable {
     /// `DetectorSettings()` for every sensor: the shipped defaults.
     public static let defaultSettings: SettingsResolver = { _ in DetectorSettings() }
 
-    /// Settings per sensor id. Until `--config` is wired, `vigil eval` uses `defaultSettings`.
+    /// Settings per sensor id (`vigil eval` resolves them from the config, as `vigild` does).
     public var settings: SettingsResolver
 
     /// The asset of a sensor id (the config's `assets`), nil when sensors are not grouped.
