@@ -15,6 +15,28 @@ public enum ZScoreMode: String, Sendable, Equatable, Codable, CaseIterable {
     case robust
 }
 
+/// Settings of the z-score family (`ZScoreMode` picks the baseline).
+public struct ZScoreSettings: Sendable, Equatable, Codable {
+    public var mode: ZScoreMode
+    /// Rolling window for `rolling` and `robust`.
+    public var window: Int
+    /// Samples before the first score.
+    public var warmup: Int
+    /// Smoothing factor for `ewma` (0 < alpha < 1).
+    public var alpha: Double
+    /// Smallest deviation divided by.
+    public var minDeviation: Double
+
+    public init(mode: ZScoreMode = .rolling, window: Int = 256, warmup: Int = 64, alpha: Double = 0.01,
+                minDeviation: Double = 1e-9) {
+        self.mode = mode
+        self.window = window
+        self.warmup = warmup
+        self.alpha = alpha
+        self.minDeviation = minDeviation
+    }
+}
+
 /// Settings of the spectral residual detector (Ren et al., KDD 2019), latest-point streaming.
 public struct SpectralResidualConfiguration: Sendable, Equatable, Codable {
     /// Values in the sliding window that is transformed (≥ 8).

@@ -15,25 +15,10 @@ import VigilCore
 ///
 /// Threading: a plain value owned by one worker thread; `update` neither allocates nor locks.
 public struct EWMAZScoreDetector: StreamingDetector {
-    /// Settings of the exponentially weighted z-score.
-    public struct Configuration: Sendable, Equatable, Codable {
-        /// Smoothing factor α in (0, 1): the weight of the newest sample. The baseline's memory is
-        /// about `2/α − 1` samples.
-        public var alpha: Double
-        /// Samples seen before any score is produced (≥ 2).
-        public var warmup: Int
-        /// Smallest deviation used to divide, so a flat-lining sensor does not divide by zero.
-        /// The deviation is also at least `1e-13 × |mean|` (some 450 units in the last place), below
-        /// which differences are rounding.
-        public var minDeviation: Double
-
-        /// Settings; the defaults remember about 200 samples.
-        public init(alpha: Double = 0.01, warmup: Int = 64, minDeviation: Double = 1e-9) {
-            self.alpha = alpha
-            self.warmup = warmup
-            self.minDeviation = minDeviation
-        }
-    }
+    /// Its settings: `alpha` in (0, 1), the weight of the newest sample (the baseline remembers
+    /// about `2/α − 1` samples), `warmup` (≥ 2) and `minDeviation` (the deviation is also at least
+    /// `1e-13 × |mean|`, below which differences are rounding); `window` is not used.
+    public typealias Configuration = ZScoreSettings
 
     /// `.zscore` (one of its modes, `ZScoreMode.ewma`).
     public var kind: DetectorKind { .zscore }

@@ -23,23 +23,9 @@ import VigilCore
 ///
 /// Threading: a plain value owned by one worker thread; `update` neither allocates nor locks.
 public struct RobustZScoreDetector: StreamingDetector {
-    /// Settings of the robust z-score.
-    public struct Configuration: Sendable, Equatable, Codable {
-        /// Values in the rolling window (≥ 3). Per-sensor state is 16 bytes a value.
-        public var window: Int
-        /// Samples seen before any score is produced (≥ 3, ≤ window).
-        public var warmup: Int
-        /// Smallest deviation used to divide: a window whose values are mostly equal has MAD 0.
-        /// The deviation is also at least `1e-13 × |median|` (some 450 units in the last place).
-        public var minDeviation: Double
-
-        /// Settings; the defaults match `ZScoreDetector.Configuration`.
-        public init(window: Int = 256, warmup: Int = 64, minDeviation: Double = 1e-9) {
-            self.window = window
-            self.warmup = warmup
-            self.minDeviation = minDeviation
-        }
-    }
+    /// Its settings: `window` (≥ 3; 16 bytes a value of per-sensor state), `warmup` (≥ 3, ≤ window)
+    /// and `minDeviation` (the deviation is also at least `1e-13 × |median|`); `alpha` is not used.
+    public typealias Configuration = ZScoreSettings
 
     /// Consistency constant of the MAD for Gaussian data, 1/Φ⁻¹(3/4).
     public static let madScale = 1.4826

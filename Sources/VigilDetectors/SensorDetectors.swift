@@ -12,28 +12,6 @@ public struct DetectorSection<Configuration: Sendable & Equatable>: Sendable, Eq
     }
 }
 
-/// Settings of the z-score family (`ZScoreMode` picks the baseline).
-public struct ZScoreSettings: Sendable, Equatable, Codable {
-    public var mode: ZScoreMode
-    /// Rolling window for `rolling` and `robust`.
-    public var window: Int
-    /// Samples before the first score.
-    public var warmup: Int
-    /// Smoothing factor for `ewma` (0 < alpha < 1).
-    public var alpha: Double
-    /// Smallest deviation divided by.
-    public var minDeviation: Double
-
-    public init(mode: ZScoreMode = .rolling, window: Int = 256, warmup: Int = 64, alpha: Double = 0.01,
-                minDeviation: Double = 1e-9) {
-        self.mode = mode
-        self.window = window
-        self.warmup = warmup
-        self.alpha = alpha
-        self.minDeviation = minDeviation
-    }
-}
-
 /// How the calibrated scores of a sensor's detectors are combined into one alert stream.
 public struct CombineSettings: Sendable, Equatable, Codable {
     public var rule: CombineRule
@@ -135,11 +113,11 @@ public struct SensorDetectors: Sendable {
         if let z = settings.zscore?.configuration {
             switch z.mode {
             case .rolling:
-                rolling = ZScoreDetector(configuration: .init(window: z.window, warmup: z.warmup, minDeviation: z.minDeviation))
+                rolling = ZScoreDetector(configuration: z)
             case .ewma:
-                ewma = EWMAZScoreDetector(configuration: .init(alpha: z.alpha, warmup: z.warmup, minDeviation: z.minDeviation))
+                ewma = EWMAZScoreDetector(configuration: z)
             case .robust:
-                robust = RobustZScoreDetector(configuration: .init(window: z.window, warmup: z.warmup, minDeviation: z.minDeviation))
+                robust = RobustZScoreDetector(configuration: z)
             }
         }
         spectral = settings.spectralResidual.map { SpectralResidualDetector(configuration: $0.configuration) }

@@ -6,21 +6,9 @@ import VigilCore
 ///
 /// Score: `|z|`. Evidence: baseline mean, deviation and the signed `z`.
 public struct ZScoreDetector: StreamingDetector {
-    /// Settings of the rolling z-score.
-    public struct Configuration: Sendable, Equatable, Codable {
-        /// Values in the rolling window (≥ 2). Per-sensor state is 8 bytes a value.
-        public var window: Int
-        /// Samples seen before any score is produced (≥ 2, ≤ window).
-        public var warmup: Int
-        /// Smallest deviation used to divide, so a flat-lining sensor does not divide by zero.
-        public var minDeviation: Double
-
-        public init(window: Int = 256, warmup: Int = 64, minDeviation: Double = 1e-9) {
-            self.window = window
-            self.warmup = warmup
-            self.minDeviation = minDeviation
-        }
-    }
+    /// Its settings: `window` (≥ 2; 8 bytes a value of per-sensor state), `warmup` (≥ 2, ≤ window)
+    /// and `minDeviation`; `mode` and `alpha` are for the other variants.
+    public typealias Configuration = ZScoreSettings
 
     public var kind: DetectorKind { .zscore }
     public let configuration: Configuration

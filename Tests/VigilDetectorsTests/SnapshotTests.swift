@@ -62,7 +62,7 @@ struct DetectorSnapshotTests {
                            step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
                            write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
         case .ewmaZScore:
-            return try run({ EWMAZScoreDetector(configuration: .init(alpha: 0.05, warmup: 16)) }, values: values, restartAt: restartAt,
+            return try run({ EWMAZScoreDetector(configuration: .init(warmup: 16, alpha: 0.05)) }, values: values, restartAt: restartAt,
                            step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v)) },
                            write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
         case .robustZScore:

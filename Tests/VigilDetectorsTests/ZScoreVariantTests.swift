@@ -29,7 +29,7 @@ struct EWMAZScoreDetectorTests {
     @Test("matches the explicit exponentially weighted mean and variance", arguments: [0.01, 0.1, 0.5])
     func matchesNaive(alpha: Double) {
         let values = zscoreVariantNoise(400, seed: 1, mean: 3, sd: 2)
-        var detector = EWMAZScoreDetector(configuration: .init(alpha: alpha, warmup: 10))
+        var detector = EWMAZScoreDetector(configuration: .init(warmup: 10, alpha: alpha))
         #expect(detector.kind == .zscore)
         for n in 1...values.count {
             let x = values[n - 1]
@@ -61,8 +61,8 @@ struct EWMAZScoreDetectorTests {
     @Test("a large offset costs no precision")
     func largeOffset() throws {
         let noise = zscoreVariantNoise(5000, seed: 2, sd: 1e-3)
-        var offset = EWMAZScoreDetector(configuration: .init(alpha: 0.02, warmup: 50))
-        var centred = EWMAZScoreDetector(configuration: .init(alpha: 0.02, warmup: 50))
+        var offset = EWMAZScoreDetector(configuration: .init(warmup: 50, alpha: 0.02))
+        var centred = EWMAZScoreDetector(configuration: .init(warmup: 50, alpha: 0.02))
         for (i, e) in noise.enumerated() {
             _ = offset.update(timestamp: Int64(i), value: 1e9 + e)
             _ = centred.update(timestamp: Int64(i), value: e)
@@ -76,7 +76,7 @@ struct EWMAZScoreDetectorTests {
 
     @Test("non-finite samples are ignored")
     func nonFinite() {
-        var detector = EWMAZScoreDetector(configuration: .init(alpha: 0.1, warmup: 2))
+        var detector = EWMAZScoreDetector(configuration: .init(warmup: 2, alpha: 0.1))
         for i in 0..<5 { _ = detector.update(timestamp: Int64(i), value: Double(i % 2)) }
         let state = (detector.mean, detector.variance, detector.count)
         #expect(detector.update(timestamp: 9, value: .nan) == nil)
