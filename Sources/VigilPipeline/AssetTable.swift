@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-import Synchronization
 import VigilCore
 
 /// Which sensors form which asset, and each member's position in its asset's vector.
 ///
 /// Written by the ingest thread when it first sees a sensor (off the hot path: once per
 /// sensor); read by a worker when it creates a sensor's state and by the publisher to name the
-/// member that explains an asset alert. Guarded by a mutex: no reader is on the per-sample path.
+/// member that explains an asset alert. Guarded by a `Lock`: no reader is on the per-sample path.
 public final class AssetTable: Sendable {
     /// A sensor's place in an asset.
     public struct Membership: Sendable, Equatable {
@@ -20,7 +19,7 @@ public final class AssetTable: Sendable {
         var membership: [UInt32: Membership] = [:]
         var members: [UInt32: [UInt32]] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Lock(State())
 
     public init() {}
 

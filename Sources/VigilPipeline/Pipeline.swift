@@ -102,7 +102,7 @@ public final class Pipeline: @unchecked Sendable {
     private let ingestFinished = Atomic<Bool>(false)
     private let workersRunning = Atomic<Int>(0)
 
-    private let resolver: Mutex<SettingsResolver>
+    private let resolver: Lock<SettingsResolver>
     private let settingsGeneration = Atomic<Int>(0)
 
     /// Counters: [0] samples accepted by ingest, [1 + w] samples processed by worker w,
@@ -132,7 +132,7 @@ public final class Pipeline: @unchecked Sendable {
         self.drops = drops
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
-        resolver = Mutex(settings)
+        resolver = Lock(settings)
         slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
         staging = (0..<configuration.workers).map { _ in
