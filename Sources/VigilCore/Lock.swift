@@ -28,6 +28,14 @@ public final class Lock<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Runs `body` with exclusive access to the value if the lock is free right now; nil (and
+    /// `body` not run) when another thread holds it. Never waits.
+    public func withLockIfAvailable<R>(_ body: (inout Value) throws -> R) rethrows -> R? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+
     /// Runs `body` with exclusive access to the value.
     public func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Dispatch
 import Synchronization
+import VigilCore
 
 /// A forest published by a training run, with what the detector needs to adopt it.
 struct PublishedIsolationForest: Sendable {
@@ -48,7 +49,7 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
     private let state = Atomic<Int>(0)
     private let generation = Atomic<UInt64>(0)
     private let adopted = Atomic<UInt64>(0)
-    private let published = Mutex<Publication>(Publication())
+    private let published = Lock<Publication>(Publication())
     private let source: any DispatchSourceUserDataAdd
 
     init(configuration: IsolationForestConfiguration, dimension: Int, anomalousScore: Double,
@@ -94,7 +95,7 @@ final class IsolationForestTrainingSlot: @unchecked Sendable {
     }
 
     /// Worker: the latest published forest when it is newer than `current` and the mutex is free
-    /// right now; nil otherwise. Never waits.
+    /// right now; nil otherwise. Never waits (a try-lock, taken only when a new forest exists).
     @inline(__always)
     func take(newerThan current: UInt64) -> PublishedIsolationForest? {
         guard generation.load(ordering: .acquiring) != current else { return nil }
