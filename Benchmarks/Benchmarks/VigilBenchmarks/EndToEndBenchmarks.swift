@@ -45,22 +45,11 @@ enum EndToEnd {
     }
 
     static func run(mode: String, messages: Int, samplesPerMessage: Int) -> Result {
-        let ingest = TestNetwork.freeEndpoint()
-        let state = TestNetwork.temporaryDirectory("vigil-bench")
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        var logger = Logger(label: "vigil-bench")
-        logger.logLevel = .warning
-        let options = DaemonOptions(
-            ingestEndpoints: [ingest], publishEndpoint: TestNetwork.freeEndpoint(),
-            historyEndpoint: TestNetwork.freeEndpoint(), metricsListen: nil, stateDirectory: state)
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(options: options, logger: logger)
-            try daemon.start()
-        } catch {
-            fatalError("daemon did not start: \(error)")
+        let (daemon, ingest, state) = startBenchmarkDaemon()
+        defer {
+            daemon.stop()
+            try? FileManager.default.removeItem(atPath: state)
         }
-        defer { daemon.stop() }
 
         let total = UInt64(messages * samplesPerMessage)
         let sender = Process()
@@ -103,5 +92,25 @@ enum EndToEnd {
         reportLine("E2E/in-process \(mode): \(total) samples in \(String(format: "%.3f", seconds)) s = \(String(format: "%.2f", rate / 1e6)) M samples/s "
               + "(sender alone handed them to libzmq at \(String(format: "%.2f", Double(total) / senderSeconds / 1e6)) M/s); lost 0, dropped 0")
         return Result(samplesPerSecond: rate, senderSamplesPerSecond: Double(total) / senderSeconds)
+    }
+}
+
+/// An in-process `Daemon` with the shipped detector defaults on free loopback ports, metrics off,
+/// in a temporary state directory (removed by the caller). Shared by the end-to-end and memory
+/// benchmarks.
+func startBenchmarkDaemon() -> (daemon: Daemon, ingest: String, state: String) {
+    let ingest = TestNetwork.freeEndpoint()
+    let state = TestNetwork.temporaryDirectory("vigil-bench")
+    var logger = Logger(label: "vigil-bench")
+    logger.logLevel = .warning
+    let options = DaemonOptions(
+        ingestEndpoints: [ingest], publishEndpoint: TestNetwork.freeEndpoint(),
+        historyEndpoint: TestNetwork.freeEndpoint(), metricsListen: nil, stateDirectory: state)
+    do {
+        let daemon = try Daemon(options: options, logger: logger)
+        try daemon.start()
+        return (daemon, ingest, state)
+    } catch {
+        fatalError("daemon did not start: \(error)")
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Benchmark
 import Foundation
-import Logging
 import MallocInterposerSwift
 import VigilCore
 import VigilDaemon
@@ -99,22 +98,11 @@ enum MemoryRun {
 
     static func run(sensors: Int, seconds: Double) -> Result {
         let batch = 256
-        let ingest = TestNetwork.freeEndpoint()
-        let state = TestNetwork.temporaryDirectory("vigil-bench-memory")
-        defer { try? FileManager.default.removeItem(atPath: state) }
-        var logger = Logger(label: "vigil-bench")
-        logger.logLevel = .warning
-        let options = DaemonOptions(
-            ingestEndpoints: [ingest], publishEndpoint: TestNetwork.freeEndpoint(),
-            historyEndpoint: TestNetwork.freeEndpoint(), metricsListen: nil, stateDirectory: state)
-        let daemon: Daemon
-        do {
-            daemon = try Daemon(options: options, logger: logger)
-            try daemon.start()
-        } catch {
-            fatalError("daemon did not start: \(error)")
+        let (daemon, ingest, state) = startBenchmarkDaemon()
+        defer {
+            daemon.stop()
+            try? FileManager.default.removeItem(atPath: state)
         }
-        defer { daemon.stop() }
         usleep(200_000)
         let start = residentBytes()
 
