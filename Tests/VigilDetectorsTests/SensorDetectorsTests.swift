@@ -8,7 +8,7 @@ import VigilDetectors
 struct SensorDetectorsTests {
     /// Calm noisy signal, then a burst of large values at `spikeAt`.
     func series(count: Int, spikeAt: Int) -> [Double] {
-        var rng = SplitMix(seed: 7)
+        var rng = Xoshiro256StarStar(seed: 7)
         return (0..<count).map { i in
             let base = 10 + sin(Double(i) / 7) + (rng.nextUnit() - 0.5) * 0.2
             return (spikeAt..<(spikeAt + 5)).contains(i) ? base + 25 : base
@@ -87,18 +87,5 @@ struct SensorDetectorsTests {
         #expect(peak[.spectralResidual].map { (700..<705).contains($0.at) } == true, "\(String(describing: peak[.spectralResidual]))")
         #expect(alerts.contains { $0.detector == .zscore && $0.event == .raised })
         #expect(!alerts.contains { $0.detector == .combined })
-    }
-}
-
-/// A tiny deterministic generator for test data.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func nextUnit() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
     }
 }

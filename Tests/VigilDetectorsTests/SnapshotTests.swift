@@ -6,7 +6,7 @@ import VigilDetectors
 
 /// A series with noise, a slow wave and a few bursts, so every detector warms up, scores and alerts.
 private func testSeries(_ count: Int, seed: UInt64 = 11) -> [Double] {
-    var rng = SnapshotRNG(seed: seed)
+    var rng = Xoshiro256StarStar(seed: seed)
     return (0..<count).map { i in
         let base = 10 + sin(Double(i) / 9) + (rng.nextUnit() - 0.5) * 0.4
         return i % 400 >= 390 ? base + 30 : base
@@ -296,7 +296,7 @@ struct DetectorSnapshotTests {
             #expect(throws: SnapshotError.self) { _ = try SensorDetectors(sensor: 0, settings: settings, restoringFrom: &r) }
         }
         // Random damage either throws or yields a chain that runs without trapping.
-        var rng = SnapshotRNG(seed: 99)
+        var rng = Xoshiro256StarStar(seed: 99)
         var rejected = 0
         for _ in 0..<400 {
             var bytes = state
@@ -335,18 +335,4 @@ struct DetectorSnapshotTests {
         other.zscore!.configuration.mode = .ewma
         #expect(other.fingerprint != base.fingerprint)
     }
-}
-
-/// SplitMix64 for test data.
-private struct SnapshotRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
