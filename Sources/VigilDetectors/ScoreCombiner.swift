@@ -81,8 +81,9 @@ public struct ScoreCombiner: Sendable, Equatable {
 
     /// How probabilities are combined.
     public let rule: CombineRule
-    /// Weight per detector, indexed by `DetectorKind.allCases` order.
-    private let weights: [Double]
+    /// Weight per detector, in `DetectorKind.allCases` order; stored inline (no array) so that
+    /// the per-sample accumulator copies no reference.
+    private let weights: (Double, Double, Double, Double)
 
     /// A combiner; `weights` apply to `.weighted` (missing detectors weigh 1; weights must be
     /// finite and ≥ 0).
@@ -93,13 +94,23 @@ public struct ScoreCombiner: Sendable, Equatable {
             precondition(weight.isFinite && weight >= 0, "detector weights must be finite and non-negative")
             w[Self.slot(kind)] = weight
         }
-        self.weights = w
+        precondition(w.count == 4, "one weight per DetectorKind")
+        self.weights = (w[0], w[1], w[2], w[3])
+    }
+
+    public static func == (a: ScoreCombiner, b: ScoreCombiner) -> Bool {
+        a.rule == b.rule && a.weights == b.weights
     }
 
     /// The weight of `detector` under `.weighted`.
     @inline(__always)
     public func weight(_ detector: DetectorKind) -> Double {
-        weights[Self.slot(detector)]
+        switch Self.slot(detector) {
+        case 0: weights.0
+        case 1: weights.1
+        case 2: weights.2
+        default: weights.3
+        }
     }
 
     /// A fresh accumulator for one sample.
