@@ -34,6 +34,10 @@ public struct AlertStateMachine: Sendable {
     public let policy: AlertPolicy
     public let detector: DetectorKind
     public private(set) var isRaised = false
+    /// Whether nothing is amiss: not raised, and the last sample was below the threshold (no run
+    /// towards a raise under way). Detectors learn only from in-control samples.
+    @inline(__always)
+    public var isInControl: Bool { !isRaised && anomalousRun == 0 }
     private var severity: Severity = .warning
     private var raisedAt: Int64 = 0
     private var anomalousRun = 0

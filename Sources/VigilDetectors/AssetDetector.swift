@@ -59,7 +59,8 @@ public struct AssetDetector: Sendable {
         guard pending == 0 else { return }
         for k in 0..<dimension { reported[k] = false }
         pending = dimension
-        let output = latest.withUnsafeBufferPointer { forest.update(timestamp: timestamp, vector: $0) }
+        let learn = state.isInControl
+        let output = latest.withUnsafeBufferPointer { forest.update(timestamp: timestamp, vector: $0, learn: learn) }
         guard let output else { return }
         score(output.score)
         if let e = state.step(sensor: asset, timestamp: timestamp, value: value, output: output) { emit(e) }

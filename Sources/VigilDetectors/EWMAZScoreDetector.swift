@@ -38,8 +38,9 @@ public struct EWMAZScoreDetector: StreamingDetector {
         self.configuration = configuration
     }
 
-    /// Scores `value` against the baseline, then folds it in. Non-finite values are ignored (nil).
-    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+    /// Scores `value` against the baseline, then (when `learn`) folds it in. Non-finite values are
+    /// ignored (nil).
+    public mutating func update(timestamp: Int64, value: Double, learn: Bool) -> DetectorOutput? {
         guard value.isFinite else { return nil }
         var output: DetectorOutput?
         if count >= configuration.warmup {
@@ -47,6 +48,7 @@ public struct EWMAZScoreDetector: StreamingDetector {
             let z = (value - mean) / deviation
             output = DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
         }
+        guard learn else { return output }
         count += 1
         if count == 1 {
             mean = value

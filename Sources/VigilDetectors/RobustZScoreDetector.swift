@@ -62,14 +62,25 @@ public struct RobustZScoreDetector: StreamingDetector {
         sorted.withUnsafeBufferPointer { Self.mad($0.baseAddress!, count, median: Self.median($0.baseAddress!, count)) }
     }
 
-    /// Scores `value` against the window, then slides it in. Non-finite values are ignored (nil).
-    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+    /// Scores `value` against the window, then (when `learn`) slides it in. Non-finite values are
+    /// ignored (nil).
+    public mutating func update(timestamp: Int64, value: Double, learn: Bool) -> DetectorOutput? {
         guard value.isFinite else { return nil }
         let n = count
         let window = configuration.window
         let minDeviation = configuration.minDeviation
         let scoring = n >= configuration.warmup
         var output: DetectorOutput?
+        guard learn else {
+            guard scoring else { return nil }
+            return sorted.withUnsafeBufferPointer { buffer in
+                let a = buffer.baseAddress!
+                let m = Self.median(a, n)
+                let deviation = max(Self.madScale * Self.mad(a, n, median: m), minDeviation, abs(m) * 1e-13)
+                let z = (value - m) / deviation
+                return DetectorOutput(score: abs(z), evidence: .zscore(mean: m, deviation: deviation, z: z))
+            }
+        }
         let oldest = ring[next]
         ring[next] = value
         next += 1

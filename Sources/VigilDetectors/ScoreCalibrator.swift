@@ -67,10 +67,13 @@ public struct ScoreCalibrator: Sendable {
     }
 
     /// Feeds one raw score and returns its anomaly probability, or nil while warming up.
+    /// The short-term average always takes the score (it is the detector's recent output, not a
+    /// baseline); the distribution of averages and the warm-up count move only when `learn` is
+    /// true, so a sensor out of control keeps being compared with its in-control history.
     /// Non-finite scores are ignored (nil).
-    public mutating func calibrate(_ raw: Double) -> Double? {
+    public mutating func calibrate(_ raw: Double, learn: Bool = true) -> Double? {
         guard raw.isFinite else { return nil }
-        count += 1
+        if learn { count += 1 }
         // Short-term average of the last `shortWindow` raw scores (running sum, re-summed every
         // so often so rounding cannot accumulate).
         let w = configuration.shortWindow
@@ -97,6 +100,7 @@ public struct ScoreCalibrator: Sendable {
             let deviation = max(averageVariance.squareRoot(), 1e-9 + 1e-9 * abs(mean))
             probability = Self.gaussianCDF((average - mean) / deviation)
         }
+        guard learn else { return probability }
         averageCount += 1
         let alpha = max(1 / Double(averageCount), 2 / Double(configuration.history + 1))
         let delta = average - averageMean

@@ -161,23 +161,30 @@ public struct SensorDetectors: Sendable {
     /// score; nothing while a detector warms up) and any alert transition to `emit`.
     /// Scores are raw without `combine`, calibrated probabilities (and `.combined`) with it.
     /// The evaluation tools use `scores`; the daemon passes a no-op.
+    ///
+    /// No learning into a fault: while the sensor is out of control (`isInControl` is false: an
+    /// alert is raised, or the previous sample was already anomalous and a raise may follow), every
+    /// detector and calibrator scores the sample against its baseline as it is and learns nothing
+    /// from it (see `StreamingDetector`). A sustained fault therefore stays raised for as long as
+    /// it lasts, and the alert clears only when the sensor is back within its in-control baseline.
     @inline(__always)
     public mutating func process(_ sample: Sample, scores: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
         let ts = sample.timestamp
         let v = sample.value
+        let learn = isInControl
         var accumulator = combiner?.accumulator()
-        if rolling != nil, let out = rolling!.update(timestamp: ts, value: v) {
-            handle(0, .zscore, out, sample, &accumulator, scores, emit)
-        } else if ewma != nil, let out = ewma!.update(timestamp: ts, value: v) {
-            handle(0, .zscore, out, sample, &accumulator, scores, emit)
-        } else if robust != nil, let out = robust!.update(timestamp: ts, value: v) {
-            handle(0, .zscore, out, sample, &accumulator, scores, emit)
+        if rolling != nil, let out = rolling!.update(timestamp: ts, value: v, learn: learn) {
+            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
+        } else if ewma != nil, let out = ewma!.update(timestamp: ts, value: v, learn: learn) {
+            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
+        } else if robust != nil, let out = robust!.update(timestamp: ts, value: v, learn: learn) {
+            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
         }
-        if spectral != nil, let out = spectral!.update(timestamp: ts, value: v) {
-            handle(1, .spectralResidual, out, sample, &accumulator, scores, emit)
+        if spectral != nil, let out = spectral!.update(timestamp: ts, value: v, learn: learn) {
+            handle(1, .spectralResidual, out, sample, learn, &accumulator, scores, emit)
         }
-        if forest != nil, let out = updateForest(ts, v) {
-            handle(2, .isolationForest, out, sample, &accumulator, scores, emit)
+        if forest != nil, let out = updateForest(ts, v, learn: learn) {
+            handle(2, .isolationForest, out, sample, learn, &accumulator, scores, emit)
         }
         if let result = accumulator?.result {
             scores(.combined, result.probability)
@@ -187,7 +194,7 @@ public struct SensorDetectors: Sendable {
     }
 
     @inline(__always)
-    private mutating func handle(_ slot: Int, _ kind: DetectorKind, _ out: DetectorOutput, _ sample: Sample,
+    private mutating func handle(_ slot: Int, _ kind: DetectorKind, _ out: DetectorOutput, _ sample: Sample, _ learn: Bool,
                                  _ accumulator: inout ScoreCombiner.Accumulator?,
                                  _ scores: (DetectorKind, Double) -> Void, _ emit: (AlertEvent) -> Void) {
         if accumulator == nil {
@@ -201,18 +208,27 @@ public struct SensorDetectors: Sendable {
             } else {
                 peakAge[slot] += 1
             }
-            if let p = calibrators[slot].calibrate(out.score) {
+            if let p = calibrators[slot].calibrate(out.score, learn: learn) {
                 scores(kind, p)
                 accumulator!.add(kind, p)
             }
         }
     }
 
-    private mutating func updateForest(_ ts: Int64, _ v: Double) -> DetectorOutput? {
-        guard featureExtractor != nil else { return forest!.update(timestamp: ts, value: v) }
-        featureRing[featureNext] = v
+    private mutating func updateForest(_ ts: Int64, _ v: Double, learn: Bool) -> DetectorOutput? {
+        guard featureExtractor != nil else { return forest!.update(timestamp: ts, value: v, learn: learn) }
+        // Without `learn` the window is the ring's newest values and `v`, and the ring is restored.
+        let slot = featureNext
+        let replaced = featureRing[slot]
+        featureRing[slot] = v
         featureNext = (featureNext + 1) % featureRing.count
-        featureSeen += 1
+        if learn { featureSeen += 1 }
+        defer {
+            if !learn {
+                featureNext = slot
+                featureRing[slot] = replaced
+            }
+        }
         guard featureSeen >= featureRing.count else { return nil }
         let oldest = featureNext
         featureRing.withUnsafeBufferPointer { ring in
@@ -223,7 +239,7 @@ public struct SensorDetectors: Sendable {
                 out[2] = f.centroid
             }
         }
-        return featureVector.withUnsafeBufferPointer { forest!.update(timestamp: ts, vector: $0) }
+        return featureVector.withUnsafeBufferPointer { forest!.update(timestamp: ts, vector: $0, learn: learn) }
     }
 
     @inline(__always)
@@ -238,6 +254,14 @@ public struct SensorDetectors: Sendable {
 
     /// Whether any of this sensor's alerts is currently raised.
     public var isRaised: Bool { states.contains(where: \.isRaised) || combinedState?.isRaised == true }
+
+    /// Whether the sensor is in control: no alert raised and no anomalous run under way. Only
+    /// in-control samples are learned from.
+    @inline(__always)
+    public var isInControl: Bool {
+        for s in states where !s.isInControl { return false }
+        return combinedState?.isInControl ?? true
+    }
 
     // MARK: Snapshot
 

@@ -48,8 +48,23 @@ public struct SpectralResidualDetector: StreamingDetector {
     /// Values in the FFT: window + estimatedPoints.
     public var transformLength: Int { configuration.window + configuration.estimatedPoints }
 
-    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+    /// Slides `value` into the window and scores its last point. Without `learn` the window is not
+    /// changed: the score is that of the window's newest `window − 1` values followed by `value`
+    /// (scored on every sample, ignoring `hop`), so a sustained change keeps standing out against
+    /// the values before it.
+    public mutating func update(timestamp: Int64, value: Double, learn: Bool) -> DetectorOutput? {
         let w = configuration.window
+        guard learn else {
+            guard seen >= w else { return nil }
+            let slot = next
+            let oldest = ring[slot]
+            ring[slot] = value
+            next = slot + 1 == w ? 0 : slot + 1
+            let output = score()
+            next = slot
+            ring[slot] = oldest
+            return output
+        }
         ring[next] = value
         next += 1
         if next == w { next = 0 }

@@ -128,10 +128,25 @@ public struct StreamingIsolationForest: StreamingDetector {
 
     /// Feeds one sample. For `.shingle` it forms the vector of the last `shingle` values (nil until
     /// there are that many); for the other features it returns nil (use `update(timestamp:vector:)`).
+    /// Without `learn` the vector is the shingle's newest `shingle − 1` values and `value`, scored
+    /// without changing the shingle, the training window or the drift statistics.
     /// Non-finite values are ignored (nil).
-    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
+    public mutating func update(timestamp: Int64, value: Double, learn: Bool) -> DetectorOutput? {
         guard configuration.features == .shingle, value.isFinite else { return nil }
         let d = dimension
+        guard learn else {
+            guard shingleCount == d else { return nil }
+            // Oldest first, skipping the oldest (at `shingleNext`): the ring after it, then `value`.
+            var k = 0
+            var i = shingleNext + 1 == d ? 0 : shingleNext + 1
+            while k < d - 1 {
+                vector[k] = shingleValues[i]
+                k += 1
+                i = i + 1 == d ? 0 : i + 1
+            }
+            vector[d - 1] = value
+            return process(learn: false)
+        }
         shingleValues[shingleNext] = value
         shingleNext += 1
         if shingleNext == d { shingleNext = 0 }
@@ -149,23 +164,24 @@ public struct StreamingIsolationForest: StreamingDetector {
             vector[k] = shingleValues[i]
             k += 1
         }
-        return process()
+        return process(learn: true)
     }
 
     /// Feeds one caller-supplied feature vector of `dimension` values (for `.asset` and
-    /// `.spectral`, or any feature set). A vector with a non-finite value is ignored (nil).
-    public mutating func update(timestamp: Int64, vector input: UnsafeBufferPointer<Double>) -> DetectorOutput? {
+    /// `.spectral`, or any feature set); without `learn` it is scored only (the training window
+    /// and drift statistics do not change). A vector with a non-finite value is ignored (nil).
+    public mutating func update(timestamp: Int64, vector input: UnsafeBufferPointer<Double>, learn: Bool = true) -> DetectorOutput? {
         precondition(input.count == dimension, "feature vector of the wrong dimension")
         for k in 0..<dimension {
             let x = input[k]
             guard x.isFinite else { return nil }
             vector[k] = x
         }
-        return process()
+        return process(learn: learn)
     }
 
-    /// Scores `vector`, slides it into the window, and asks for training when due.
-    private mutating func process() -> DetectorOutput? {
+    /// Scores `vector` and, when `learn`, slides it into the window and asks for training when due.
+    private mutating func process(learn: Bool) -> DetectorOutput? {
         if let slot, let published = slot.take(newerThan: slotGeneration) {
             slotGeneration = published.generation
             adopt(published.forest, trainingAnomalyRate: published.trainingAnomalyRate)
@@ -178,8 +194,9 @@ public struct StreamingIsolationForest: StreamingDetector {
             }
             output = DetectorOutput(score: s.score, evidence: .isolationForest(
                 pathLength: s.pathLength, feature: s.feature, featureCount: Int32(truncatingIfNeeded: dimension)))
-            record(anomalous: s.score >= anomalousScore)
+            if learn { record(anomalous: s.score >= anomalousScore) }
         }
+        guard learn else { return output }
         appendToWindow()
         sinceTraining += 1
         if !isAwaitingForest && windowCount >= 2 && (sinceTraining >= configuration.retrainEvery || hasDrifted) {

@@ -21,14 +21,20 @@ public struct ZScoreDetector: StreamingDetector {
         stats = RollingStatistics(window: configuration.window)
     }
 
-    public mutating func update(timestamp: Int64, value: Double) -> DetectorOutput? {
-        defer { stats.add(value) }
-        seen += 1
-        guard seen > configuration.warmup else { return nil }
-        let mean = stats.mean
-        let deviation = max(stats.standardDeviation, configuration.minDeviation, abs(mean) * 1e-12)
-        let z = (value - mean) / deviation
-        return DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
+    /// Scores `value` against the window, then (when `learn`) slides it in.
+    public mutating func update(timestamp: Int64, value: Double, learn: Bool) -> DetectorOutput? {
+        var output: DetectorOutput?
+        if seen >= configuration.warmup {
+            let mean = stats.mean
+            let deviation = max(stats.standardDeviation, configuration.minDeviation, abs(mean) * 1e-12)
+            let z = (value - mean) / deviation
+            output = DetectorOutput(score: abs(z), evidence: .zscore(mean: mean, deviation: deviation, z: z))
+        }
+        if learn {
+            stats.add(value)
+            seen += 1
+        }
+        return output
     }
 
     // MARK: Snapshot
