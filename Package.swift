@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
         .library(name: "RingBuffer", targets: ["RingBuffer"]),
         .library(name: "VigilCore", targets: ["VigilCore"]),
+        .library(name: "VigilJournal", targets: ["VigilJournal"]),
         .library(name: "VigilDetectors", targets: ["VigilDetectors"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
         .library(name: "FFT", targets: ["FFT"]),
@@ -44,11 +45,12 @@ let package = Package(
             "VigilCore", "VigilDetectors", "VigilPipeline",
             .product(name: "Yams", package: "Yams"),
         ]),
+        .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
         .target(name: "VigilReplay", dependencies: [
             "VigilCore", "VigilDetectors", "VigilConfig", "VigilPipeline",
         ]),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "ZeroMQ", "CSQLite", "FFT",
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilTestKit", dependencies: ["VigilCore", "ZeroMQ"]),

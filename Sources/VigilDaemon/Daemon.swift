@@ -30,6 +30,7 @@ public final class Daemon: @unchecked Sendable {
     private let ingest: IngestService
     private let publisher: AlertPublisher
     private let history: HistoryServer
+    private let retention: JournalRetention?
     private var metricsServer: MetricsServer?
     private let notifier: SystemdNotifier
     private var running = false
@@ -45,6 +46,7 @@ public final class Daemon: @unchecked Sendable {
         ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         history = HistoryServer(options: options, logger: logger)
+        retention = options.journalRetention > .zero ? JournalRetention(options: options, metrics: metrics, logger: logger) : nil
         if let listen = options.metricsListen {
             let m = metrics
             let p = pipeline
@@ -53,8 +55,9 @@ public final class Daemon: @unchecked Sendable {
                 case "/metrics": return (200, "text/plain; version=0.0.4; charset=utf-8", m.render(pipeline: p))
                 case "/healthz": return (200, "text/plain", "ok\n")
                 case "/readyz":
-                    let ready = m.ready.load(ordering: .acquiring) && !m.draining.load(ordering: .acquiring)
-                    return ready ? (200, "text/plain", "ready\n") : (503, "text/plain", "not ready\n")
+                    if m.isReady { return (200, "text/plain", "ready\n") }
+                    let why = !m.journalWritable.load(ordering: .acquiring) ? "journal not writable, alerts held" : "not ready"
+                    return (503, "text/plain", why + "\n")
                 default: return (404, "text/plain", "not found: try /metrics, /healthz or /readyz\n")
                 }
             }
@@ -66,6 +69,9 @@ public final class Daemon: @unchecked Sendable {
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
+            if let loosened = try restrictDirectory(options.stateDirectory) {
+                logger.notice("state directory \(options.stateDirectory) was mode \(String(loosened, radix: 8)); now 0\(String(loosened & 0o750, radix: 8))")
+            }
             // FFTW plans measured by earlier runs (missing on the first start: not an error).
             if access(wisdomPath, R_OK) == 0 {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
@@ -73,6 +79,7 @@ public final class Daemon: @unchecked Sendable {
             restoreDetectorState()
             try publisher.open(context: context)
             try history.open(context: context)
+            try retention?.open()
             try metricsServer?.open()
             try ingest.bind(context: context)
         } catch {
@@ -80,6 +87,7 @@ public final class Daemon: @unchecked Sendable {
             throw StartError(description: "\(error)")
         }
         history.start()
+        retention?.start()
         metricsServer?.start()
         pipeline.start()
         publisher.start()
@@ -104,6 +112,8 @@ public final class Daemon: @unchecked Sendable {
         metrics.draining.store(true, ordering: .releasing)
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.info("draining")
+        publisher.requestStop()
+        retention?.stop()
         ingest.stop()
         ingest.join()
         pipeline.finishIngest()
@@ -111,10 +121,14 @@ public final class Daemon: @unchecked Sendable {
         publisher.join()
         history.stop()
         history.join()
+        retention?.join()
         metricsServer?.stop()
         metricsServer?.join()
         context.shutdown()
-        do { try FFTWisdom.save(wisdomPath) } catch { logger.warning("\(error)") }
+        do {
+            try FFTWisdom.save(wisdomPath)
+            _ = chmod(wisdomPath, 0o640)
+        } catch { logger.warning("\(error)") }
         saveDetectorState()
         logger.info("stopped", metadata: [
             "received": "\(pipeline.samplesSubmitted)",
@@ -237,6 +251,17 @@ private func makeDirectory(_ path: String) throws {
         }
         prefix += "/"
     }
+}
+
+/// Removes the permission bits beyond 0750 from the state directory (it holds the journal and
+/// detector state); returns the old mode when it changed.
+private func restrictDirectory(_ path: String) throws -> mode_t? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { throw StateFileError("stat", path) }
+    let mode = st.st_mode & 0o7777
+    guard mode & ~0o750 != 0 else { return nil }
+    guard chmod(path, mode & 0o750) == 0 else { throw StateFileError("chmod", path) }
+    return mode
 }
 
 /// A failed file operation on the state directory: the call, the path and `strerror(errno)`.
