@@ -180,10 +180,14 @@ public final class Daemon: @unchecked Sendable {
 
     /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it creates
     /// afterwards, so that `runUntilSignalled` receives them synchronously. Call first in `main`.
+    /// SIGPIPE and SIGXFSZ are ignored: a closed peer or a file-size limit (`RLIMIT_FSIZE`) then
+    /// fails the write with EPIPE or EFBIG, which the caller handles (the journal like a full
+    /// disk: the batch is held and retried), instead of killing the daemon.
     public static func blockSignals() {
         var set = handledSignals()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
     }
 
     /// Detector state kept in the state directory across restarts (`DetectorSnapshot`).
