@@ -70,6 +70,7 @@ let package = Package(
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilTestKit"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilJournalTests", dependencies: ["VigilJournal", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT"]),
         .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
                     resources: [.copy("Vectors")]),
