@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline", "VigilCore"]),
         .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "ZeroMQ", "VigilTestKit", "VigilReplay", "VigilConfig"],
+        .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "VigilJournal", "ZeroMQ", "VigilTestKit", "VigilReplay", "VigilConfig"],
                     exclude: ["pyzmq_peer.py"]),
     ],
     swiftLanguageModes: [.v6]

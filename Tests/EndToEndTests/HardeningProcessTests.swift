@@ -174,6 +174,22 @@ struct HardeningProcessTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test("SIGTERM while the journal cannot be written gives up on the held alerts after 5 s, says so, and exits")
+    func stopWithUnwritableJournal() throws {
+        let daemon = try VigildProcess()
+        try daemon.start()
+        try Self.setFileSizeLimit(daemon.process.processIdentifier, 1)
+        try sendSpike(to: daemon.ingest, sensor: "stuck/a", start: 1_700_000_000_000_000_000)
+        #expect(TestNetwork.waitUntil(seconds: 15) { (daemon.metric("vigil_journal_errors_total") ?? 0) >= 1 })
+        let started = Date()
+        daemon.stop()
+        let took = Date().timeIntervalSince(started)
+        #expect(took < 10, "SIGTERM took \(took) s")
+        let log = daemon.logText
+        #expect(log.contains("giving up on 2 held alerts (seq 1…2)"), "\(log)")
+        #expect(log.contains("2 alerts were lost to the unwritable journal"), "\(log)")
+    }
+
     @Test("vigil tail --since 0 at send_hwm 10 prints every seq of a 20,000-alert burst exactly once, in order")
     func tailWithoutGaps() throws {
         let daemon = try VigildProcess(sendHighWaterMark: 10)
