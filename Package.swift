@@ -46,14 +46,12 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
-        .target(name: "VigilReplay", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilConfig", "VigilPipeline",
-        ]),
+        .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors"]),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT",
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "VigilTestKit", dependencies: ["VigilCore", "ZeroMQ"]),
+        .target(name: "VigilTestKit", dependencies: ["VigilCore"]),
 
         // Thin executables.
         .executableTarget(name: "vigild", dependencies: [
@@ -62,7 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilCore", "VigilConfig", "VigilReplay", "VigilDaemon", "ZeroMQ",
+            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -72,12 +70,15 @@ let package = Package(
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilJournalTests", dependencies: ["VigilJournal", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT"]),
-        .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
+        .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
-        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline", "VigilCore"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline"]),
         .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "VigilJournal", "ZeroMQ", "VigilTestKit", "VigilReplay", "VigilConfig"],
+        .testTarget(name: "EndToEndTests", dependencies: [
+                        "VigilDaemon", "VigilCore", "VigilDetectors", "VigilPipeline", "VigilJournal", "ZeroMQ", "VigilTestKit",
+                        "VigilReplay", "VigilConfig", .product(name: "Logging", package: "swift-log"),
+                    ],
                     exclude: ["pyzmq_peer.py"]),
     ],
     swiftLanguageModes: [.v6]
