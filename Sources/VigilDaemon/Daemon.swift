@@ -69,8 +69,10 @@ public final class Daemon: @unchecked Sendable {
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
-            if let loosened = try restrictDirectory(options.stateDirectory) {
-                logger.notice("state directory \(options.stateDirectory) was mode \(String(loosened, radix: 8)); now 0\(String(loosened & 0o750, radix: 8))")
+            if let mode = wideMode(options.stateDirectory) {
+                // Not changed here: the directory may be shared (`.` or /tmp); the journal in it
+                // is 0600 whatever the directory's mode.
+                logger.warning("state directory \(options.stateDirectory) is mode 0\(String(mode, radix: 8)), wider than 0750: other users may list it; narrow it with chmod 750")
             }
             // FFTW plans measured by earlier runs (missing on the first start: not an error).
             if access(wisdomPath, R_OK) == 0 {
@@ -246,7 +248,7 @@ private func makeDirectory(_ path: String) throws {
         }
         return
     }
-    // Create parents one by one.
+    // Create parents one by one, mode 0750 (less any umask bits).
     var prefix = path.hasPrefix("/") ? "/" : ""
     for part in path.split(separator: "/") {
         prefix += part
@@ -257,15 +259,13 @@ private func makeDirectory(_ path: String) throws {
     }
 }
 
-/// Removes the permission bits beyond 0750 from the state directory (it holds the journal and
-/// detector state); returns the old mode when it changed.
-private func restrictDirectory(_ path: String) throws -> mode_t? {
+/// The mode of `path` when it grants more than 0750 (the state directory holds the journal and
+/// detector state), nil otherwise or when it cannot be read.
+private func wideMode(_ path: String) -> mode_t? {
     var st = stat()
-    guard stat(path, &st) == 0 else { throw StateFileError("stat", path) }
+    guard stat(path, &st) == 0 else { return nil }
     let mode = st.st_mode & 0o7777
-    guard mode & ~0o750 != 0 else { return nil }
-    guard chmod(path, mode & 0o750) == 0 else { throw StateFileError("chmod", path) }
-    return mode
+    return mode & ~0o750 != 0 ? mode : nil
 }
 
 /// A failed file operation on the state directory: the call, the path and `strerror(errno)`.

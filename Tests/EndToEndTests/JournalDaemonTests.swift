@@ -59,16 +59,17 @@ struct JournalDaemonTests {
         sub.close()
     }
 
-    @Test("state directory 0750, journal and its WAL files 0600, snapshot and FFTW wisdom 0640")
+    @Test("a state directory the daemon creates is 0750; journal and its WAL files 0600, snapshot and FFTW wisdom 0640")
     func fileModes() throws {
-        let state = TestNetwork.temporaryDirectory()
-        chmod(state, 0o777)
+        let state = TestNetwork.temporaryDirectory() + "/nested/state"
         let options = DaemonInProcessTests.options(state: state)
         let daemon = try Daemon(options: options, logger: Logger(label: "test"))
         try daemon.start()
         try sendSpike(to: options.ingestEndpoints[0], sensor: "modes/a", start: 1_700_000_000_000_000_000)
         #expect(TestNetwork.waitUntil(seconds: 10) { Self.metric(options, "vigil_alert_seq") == 2 })
-        #expect(Self.mode(state) == 0o750, "\(String(Self.mode(state) ?? 0, radix: 8))")
+        for directory in [state, (state as NSString).deletingLastPathComponent] {
+            #expect(Self.mode(directory) == 0o750, "\(directory): \(String(Self.mode(directory) ?? 0, radix: 8))")
+        }
         for suffix in ["", "-wal", "-shm"] {
             let file = options.journalPath + suffix
             #expect(Self.mode(file) == 0o600, "\(file): \(String(Self.mode(file) ?? 0, radix: 8))")
@@ -77,6 +78,18 @@ struct JournalDaemonTests {
         #expect(Self.mode(daemon.snapshotPath) == 0o640)
         let wisdom = state + "/fftw.wisdom"
         if FileManager.default.fileExists(atPath: wisdom) { #expect(Self.mode(wisdom) == 0o640) }
+        #expect(Self.mode(options.journalPath) == 0o600)
+    }
+
+    @Test("an existing wider state directory is left as it is (it may be shared); the journal in it is still 0600")
+    func widerDirectoryLeftAlone() throws {
+        let state = TestNetwork.temporaryDirectory()
+        chmod(state, 0o777)
+        let options = DaemonInProcessTests.options(state: state)
+        let daemon = try Daemon(options: options, logger: Logger(label: "test"))
+        try daemon.start()
+        daemon.stop()
+        #expect(Self.mode(state) == 0o777)
         #expect(Self.mode(options.journalPath) == 0o600)
     }
 }
