@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "VigilTestKit", targets: ["VigilTestKit"]),
         .library(name: "RingBuffer", targets: ["RingBuffer"]),
         .library(name: "VigilCore", targets: ["VigilCore"]),
+        .library(name: "VigilJournal", targets: ["VigilJournal"]),
         .library(name: "VigilDetectors", targets: ["VigilDetectors"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
         .library(name: "FFT", targets: ["FFT"]),
@@ -44,14 +45,13 @@ let package = Package(
             "VigilCore", "VigilDetectors", "VigilPipeline",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "VigilReplay", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilConfig", "VigilPipeline",
-        ]),
+        .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
+        .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors"]),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "ZeroMQ", "CSQLite", "FFT",
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "VigilTestKit", dependencies: ["VigilCore", "ZeroMQ"]),
+        .target(name: "VigilTestKit", dependencies: ["VigilCore"]),
 
         // Thin executables.
         .executableTarget(name: "vigild", dependencies: [
@@ -60,7 +60,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilCore", "VigilConfig", "VigilReplay", "VigilDaemon", "ZeroMQ",
+            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -68,13 +68,17 @@ let package = Package(
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilTestKit"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilJournalTests", dependencies: ["VigilJournal", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT"]),
-        .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
+        .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
-        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline", "VigilCore"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline"]),
         .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "ZeroMQ", "VigilTestKit", "VigilReplay", "VigilConfig"],
+        .testTarget(name: "EndToEndTests", dependencies: [
+                        "VigilDaemon", "VigilCore", "VigilDetectors", "VigilPipeline", "VigilJournal", "ZeroMQ", "VigilTestKit",
+                        "VigilReplay", "VigilConfig", .product(name: "Logging", package: "swift-log"),
+                    ],
                     exclude: ["pyzmq_peer.py"]),
     ],
     swiftLanguageModes: [.v6]

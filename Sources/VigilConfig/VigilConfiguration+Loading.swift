@@ -68,9 +68,9 @@ enum ConfigKeys {
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
     static let subscription = ["endpoint", "mode", "topics"]
     static let publish = ["endpoint", "send_hwm"]
-    static let history = ["endpoint", "max_reply"]
+    static let history = ["endpoint", "max_reply", "max_request_bytes"]
     static let metrics = ["listen"]
-    static let state = ["directory"]
+    static let state = ["directory", "journal_retention"]
     static let pipeline = ["workers", "ring_capacity", "overflow"]
     static let limits = ["max_sensors"]
     static let logging = ["level"]
@@ -260,6 +260,7 @@ extension ConfigReader {
             switch e.key {
             case "endpoint": if let v = endpoint(e.value, e.path, binds: true, &locations) { history.endpoint = v }
             case "max_reply": if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { history.maxReply = v }
+            case "max_request_bytes": if let v = int(e.value, e.path, min: 256, max: 1 << 20) { history.maxRequestBytes = v }
             default: break
             }
         }
@@ -327,11 +328,16 @@ extension ConfigReader {
 
     private mutating func readState(_ section: Entry, into state: inout VigilConfiguration.State) {
         for e in entries(of: section.value, section.path, known: ConfigKeys.state) {
-            guard let v = string(e.value, e.path, what: "a directory path") else { continue }
-            if v.isEmpty {
-                report(.invalidValue, at: e.value, e.path, "expected a directory path, got \"\"")
-            } else {
-                state.directory = v
+            switch e.key {
+            case "journal_retention":
+                if let v = duration(e.value, e.path) { state.journalRetention = v }
+            default:
+                guard let v = string(e.value, e.path, what: "a directory path") else { continue }
+                if v.isEmpty {
+                    report(.invalidValue, at: e.value, e.path, "expected a directory path, got \"\"")
+                } else {
+                    state.directory = v
+                }
             }
         }
     }

@@ -14,9 +14,9 @@ extension VigilConfiguration {
         }
         lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark)"))
         lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
-        lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply)"))
+        lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply), max_request_bytes \(history.maxRequestBytes)"))
         lines.append(("metrics", metrics.listen.map { "http://\($0)/metrics" } ?? "off"))
-        lines.append(("state", state.directory))
+        lines.append(("state", "\(state.directory), journal_retention \(renderDuration(state.journalRetention))"))
         let workers = switch pipeline.workers {
         case .auto: "auto"
         case .count(let n): "\(n)"
@@ -45,6 +45,16 @@ extension VigilConfiguration {
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")
+    }
+
+    /// `30d`, `12h`, `15m`, `90s` (the largest unit that divides it), or `0`.
+    private func renderDuration(_ d: Duration) -> String {
+        let s = d.components.seconds
+        if s == 0 { return "0" }
+        for (unit, factor) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where s % factor == 0 {
+            return "\(s / factor)\(unit)"
+        }
+        return "\(s)s"
     }
 
     private func change(_ changes: [String]) -> String {

@@ -121,11 +121,15 @@ extension VigilConfiguration {
         public var endpoint: String
         /// Most alerts returned by one query (`max_reply`).
         public var maxReply: Int
+        /// Largest request accepted, in bytes (`max_request_bytes`); a peer sending a larger
+        /// frame is disconnected by libzmq before the frame is read.
+        public var maxRequestBytes: Int
 
-        /// The defaults: `tcp://127.0.0.1:7003`.
-        public init(endpoint: String = "tcp://127.0.0.1:7003", maxReply: Int = 10_000) {
+        /// The defaults: `tcp://127.0.0.1:7003`, 10000 alerts per reply, 4096-byte requests.
+        public init(endpoint: String = "tcp://127.0.0.1:7003", maxReply: Int = 10_000, maxRequestBytes: Int = 4096) {
             self.endpoint = endpoint
             self.maxReply = maxReply
+            self.maxRequestBytes = maxRequestBytes
         }
     }
 
@@ -162,10 +166,14 @@ extension VigilConfiguration {
         /// Directory of the SQLite journal and the detector snapshots (`directory`), as written;
         /// a relative path is relative to the daemon's working directory.
         public var directory: String
+        /// Alerts journaled longer ago than this are deleted from the journal
+        /// (`journal_retention`, e.g. `30d`); `.zero` (written `0`) keeps every alert.
+        public var journalRetention: Duration
 
-        /// The default: `./state`.
-        public init(directory: String = "./state") {
+        /// The defaults: `./state`, 30 days of alerts.
+        public init(directory: String = "./state", journalRetention: Duration = .seconds(30 * 86_400)) {
             self.directory = directory
+            self.journalRetention = journalRetention
         }
     }
 

@@ -3,13 +3,29 @@ import Logging
 import RingBuffer
 import Synchronization
 import VigilCore
+import VigilJournal
 import VigilPipeline
 import ZeroMQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The publish stage: one thread drains the workers' alert rings, gives each event the next
 /// daemon-wide `seq` (continuing from the journal across restarts), journals the batch in one
-/// SQLite transaction and then publishes each alert on the PUB socket as
+/// SQLite transaction and only then publishes each alert on the PUB socket as
 /// `alert/<sensor>` + JSON.
+///
+/// Publish only what is journaled: when a batch cannot be written (disk full, I/O error, another
+/// process holding the write lock), the journal rolls it back, the publisher keeps the batch
+/// (same `seq`s) and retries it with exponential backoff, and publishes nothing meanwhile. While
+/// it cannot write, `/readyz` answers 503 and `vigil_journal_errors_total` counts each failed
+/// try; the workers' alert rings fill and backpressure reaches ingest, so nothing is dropped.
+/// Only when stopping, after `stopGiveUpSeconds` of failures, does it give up: the alerts
+/// still held (and any the workers emit after) are neither journaled nor published, and one log
+/// line says how many.
+///
+/// Threading: `open` and `start` on the starting thread; then the PUB socket and the journal
+/// writer belong to the publisher thread. `requestStop` and `lastSeq` from any thread.
 final class AlertPublisher: @unchecked Sendable {
     private let options: DaemonOptions
     private let pipeline: Pipeline
@@ -19,6 +35,13 @@ final class AlertPublisher: @unchecked Sendable {
     private var journal: Journal?
     private var thread: StageThread?
     private var seq: UInt64 = 0
+    /// Monotonic nanoseconds at which stopping began, 0 while running.
+    private let stopRequestedAt = Atomic<UInt64>(0)
+    /// How long a stopping publisher keeps retrying a journal that fails before it gives up.
+    var stopGiveUpSeconds: Double = 5
+    /// Retry delays while the journal fails: doubling from the first to the last.
+    private let retryFirstMilliseconds = 50
+    private let retryMaximumMilliseconds = 2000
 
     init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, logger: Logger) {
         self.options = options
@@ -27,9 +50,9 @@ final class AlertPublisher: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Opens the journal and binds the PUB socket on the caller's thread.
+    /// Opens (creating) the journal and binds the PUB socket on the caller's thread.
     func open(context: ZMQContext) throws {
-        let j = try Journal(path: options.journalPath)
+        let j = try Journal(path: options.journalPath, access: .readWrite)
         seq = try j.lastSeq()
         metrics.lastSeq.set(0, seq)
         journal = j
@@ -39,14 +62,21 @@ final class AlertPublisher: @unchecked Sendable {
         socket = s
     }
 
-    /// The last `seq` handed out.
+    /// The last `seq` published.
     var lastSeq: UInt64 { metrics.lastSeq[0] }
 
     func start() {
         thread = StageThread(name: "vigil-publish") { [self] in self.run() }
     }
 
-    /// Waits until the pipeline's workers have stopped and every alert they emitted is published.
+    /// Tells the publisher the daemon is stopping, so a journal that keeps failing is given up on
+    /// after `stopGiveUpSeconds` instead of holding the shutdown forever. Any thread.
+    func requestStop() {
+        _ = stopRequestedAt.compareExchange(expected: 0, desired: Clock.monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// Waits until the pipeline's workers have stopped and every alert they emitted is published
+    /// (or, with a journal that failed until the give-up time, dropped and logged).
     func join() {
         thread?.join()
         thread = nil
@@ -56,36 +86,70 @@ final class AlertPublisher: @unchecked Sendable {
         guard let socket, let journal else { return }
         var backoff = Backoff(maximumSleepMicroseconds: 2000)
         var batch: [(record: AlertRecord, json: String)] = []
+        var entries: [JournalEntry] = []
+        var failures = 0           // consecutive failed tries of the held batch
+        var lastFailureLog: UInt64 = 0
+        var abandoned = 0          // alerts given up on while stopping
         while true {
             let workersDone = !pipeline.isRunning
             let started = Clock.monotonicNanoseconds()
-            batch.removeAll(keepingCapacity: true)
-            pipeline.drainAlerts(maximum: 1024) { event in
-                seq += 1
-                metrics.countAlert(event)
-                var record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor))
-                // An asset alert names the member sensor that isolated the point most often.
-                if case .isolationForest(_, let feature, _) = event.evidence,
-                   let member = pipeline.assets.member(of: event.sensor, at: Int(feature)) {
-                    record.context["feature_sensor"] = .string(pipeline.registry.name(of: member))
-                }
-                batch.append((record, record.json))
-            }
             if batch.isEmpty {
-                if workersDone { break }  // drained after the last worker exited
-                backoff.pause()
+                pipeline.drainAlerts(maximum: 1024) { event in
+                    seq += 1
+                    var record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor))
+                    // An asset alert names the member sensor that isolated the point most often.
+                    if case .isolationForest(_, let feature, _) = event.evidence,
+                       let member = pipeline.assets.member(of: event.sensor, at: Int(feature)) {
+                        record.context["feature_sensor"] = .string(pipeline.registry.name(of: member))
+                    }
+                    batch.append((record, record.json))
+                }
+                if batch.isEmpty {
+                    if workersDone { break }  // drained after the last worker exited
+                    backoff.pause()
+                    continue
+                }
+                backoff.reset()
+                if abandoned > 0 {
+                    abandoned += batch.count
+                    batch.removeAll(keepingCapacity: true)
+                    continue
+                }
+                entries = batch.map { JournalEntry($0.record, json: $0.json) }
+            }
+            do {
+                try journal.append(entries, journaledAt: Clock.wallNanoseconds())
+            } catch {
+                failures += 1
+                metrics.journalErrors.add(0, 1)
+                metrics.journalWritable.store(false, ordering: .releasing)
+                let now = Clock.monotonicNanoseconds()
+                let range = "seq \(batch.first!.record.seq)…\(batch.last!.record.seq)"
+                if failures == 1 {
+                    logger.error("\(error); holding \(batch.count) alerts (\(range)) and retrying: nothing is published until the journal takes them")
+                    lastFailureLog = now
+                } else if now - lastFailureLog > 30_000_000_000 {
+                    logger.error("journal still failing after \(failures) tries, \(batch.count) alerts held (\(range)): \(error)")
+                    lastFailureLog = now
+                }
+                let stopAt = stopRequestedAt.load(ordering: .relaxed)
+                if stopAt != 0, Double(now - stopAt) / 1e9 >= stopGiveUpSeconds {
+                    abandoned = batch.count
+                    logger.critical("stopping with an unwritable journal: giving up on \(batch.count) held alerts (\(range)) and any emitted after; they are neither journaled nor published")
+                    batch.removeAll(keepingCapacity: true)
+                    continue
+                }
+                let delay = min(retryMaximumMilliseconds, retryFirstMilliseconds << min(failures - 1, 16))
+                sleepChecked(milliseconds: delay)
                 continue
             }
-            backoff.reset()
-            do {
-                try journal.begin()
-                for (record, json) in batch { try journal.append(record, json: json) }
-                try journal.commit()
-            } catch {
-                metrics.journalErrors.add(0, 1)
-                logger.error("\(error)")
+            if failures > 0 {
+                logger.notice("journal writable again after \(failures) failed tries; publishing the \(batch.count) held alerts")
+                failures = 0
+                metrics.journalWritable.store(true, ordering: .releasing)
             }
             for (record, json) in batch {
+                metrics.countAlert(record)
                 do {
                     try socket.send(record.topic, more: true)
                     try socket.send(json)
@@ -94,8 +158,23 @@ final class AlertPublisher: @unchecked Sendable {
                 }
                 metrics.lastSeq.set(0, record.seq)
             }
+            batch.removeAll(keepingCapacity: true)
             metrics.publishLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
         }
+        if abandoned > 0 {
+            logger.critical("\(abandoned) alerts were lost to the unwritable journal (neither journaled nor published)")
+        }
         socket.close()
+    }
+
+    /// Sleeps up to `milliseconds` in 50 ms slices, returning early once stopping began (so the
+    /// give-up deadline is checked on time).
+    private func sleepChecked(milliseconds: Int) {
+        var left = milliseconds
+        while left > 0 {
+            usleep(UInt32(min(left, 50)) * 1000)
+            left -= 50
+            if stopRequestedAt.load(ordering: .relaxed) != 0 { return }
+        }
     }
 }

@@ -30,6 +30,7 @@ public final class Daemon: @unchecked Sendable {
     private let ingest: IngestService
     private let publisher: AlertPublisher
     private let history: HistoryServer
+    private let retention: JournalRetention?
     private var metricsServer: MetricsServer?
     private let notifier: SystemdNotifier
     private var running = false
@@ -45,6 +46,7 @@ public final class Daemon: @unchecked Sendable {
         ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         history = HistoryServer(options: options, logger: logger)
+        retention = options.journalRetention > .zero ? JournalRetention(options: options, metrics: metrics, logger: logger) : nil
         if let listen = options.metricsListen {
             let m = metrics
             let p = pipeline
@@ -53,8 +55,9 @@ public final class Daemon: @unchecked Sendable {
                 case "/metrics": return (200, "text/plain; version=0.0.4; charset=utf-8", m.render(pipeline: p))
                 case "/healthz": return (200, "text/plain", "ok\n")
                 case "/readyz":
-                    let ready = m.ready.load(ordering: .acquiring) && !m.draining.load(ordering: .acquiring)
-                    return ready ? (200, "text/plain", "ready\n") : (503, "text/plain", "not ready\n")
+                    if m.isReady { return (200, "text/plain", "ready\n") }
+                    let why = !m.journalWritable.load(ordering: .acquiring) ? "journal not writable, alerts held" : "not ready"
+                    return (503, "text/plain", why + "\n")
                 default: return (404, "text/plain", "not found: try /metrics, /healthz or /readyz\n")
                 }
             }
@@ -66,6 +69,11 @@ public final class Daemon: @unchecked Sendable {
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
+            if let mode = wideMode(options.stateDirectory) {
+                // Not changed here: the directory may be shared (`.` or /tmp); the journal in it
+                // is 0600 whatever the directory's mode.
+                logger.warning("state directory \(options.stateDirectory) is mode 0\(String(mode, radix: 8)), wider than 0750: other users may list it; narrow it with chmod 750")
+            }
             // FFTW plans measured by earlier runs (missing on the first start: not an error).
             if access(wisdomPath, R_OK) == 0 {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
@@ -73,6 +81,7 @@ public final class Daemon: @unchecked Sendable {
             restoreDetectorState()
             try publisher.open(context: context)
             try history.open(context: context)
+            try retention?.open()
             try metricsServer?.open()
             try ingest.bind(context: context)
         } catch {
@@ -80,6 +89,7 @@ public final class Daemon: @unchecked Sendable {
             throw StartError(description: "\(error)")
         }
         history.start()
+        retention?.start()
         metricsServer?.start()
         pipeline.start()
         publisher.start()
@@ -104,6 +114,8 @@ public final class Daemon: @unchecked Sendable {
         metrics.draining.store(true, ordering: .releasing)
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.info("draining")
+        publisher.requestStop()
+        retention?.stop()
         ingest.stop()
         ingest.join()
         pipeline.finishIngest()
@@ -111,10 +123,14 @@ public final class Daemon: @unchecked Sendable {
         publisher.join()
         history.stop()
         history.join()
+        retention?.join()
         metricsServer?.stop()
         metricsServer?.join()
         context.shutdown()
-        do { try FFTWisdom.save(wisdomPath) } catch { logger.warning("\(error)") }
+        do {
+            try FFTWisdom.save(wisdomPath)
+            _ = chmod(wisdomPath, 0o640)
+        } catch { logger.warning("\(error)") }
         saveDetectorState()
         logger.info("stopped", metadata: [
             "received": "\(pipeline.samplesSubmitted)",
@@ -166,10 +182,14 @@ public final class Daemon: @unchecked Sendable {
 
     /// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread it creates
     /// afterwards, so that `runUntilSignalled` receives them synchronously. Call first in `main`.
+    /// SIGPIPE and SIGXFSZ are ignored: a closed peer or a file-size limit (`RLIMIT_FSIZE`) then
+    /// fails the write with EPIPE or EFBIG, which the caller handles (the journal like a full
+    /// disk: the batch is held and retried), instead of killing the daemon.
     public static func blockSignals() {
         var set = handledSignals()
         pthread_sigmask(SIG_BLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
     }
 
     /// Detector state kept in the state directory across restarts (`DetectorSnapshot`).
@@ -228,7 +248,7 @@ private func makeDirectory(_ path: String) throws {
         }
         return
     }
-    // Create parents one by one.
+    // Create parents one by one, mode 0750 (less any umask bits).
     var prefix = path.hasPrefix("/") ? "/" : ""
     for part in path.split(separator: "/") {
         prefix += part
@@ -237,6 +257,15 @@ private func makeDirectory(_ path: String) throws {
         }
         prefix += "/"
     }
+}
+
+/// The mode of `path` when it grants more than 0750 (the state directory holds the journal and
+/// detector state), nil otherwise or when it cannot be read.
+private func wideMode(_ path: String) -> mode_t? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return nil }
+    let mode = st.st_mode & 0o7777
+    return mode & ~0o750 != 0 ? mode : nil
 }
 
 /// A failed file operation on the state directory: the call, the path and `strerror(errno)`.

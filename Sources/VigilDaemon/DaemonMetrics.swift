@@ -11,15 +11,26 @@ final class DaemonMetrics: Sendable {
     /// Alerts by detector × severity × event.
     let alerts = AtomicCounters(count: DetectorKind.allCases.count * Severity.allCases.count * 2)
     let lastSeq = AtomicCounters(count: 1)
+    /// Failed journal writes: alert batches (each failed try) and retention passes.
     let journalErrors = AtomicCounters(count: 1)
+    /// Alerts deleted from the journal by retention.
+    let journalDeleted = AtomicCounters(count: 1)
+    /// False while the publisher cannot write the journal (`/readyz` answers 503).
+    let journalWritable = Atomic<Bool>(true)
     let ingestLatency = LatencyHistogram()
     let publishLatency = LatencyHistogram()
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
     let startedAt = Clock.wallNanoseconds()
 
-    func countAlert(_ e: AlertEvent) {
-        alerts.add(Self.alertIndex(e.detector, e.severity, e.event), 1)
+    /// Counts one published alert.
+    func countAlert(_ r: AlertRecord) {
+        alerts.add(Self.alertIndex(r.detector, r.severity, r.event), 1)
+    }
+
+    /// Whether `/readyz` should answer 200: started, not draining, and the journal writable.
+    var isReady: Bool {
+        ready.load(ordering: .acquiring) && !draining.load(ordering: .acquiring) && journalWritable.load(ordering: .acquiring)
     }
 
     private static func alertIndex(_ d: DetectorKind, _ s: Severity, _ e: AlertEventKind) -> Int {
@@ -56,7 +67,9 @@ final class DaemonMetrics: Sendable {
             }
         }
         gauge("vigil_alert_seq", "Sequence number of the last published alert.", Double(lastSeq[0]))
-        counter("vigil_journal_errors_total", "Failed journal writes.", journalErrors[0])
+        counter("vigil_journal_errors_total", "Failed journal writes (each failed try of an alert batch, and failed retention passes).", journalErrors[0])
+        gauge("vigil_journal_writable", "1 while the journal takes alerts, 0 while writes fail and alerts are held.", journalWritable.load(ordering: .relaxed) ? 1 : 0)
+        counter("vigil_journal_retention_deleted_total", "Alerts deleted from the journal by state.journal_retention.", journalDeleted[0])
         gauge("vigil_sensors", "Sensors known to the daemon.", Double(pipeline.registry.count))
         s += "# HELP vigil_ring_occupancy Samples queued per worker ring.\n# TYPE vigil_ring_occupancy gauge\n"
         for (w, n) in pipeline.ringOccupancy.enumerated() { s += "vigil_ring_occupancy{worker=\"\(w)\"} \(n)\n" }

@@ -33,10 +33,18 @@ public struct DaemonOptions: Sendable {
     public var sendHighWaterMark: Int32
     public var historyEndpoint: String
     public var historyMaxReply: Int
+    /// Largest history request accepted, in bytes (`history.max_request_bytes`): a larger frame
+    /// makes libzmq disconnect the peer (`ZMQ_MAXMSGSIZE`), larger multi-frame messages are refused.
+    public var historyMaxRequestBytes: Int
     /// `host:port` of the metrics and health HTTP listener; nil disables it.
     public var metricsListen: String?
     /// Directory of the alert journal.
     public var stateDirectory: String
+    /// Alerts journaled longer ago than this are deleted (`state.journal_retention`); `.zero`
+    /// keeps every alert.
+    public var journalRetention: Duration
+    /// How often retention runs (the first pass runs at start).
+    public var journalRetentionInterval: Duration
     public var pipeline: PipelineConfiguration
     public var maxSensors: Int
     /// Per-sensor detector settings.
@@ -48,7 +56,9 @@ public struct DaemonOptions: Sendable {
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
                 publishEndpoint: String = "tcp://127.0.0.1:7002", sendHighWaterMark: Int32 = 100_000,
                 historyEndpoint: String = "tcp://127.0.0.1:7003", historyMaxReply: Int = 10_000,
+                historyMaxRequestBytes: Int = 4096,
                 metricsListen: String? = "127.0.0.1:9464", stateDirectory: String = "state",
+                journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil) {
@@ -61,6 +71,9 @@ public struct DaemonOptions: Sendable {
         self.sendHighWaterMark = sendHighWaterMark
         self.historyEndpoint = historyEndpoint
         self.historyMaxReply = historyMaxReply
+        self.historyMaxRequestBytes = historyMaxRequestBytes
+        self.journalRetention = journalRetention
+        self.journalRetentionInterval = journalRetentionInterval
         self.metricsListen = metricsListen
         self.stateDirectory = stateDirectory
         self.pipeline = pipeline

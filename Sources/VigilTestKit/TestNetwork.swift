@@ -64,6 +64,20 @@ public enum TestNetwork {
         return (status, String(text[split.upperBound...]))
     }
 
+    /// One `GET path` with a deadline: status, body and how long the answer took; nil when the
+    /// server cannot be reached or does not answer within `timeout` seconds.
+    public static func timedGet(port: Int, path: String, timeout: Double = 5) -> (status: Int, body: String, seconds: Double)? {
+        let started = Date()
+        guard let client = TestTCPClient(port: port) else { return nil }
+        client.send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        guard let response = client.readToEnd(timeout: timeout) else { return nil }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusLine = text.split(separator: "\r\n").first,
+              let status = Int(statusLine.split(separator: " ").dropFirst().first ?? ""),
+              let split = text.range(of: "\r\n\r\n") else { return nil }
+        return (status, String(text[split.upperBound...]), Date().timeIntervalSince(started))
+    }
+
     /// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
     public static func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -75,3 +89,75 @@ public enum TestNetwork {
     }
 }
 
+
+/// A raw TCP client on 127.0.0.1 for tests that play misbehaving peers (slow, idle, malformed).
+/// Every read has a deadline, so a test never hangs on a server that does not answer.
+///
+/// Threading: one thread at a time.
+public final class TestTCPClient: @unchecked Sendable {
+    /// The socket, -1 once closed.
+    public private(set) var fd: Int32
+
+    /// Connects to `127.0.0.1:port`; nil when the connection is refused.
+    public init?(port: Int) {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = UInt16(port).bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            Glibc.close(fd)
+            return nil
+        }
+    }
+
+    deinit { close() }
+
+    /// Sends `text` (ignoring a peer that went away); returns whether all of it was written.
+    @discardableResult
+    public func send(_ text: String) -> Bool { send(Array(text.utf8)) }
+
+    /// Sends `bytes`; returns whether all of them were written.
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return false }
+            sent += n
+        }
+        return true
+    }
+
+    /// Reads until the server closes the connection; nil if it has not within `timeout` seconds
+    /// (0: only what is already there).
+    public func readToEnd(timeout: Double) -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, max(0, Int32(left * 1000))) > 0 else {
+                if left <= 0 { return nil }
+                continue
+            }
+            let n = read(fd, &buf, buf.count)
+            if n > 0 { out += buf[0..<n]; continue }
+            return out  // closed (0) or reset (-1): the connection is over
+        }
+    }
+
+    /// Whether the server closed the connection within `timeout` seconds (what it sent before
+    /// is discarded).
+    public func isClosedByServer(within timeout: Double) -> Bool { readToEnd(timeout: timeout) != nil }
+
+    /// Closes the socket. Idempotent.
+    public func close() {
+        if fd >= 0 { Glibc.close(fd); fd = -1 }
+    }
+}

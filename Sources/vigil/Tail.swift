@@ -10,7 +10,9 @@ struct Tail: ParsableCommand {
         abstract: "Print alerts as they are published, one line each.",
         discussion: """
             With --since, journaled alerts are replayed from the history endpoint first, then the \
-            feed goes live with no gap and no duplicate (alerts carry a daemon-wide seq).
+            feed goes live with no gap and no duplicate (alerts carry a daemon-wide seq). Alerts the \
+            live feed misses (the publisher drops them when a subscriber falls behind) are fetched \
+            from history and printed in order before anything after them.
             Examples:
               vigil tail
               vigil tail --sensor plant1/ --severity critical
@@ -54,6 +56,7 @@ struct Tail: ParsableCommand {
 
     func run() throws {
         let context = try ZMQContext()
+        // Subscribe first: from here on the SUB socket queues live alerts while history is read.
         let sub = try ZMQSocket(context: context, type: .sub)
         if sensor.isEmpty {
             try sub.subscribe("alert/")
@@ -61,60 +64,179 @@ struct Tail: ParsableCommand {
             for prefix in sensor { try sub.subscribe("alert/" + prefix) }
         }
         try sub.connect(endpoint)
-        let printer = AlertPrinter(json: json, color: color && isatty(STDOUT_FILENO) != 0)
-        var printed = 0
-        var lastSeq: UInt64 = 0
-
-        func show(_ record: AlertRecord) -> Bool {
-            if let severity, record.severity < severity { return true }
-            if !sensor.isEmpty, !sensor.contains(where: { record.sensor.hasPrefix($0) }) { return true }
-            printer.print(record)
-            printed += 1
-            if let count, printed >= count { return false }
-            return true
-        }
+        var feed = TailFeed(command: self, sub: sub, history: HistoryClient(context: context, endpoint: history))
+        defer { feed.history.close() }
 
         if let since, let spec = SinceSpec(since) {
-            // Subscribe first (the SUB queue holds live alerts meanwhile), then read history.
-            Thread.sleep(forTimeInterval: 0.2)
-            let req = try ZMQSocket(context: context, type: .req)
-            try req.setReceiveTimeout(5000)
-            try req.connect(history)
-            var request: String
-            switch spec {
-            case .seq(let n): request = "{\"since_seq\":\(n)}"
-            case .duration(let seconds):
-                let since = Int64((Date().timeIntervalSince1970 - seconds) * 1e9)
-                request = "{\"since\":\(since)}"
+            guard try feed.replay(from: spec.request) else { return }
+        } else {
+            // Live from now: start at the journal's head, so that alerts published before the
+            // subscription took effect still come (from history) and none after it is skipped.
+            let probe = HistoryClient(context: context, endpoint: history, timeoutMilliseconds: 2000)
+            if let head = try? probe.page(HistoryRequest(.afterSeq(UInt64(Int64.max)), limit: 1)).headSeq {
+                feed.sequencer.start(after: head)
+            } else {
+                feed.warn("the history endpoint \(history) does not answer; live alerts only until it does")
             }
-            while true {
-                try req.send(request)
-                guard let reply = try req.receiveFrame() else {
-                    throw ValidationError("no answer from the history endpoint \(history) within 5 s")
-                }
-                let page = try JSONDecoder().decode(HistoryPage.self, from: Data(reply.bytes))
-                if let error = page.error { throw ValidationError("history: \(error)") }
-                for record in page.alerts ?? [] {
-                    lastSeq = max(lastSeq, record.seq)
-                    if !show(record) { return }
-                }
-                guard page.more == true, let next = page.last_seq else { break }
-                request = "{\"since_seq\":\(next)}"
-            }
-            req.close()
+            probe.close()
         }
+        try feed.runLive()
+    }
+}
 
-        try sub.setReceiveTimeout(idleTimeout.map { Int32($0 * 1000) } ?? -1)
+/// The tail loop: history first, then live alerts in `seq` order, every gap in the live feed
+/// filled from history before anything after it is printed.
+///
+/// Threading: the command's thread (it owns the sockets).
+struct TailFeed {
+    let command: Tail
+    let sub: ZMQSocket
+    let history: HistoryClient
+    let printer: AlertPrinter
+    var sequencer = AlertSequencer()
+    /// Live alerts received while history was being read, in arrival order.
+    var buffered: [AlertRecord] = []
+    var printed = 0
+    private var warned: Set<String> = []
+
+    init(command: Tail, sub: ZMQSocket, history: HistoryClient) {
+        self.command = command
+        self.sub = sub
+        self.history = history
+        printer = AlertPrinter(json: command.json, color: command.color && isatty(STDOUT_FILENO) != 0)
+    }
+
+    /// Prints `record` if it passes the filters; false once `--count` alerts were printed.
+    mutating func show(_ record: AlertRecord) -> Bool {
+        if let severity = command.severity, record.severity < severity { return true }
+        if !command.sensor.isEmpty, !command.sensor.contains(where: { record.sensor.hasPrefix($0) }) { return true }
+        printer.print(record)
+        printed += 1
+        if let count = command.count, printed >= count { return false }
+        return true
+    }
+
+    /// One line on standard error, once per distinct text.
+    mutating func warn(_ text: String, once: Bool = false) {
+        if once {
+            guard !warned.contains(text) else { return }
+            warned.insert(text)
+        }
+        FileHandle.standardError.write(Data("vigil tail: \(text)\n".utf8))
+    }
+
+    /// The next live alert; nil on the receive timeout.
+    mutating func receiveLive(dontWait: Bool) throws -> AlertRecord? {
         while true {
-            guard let frames = try sub.receiveMultipart() else { return }  // idle timeout
-            guard frames.count == 2,
-                  let record = try? JSONDecoder().decode(AlertRecord.self, from: Data(frames[1])) else {
-                FileHandle.standardError.write(Data("vigil tail: skipped a message that is not an alert\n".utf8))
+            guard let frames = try sub.receiveMultipart(dontWait: dontWait) else { return nil }
+            if frames.count == 2, let record = try? JSONDecoder().decode(AlertRecord.self, from: Data(frames[1])) {
+                return record
+            }
+            warn("skipped a message that is not an alert")
+        }
+    }
+
+    /// Moves what the SUB socket queued into `buffered` (bounded: past it, the gap is filled
+    /// from history later).
+    mutating func drainLive() throws {
+        while buffered.count < 1_000_000, let r = try receiveLive(dontWait: true) { buffered.append(r) }
+    }
+
+    /// `--since`: prints history from `request` up to the journal's head, keeping live alerts
+    /// that arrive meanwhile. False once `--count` was reached.
+    mutating func replay(from request: HistoryRequest) throws -> Bool {
+        var request = request
+        while true {
+            let page: HistoryReply
+            do {
+                page = try history.page(request)
+            } catch {
+                throw ValidationError("\(error)")
+            }
+            for r in sequencer.history(page.alerts) where !show(r) { return false }
+            sequencer.start(after: page.lastSeq)
+            try drainLive()
+            guard page.more else { return true }
+            request = HistoryRequest(.afterSeq(page.lastSeq))
+        }
+    }
+
+    /// Fetches `from…through` (and whatever follows, up to one page) from history and prints it;
+    /// what history no longer has is reported and skipped. False once `--count` was reached.
+    mutating func fill(from: UInt64, through: UInt64) -> Bool {
+        var after = from - 1
+        var fetched = 0
+        do {
+            while true {
+                let page = try history.page(HistoryRequest(.afterSeq(after)))
+                for r in sequencer.history(page.alerts) {
+                    fetched += 1
+                    if !show(r) { return false }
+                }
+                after = page.lastSeq
+                if !page.more || page.lastSeq >= through { break }
+            }
+        } catch {
+            warn("cannot fill a gap from history: \(error)")
+        }
+        if let next = sequencer.next, next <= through {
+            warn("alerts #\(next)…#\(through) are neither live nor in the journal (deleted by retention?); skipping them")
+            sequencer.skip(through: through)
+        } else if fetched > 0 {
+            warn("alerts #\(from)…#\(through) were missed live (publisher high-water mark); printed them from history")
+        }
+        return true
+    }
+
+    /// Offers one live alert; false once `--count` was reached.
+    mutating func handle(_ r: AlertRecord) -> Bool {
+        switch sequencer.live(r) {
+        case .show: return show(r)
+        case .duplicate: return true
+        case .gap(let from, let through):
+            guard fill(from: from, through: through) else { return false }
+            switch sequencer.live(r) {
+            case .show: return show(r)
+            case .duplicate: return true
+            case .gap(_, let through):
+                sequencer.skip(through: through)
+                return sequencer.live(r) == .show ? show(r) : true
+            }
+        }
+    }
+
+    /// The live loop: buffered alerts first, then the SUB socket. After each second without a
+    /// live alert, history is asked for anything past the last printed seq (alerts dropped at
+    /// the high-water mark with nothing after them to reveal the gap).
+    mutating func runLive() throws {
+        for r in buffered where !handle(r) { return }
+        buffered.removeAll()
+        let slice = min(1000, command.idleTimeout.map { max(1, Int32($0 * 1000)) } ?? 1000)
+        try sub.setReceiveTimeout(slice)
+        var lastAlert = Date()
+        while true {
+            if let r = try receiveLive(dontWait: false) {
+                guard handle(r) else { return }
+                lastAlert = Date()
                 continue
             }
-            if record.seq <= lastSeq { continue }  // already shown from history
-            lastSeq = record.seq
-            if !show(record) { return }
+            if let next = sequencer.next {
+                do {
+                    var after = next - 1
+                    while true {
+                        let page = try history.page(HistoryRequest(.afterSeq(after)))
+                        for r in sequencer.history(page.alerts) {
+                            lastAlert = Date()
+                            if !show(r) { return }
+                        }
+                        after = page.lastSeq
+                        if !page.more { break }
+                    }
+                } catch {
+                    warn("history: \(error)", once: true)
+                }
+            }
+            if let idle = command.idleTimeout, Date().timeIntervalSince(lastAlert) >= idle { return }
         }
     }
 }
@@ -132,14 +254,14 @@ enum SinceSpec {
         guard let unit = text.last, let factor = units[unit], let value = Double(text.dropLast()), value >= 0 else { return nil }
         self = .duration(value * factor)
     }
-}
 
-/// One page of the history endpoint's reply.
-struct HistoryPage: Decodable {
-    var alerts: [AlertRecord]?
-    var last_seq: UInt64?
-    var more: Bool?
-    var error: String?
+    /// The history request that starts the replay.
+    var request: HistoryRequest {
+        switch self {
+        case .seq(let n): HistoryRequest(.afterSeq(n))
+        case .duration(let seconds): HistoryRequest(.sinceTimestamp(Int64((Date().timeIntervalSince1970 - seconds) * 1e9)))
+        }
+    }
 }
 
 /// Renders alerts for people (one aligned, optionally coloured line) or machines (NDJSON).

@@ -34,13 +34,13 @@ final class VigildProcess: @unchecked Sendable {
     private var log = Data()
     private let lock = NSLock()
 
-    init(state: String? = nil, extraYAML: String = "", environment: [String: String] = [:]) throws {
+    init(state: String? = nil, extraYAML: String = "", sendHighWaterMark: Int? = nil, environment: [String: String] = [:]) throws {
         self.state = state ?? TestNetwork.temporaryDirectory("vigild")
         configPath = self.state + "/vigil.yaml"
         let yaml = """
             ingest:
               endpoints: [\(ingest)]
-            publish: {endpoint: \(publish)}
+            publish: {endpoint: \(publish)\(sendHighWaterMark.map { ", send_hwm: \($0)" } ?? "")}
             history: {endpoint: \(history)}
             metrics: {listen: "127.0.0.1:\(metricsPort)"}
             state: {directory: \(self.state)}
@@ -326,13 +326,15 @@ struct VigildProcessTests {
         #expect(missing.err.contains("/nonexistent/vigil.yaml"))
     }
 
-    private func sendSpike(to endpoint: String, sensor: String, start: Int64) throws {
-        let context = try ZMQContext()
-        let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 5000)
-        try push.connect(endpoint)
-        try push.send(IngestEncoder.binary(sensor: sensor, samples: DaemonInProcessTests.spikeSeries(start: start)))
-        push.close()
-    }
+}
+
+/// Pushes `DaemonInProcessTests.spikeSeries` for `sensor` (one raise, one clear) to `endpoint`.
+func sendSpike(to endpoint: String, sensor: String, start: Int64) throws {
+    let context = try ZMQContext()
+    let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 5000)
+    try push.connect(endpoint)
+    try push.send(IngestEncoder.binary(sensor: sensor, samples: DaemonInProcessTests.spikeSeries(start: start)))
+    push.close()
 }
 
 extension FileHandle {

@@ -6,6 +6,9 @@ send  ENDPOINT SENSOR N SPIKE_AT      PUSH N one-sample JSON messages (a calm si
                                       3-sample spike at SPIKE_AT), then exit.
 sub   ENDPOINT COUNT TIMEOUT_S        SUBSCRIBE to alert/, print each alert's JSON on one line,
                                       exit after COUNT alerts or TIMEOUT_S seconds.
+ask   ENDPOINT JSON TIMEOUT_S         REQ one history request, print the reply (or "no reply").
+flood ENDPOINT BYTES FRAMES TIMEOUT_S DEALER one request of BYTES bytes split into FRAMES frames
+                                      (after the empty delimiter), print the reply or "no reply".
 """
 import json
 import math
@@ -52,8 +55,41 @@ def sub(endpoint, count, timeout):
     ctx.term()
 
 
+def reply_or_none(s, timeout):
+    if s.poll(int(timeout * 1000)):
+        return s.recv_multipart()[-1].decode()
+    return "no reply"
+
+
+def ask(endpoint, request, timeout):
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    s.send(request.encode())
+    print(reply_or_none(s, timeout), flush=True)
+    s.close()
+    ctx.term()
+
+
+def flood(endpoint, size, frames, timeout):
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.setsockopt(zmq.LINGER, 0)
+    s.connect(endpoint)
+    chunk = b'{"since_seq": 0, "pad": "' + b"x" * (size // frames)
+    s.send_multipart([b""] + [chunk] * frames, copy=False)
+    print(reply_or_none(s, timeout), flush=True)
+    s.close()
+    ctx.term()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "ask":
+        ask(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif sys.argv[1] == "flood":
+        flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
     else:
         sub(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))

@@ -88,6 +88,12 @@ struct ConfigParsingTests {
         #expect((c.metrics.listen == nil) == disabled)
     }
 
+    @Test(arguments: [("0", Duration.zero), ("90s", .seconds(90)), ("15m", .seconds(900)), ("12h", .seconds(43_200)),
+                      ("30d", .seconds(2_592_000)), ("\"7d\"", .seconds(604_800))])
+    func journalRetention(_ text: String, _ expected: Duration) throws {
+        #expect(try parse("state: {journal_retention: \(text)}").state.journalRetention == expected)
+    }
+
     @Test(arguments: [(1024, 1024), (1025, 2048), (65536, 65536), (100_000, 131_072)])
     func ringCapacityRoundsUpToPowerOfTwo(_ written: Int, _ capacity: Int) throws {
         #expect(try parse("pipeline: {ring_capacity: \(written)}").pipeline.ringCapacity == capacity)
@@ -153,7 +159,7 @@ struct ConfigParsingTests {
         let p = problems("state: {folder: /tmp}")
         let problem = try #require(p.first)
         #expect(problem.code == .unknownKey)
-        #expect(problem.message == "unknown key (known keys: directory)")
+        #expect(problem.message == "unknown key (known keys: directory, journal_retention)")
     }
 
     @Test func unknownTopLevelSection() throws {
@@ -190,6 +196,18 @@ struct ConfigParsingTests {
         ("pipeline: {ring_capacity: 512}", "pipeline.ring_capacity", "expected an integer between 1024 and 1073741824, got 512"),
         ("limits: {max_sensors: 0}", "limits.max_sensors", "expected an integer between 1 and 4294967295, got 0"),
         ("state: {directory: \"\"}", "state.directory", #"expected a directory path, got """#),
+        ("state: {journal_retention: 30}", "state.journal_retention",
+         "expected a duration such as 30d, 12h, 15m or 90s, or 0, got 30 (add a unit: s, m, h or d)"),
+        ("state: {journal_retention: 30 days}", "state.journal_retention",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "30 days""#),
+        ("state: {journal_retention: -1d}", "state.journal_retention",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "-1d""#),
+        ("state: {journal_retention: 1.5h}", "state.journal_retention",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "1.5h""#),
+        ("state: {journal_retention: 99999999d}", "state.journal_retention", #"expected at most 100 years, got "99999999d""#),
+        ("state: {journal_retention: [30d]}", "state.journal_retention",
+         "expected a duration such as 30d, 12h, 15m or 90s, or 0, got a list"),
+        ("history: {max_request_bytes: 100}", "history.max_request_bytes", "expected an integer between 256 and 1048576, got 100"),
         ("[1, 2]", "", "expected a mapping of sections (ingest, publish, …), got a list"),
     ])
     func wrongTypesAndRanges(_ yaml: String, _ path: String, _ message: String) throws {

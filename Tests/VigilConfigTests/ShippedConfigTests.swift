@@ -55,9 +55,9 @@ struct ShippedConfigTests {
             ingest                       pull tcp://127.0.0.1:7001
             ingest                       max_message_bytes 16777216, receive_hwm 10000
             publish                      tcp://127.0.0.1:7002, send_hwm 100000
-            history                      tcp://127.0.0.1:7003, max_reply 10000
+            history                      tcp://127.0.0.1:7003, max_reply 10000, max_request_bytes 4096
             metrics                      http://127.0.0.1:9464/metrics
-            state                        ./state
+            state                        ./state, journal_retention 30d
             pipeline                     workers auto, ring_capacity 65536, overflow block
             limits                       max_sensors 100000
             logging                      level info
