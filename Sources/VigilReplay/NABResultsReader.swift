@@ -124,28 +124,19 @@ public enum NABResultsReader {
 
     /// NAB's thresholds file (`config/thresholds.json`): detector → profile → `{"threshold": t, …}`,
     /// read as detector → profile name → threshold. Throws `.missingFile`, or `.unreadable` for a
-    /// file that is not such a map.
+    /// file that is not such a map. (Read with `JSONDecoder`, which parses numbers exactly;
+    /// Foundation's `JSONSerialization` on Linux can be one unit in the last place off, and a
+    /// threshold often equals a score exactly.)
     public static func thresholds(path: String) throws(FixtureError) -> [String: [String: Double]] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw FixtureError(FileManager.default.fileExists(atPath: path) ? .unreadable : .missingFile, file: path,
                                reason: "cannot read the thresholds file")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let map = object as? [String: Any] else {
-            throw FixtureError(.unreadable, file: path, reason: "not a JSON object of detector → profile → {\"threshold\": …}")
+        struct Entry: Decodable { var threshold: Double }
+        do {
+            return try JSONDecoder().decode([String: [String: Entry]].self, from: data).mapValues { $0.mapValues(\.threshold) }
+        } catch {
+            throw FixtureError(.unreadable, file: path, reason: "not a JSON object of detector → profile → {\"threshold\": number}")
         }
-        var out: [String: [String: Double]] = [:]
-        for (detector, value) in map {
-            guard let profiles = value as? [String: Any] else {
-                throw FixtureError(.unreadable, file: path, reason: "\(detector): expected an object of profile → {\"threshold\": …}")
-            }
-            for (profile, entry) in profiles {
-                guard let t = (entry as? [String: Any])?["threshold"] as? NSNumber, t.doubleValue.isFinite else {
-                    throw FixtureError(.unreadable, file: path, reason: "\(detector).\(profile): no numeric \"threshold\"")
-                }
-                out[detector, default: [:]][profile] = t.doubleValue
-            }
-        }
-        return out
     }
 }
-

@@ -2,23 +2,12 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilTestKit
 @testable import VigilReplay
 
-/// The team's shared folder, `../shared` from the package root (the directory holding
-/// `Package.swift`), or `shared` next to a folder above it (a git worktree checked out under
-/// `wt/`); nil when there is none, as in a fresh clone.
-let sharedDirectory: String? = {
-    var url = URL(fileURLWithPath: repositoryRoot).standardizedFileURL
-    while url.pathComponents.count > 1 {
-        let candidate = url.deletingLastPathComponent().appendingPathComponent("shared").path
-        if FileManager.default.fileExists(atPath: candidate + "/vectors/nab_scoring/expected.json"),
-           FileManager.default.fileExists(atPath: candidate + "/datasets/nab/labels/combined_windows.json") {
-            return candidate
-        }
-        url.deleteLastPathComponent()
-    }
-    return nil
-}()
+/// The team's shared folder with the NAB corpus and the scoring vectors: `../shared` from the
+/// package root (or above it, for a worktree), nil in a fresh clone.
+let sharedDirectory = SharedData.directory(above: repositoryRoot, holding: "vectors/nab_scoring/expected.json")
 
 /// Parity with NAB's official scorer on the whole corpus: three published detectors' anomaly
 /// scores (`../shared/vectors/nab_scoring`, see its README) scored on NAB's 58 files
@@ -37,7 +26,8 @@ struct NABParityTests {
         let vectors = shared + "/vectors/nab_scoring"
         let fixtures = try FixtureLoader(labels: try NABLabels(path: nab + "/labels/combined_windows.json")).load([nab + "/data"])
         let expectedData = try #require(FileManager.default.contents(atPath: vectors + "/expected.json"))
-        let expected = try #require(try JSONSerialization.jsonObject(with: expectedData) as? [String: [String: [String: Double]]])
+        // JSONDecoder parses numbers exactly (JSONSerialization on Linux may be one ulp off).
+        let expected = try JSONDecoder().decode([String: [String: [String: Double]]].self, from: expectedData)
         let published = try #require(expected[detector])
         let shipped = try #require(published["shipped_thresholds"])
 
