@@ -44,7 +44,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(name: .customLong("nab-results"), help: ArgumentHelp("Write NAB results files (DIR/vigil/<category>/vigil_<file>.csv).", valueName: "DIR"))
+    @Option(name: .customLong("nab-results"), help: ArgumentHelp("Write NAB results files (DIR/vigil/<folder>/vigil_<file>.csv); their anomaly_score is at or above 0.5 exactly on the rows that raised an alert.", valueName: "DIR"))
     var nabResults: String?
 
     @Option(name: .customLong("scores-out"), help: ArgumentHelp("Write per-row scores, one CSV per input at the same relative path.", valueName: "DIR"))
