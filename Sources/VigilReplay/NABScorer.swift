@@ -311,35 +311,60 @@ public struct NABScorer: Sendable {
         }
 
         /// Indices of `scores` from the highest score to the lowest, equal scores in index order:
-        /// a stable LSD radix sort on order-preserving keys (bytes shared by every key skipped).
+        /// a stable LSD radix sort, 11 bits a pass, on order-preserving keys; every histogram is
+        /// counted in one read, and passes whose digit all keys share are skipped.
         static func descendingOrder(_ scores: [Double]) -> [Int32] {
             let n = scores.count
             precondition(n < Int(Int32.max))
-            // Ascending keys for descending scores: flip the order-preserving image of the bits.
+            let radix = 11, buckets = 1 << radix, passes = (64 + radix - 1) / radix
+            let mask = UInt64(buckets - 1)
             var keys = [UInt64](repeating: 0, count: n)
             var index = [Int32](repeating: 0, count: n)
-            for i in 0..<n {
-                let bits = (scores[i] + 0.0).bitPattern   // + 0.0 turns −0 into +0
-                let ordered = bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
-                keys[i] = ~ordered
-                index[i] = Int32(i)
+            var counts = [Int](repeating: 0, count: buckets * passes)
+            scores.withUnsafeBufferPointer { scores in
+                keys.withUnsafeMutableBufferPointer { keys in
+                    index.withUnsafeMutableBufferPointer { index in
+                        counts.withUnsafeMutableBufferPointer { counts in
+                            for i in 0..<n {
+                                // Ascending keys for descending scores: the order-preserving image
+                                // of the bits, flipped (+ 0.0 turns −0 into +0).
+                                let bits = (scores[i] + 0.0).bitPattern
+                                let key = ~(bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63))
+                                keys[i] = key
+                                index[i] = Int32(truncatingIfNeeded: i)
+                                for p in 0..<passes {
+                                    counts[p &* buckets &+ Int((key >> UInt64(p &* radix)) & mask)] &+= 1
+                                }
+                            }
+                        }
+                    }
+                }
             }
             var keys2 = [UInt64](repeating: 0, count: n)
             var index2 = [Int32](repeating: 0, count: n)
-            var counts = [Int](repeating: 0, count: 256)
-            for pass in 0..<8 {
-                let shift = UInt64(pass * 8)
-                for i in 0..<256 { counts[i] = 0 }
-                for k in keys { counts[Int((k >> shift) & 0xFF)] += 1 }
-                if counts.contains(n) { continue }   // every key has this byte: nothing moves
+            for p in 0..<passes {
+                let base = p * buckets
+                if counts[base..<(base + buckets)].contains(n) { continue }   // nothing would move
                 var sum = 0
-                for i in 0..<256 { let c = counts[i]; counts[i] = sum; sum += c }
-                for i in 0..<n {
-                    let b = Int((keys[i] >> shift) & 0xFF)
-                    let to = counts[b]
-                    counts[b] = to + 1
-                    keys2[to] = keys[i]
-                    index2[to] = index[i]
+                for b in base..<(base + buckets) { let c = counts[b]; counts[b] = sum; sum += c }
+                let shift = UInt64(p * radix)
+                keys.withUnsafeBufferPointer { from in
+                    index.withUnsafeBufferPointer { fromIndex in
+                        keys2.withUnsafeMutableBufferPointer { to in
+                            index2.withUnsafeMutableBufferPointer { toIndex in
+                                counts.withUnsafeMutableBufferPointer { counts in
+                                    for i in 0..<n {
+                                        let key = from[i]
+                                        let b = base &+ Int((key >> shift) & mask)
+                                        let slot = counts[b]
+                                        counts[b] = slot &+ 1
+                                        to[slot] = key
+                                        toIndex[slot] = fromIndex[i]
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
                 swap(&keys, &keys2)
                 swap(&index, &index2)

@@ -36,16 +36,13 @@ public struct NABSeries: Sendable, Equatable {
     /// window ends on a row before its start, or when windows overlap (NAB's labeller merges
     /// overlapping windows before scoring; its scorer assumes they are disjoint).
     public init(name: String, file: String, timestamps: [Int64], windows: [LabelWindow]) throws(FixtureError) {
-        var firstRow: [Int64: Int] = [:]
-        firstRow.reserveCapacity(timestamps.count)
-        for (row, ts) in timestamps.enumerated() where firstRow[ts] == nil { firstRow[ts] = row }
         var rows: [ClosedRange<Int>] = []
         for w in windows.sorted(by: { ($0.start, $0.end) < ($1.start, $1.end) }) {
             let span = "window [\(Timestamp.rfc3339(w.start)), \(Timestamp.rfc3339(w.end))]"
-            guard let start = firstRow[w.start] else {
+            guard let start = timestamps.firstIndex(of: w.start) else {
                 throw FixtureError(.labelNotInData, file: file, reason: "the start of labelled \(span) is not the timestamp of any row (NAB matches label timestamps to rows exactly)")
             }
-            guard let end = firstRow[w.end] else {
+            guard let end = timestamps.firstIndex(of: w.end) else {
                 throw FixtureError(.labelNotInData, file: file, reason: "the end of labelled \(span) is not the timestamp of any row (NAB matches label timestamps to rows exactly)")
             }
             guard start <= end else {

@@ -64,7 +64,15 @@ public struct NABSummary: Sendable {
     public init(detector: String, series: [NABSeries], columns: [Column], notScored: [FixtureError] = [],
                 profiles: [NABProfile] = NABProfile.all, key: [String] = []) {
         let scorer = NABScorer(series: series)
-        let rankings = columns.map { scorer.rank($0.scores) }
+        // Columns of the same scores (optimised and given) share one sort.
+        var rankings: [NABScorer.Ranking] = []
+        for (i, c) in columns.enumerated() {
+            if let same = columns[..<i].firstIndex(where: { $0.scores == c.scores }) {
+                rankings.append(rankings[same])
+            } else {
+                rankings.append(scorer.rank(c.scores))
+            }
+        }
         self.detector = detector
         self.files = series.count
         self.windows = scorer.windowCount
@@ -164,15 +172,20 @@ extension NABSummary {
         "given: the threshold from --nab-threshold or --nab-thresholds.",
     ]
 
-    /// Scores another detector's NAB results (`NABResultsReader`) on the labelled NAB-style
-    /// `fixtures`: NAB's optimised threshold per profile, and the given thresholds (profile name
-    /// → threshold) when there are any. A fixture without labels, whose labels do not match its
-    /// rows, or whose results file is missing or does not match is listed as not scored.
-    public static func scoring(_ detector: NABResultsReader.Detector, fixtures: [Fixture],
-                               thresholds: [String: Double]? = nil) -> NABSummary {
-        var series: [NABSeries] = []
-        var scores: [[Double]] = []
-        var notScored: [FixtureError] = []
+    /// Another detector's NAB results for labelled NAB-style fixtures, read and checked.
+    public struct Results: Sendable {
+        /// The fixtures that can be scored, as NAB sees them.
+        public var series: [NABSeries]
+        /// Their anomaly scores, one array per series.
+        public var scores: [[Double]]
+        /// The fixtures left out, with why: no labels, labels that do not match the rows, or a
+        /// results file that is missing or does not match.
+        public var notScored: [FixtureError]
+    }
+
+    /// Reads `detector`'s results (`NABResultsReader`) for `fixtures`.
+    public static func results(of detector: NABResultsReader.Detector, fixtures: [Fixture]) -> Results {
+        var out = Results(series: [], scores: [], notScored: [])
         for f in fixtures {
             do throws(FixtureError) {
                 guard f.format == .nab, f.isLabelled else {
@@ -183,15 +196,28 @@ extension NABSummary {
                     let expected = NABResultsReader.candidates(of: f.name, in: detector).first ?? detector.path
                     throw FixtureError(.missingFile, file: expected, reason: "no results of \(detector.name) for \(f.name)")
                 }
-                scores.append(try NABResultsReader.anomalyScores(path: path, fixture: f))
-                series.append(s)
+                out.scores.append(try NABResultsReader.anomalyScores(path: path, fixture: f))
+                out.series.append(s)
             } catch {
-                notScored.append(error)
+                out.notScored.append(error)
             }
         }
-        var columns = [Column(name: "optimised", scores: scores, threshold: .optimised)]
-        if let thresholds { columns.append(Column(name: "given", scores: scores, threshold: .perProfile(thresholds))) }
-        return NABSummary(detector: detector.name, series: series, columns: columns, notScored: notScored,
+        return out
+    }
+
+    /// Scores another detector's results read by `results(of:fixtures:)`: NAB's optimised
+    /// threshold per profile, and the given thresholds (profile name → threshold) when there are any.
+    public static func scoring(_ detector: String, results: Results, thresholds: [String: Double]? = nil) -> NABSummary {
+        var columns = [Column(name: "optimised", scores: results.scores, threshold: .optimised)]
+        if let thresholds { columns.append(Column(name: "given", scores: results.scores, threshold: .perProfile(thresholds))) }
+        return NABSummary(detector: detector, series: results.series, columns: columns, notScored: results.notScored,
                           key: thresholds == nil ? [resultsKey[0]] : resultsKey)
+    }
+
+    /// Reads and scores `detector`'s results on `fixtures` (`results(of:fixtures:)`, then
+    /// `scoring(_:results:thresholds:)`).
+    public static func scoring(_ detector: NABResultsReader.Detector, fixtures: [Fixture],
+                               thresholds: [String: Double]? = nil) -> NABSummary {
+        scoring(detector.name, results: results(of: detector, fixtures: fixtures), thresholds: thresholds)
     }
 }

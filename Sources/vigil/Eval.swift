@@ -139,10 +139,15 @@ struct Eval: ParsableCommand {
         let detectors = try NABResultsReader.detectors(in: directory, names: fixtures.map(\.name))
         var fixed: [String: [String: Double]]? = nil
         if let path = nabThresholds { fixed = try NABResultsReader.thresholds(path: path) }
+        let read = ContinuousClock.now - started
+        var scoring = Duration.zero
         let summaries = detectors.map { d in
             var thresholds: [String: Double]? = fixed.map { $0[d.name] ?? [:] }
             if let t = nabThreshold { thresholds = Dictionary(uniqueKeysWithValues: NABProfile.all.map { ($0.name, t) }) }
-            return NABSummary.scoring(d, fixtures: fixtures, thresholds: thresholds)
+            let results = NABSummary.results(of: d, fixtures: fixtures)
+            let start = ContinuousClock.now
+            defer { scoring += ContinuousClock.now - start }
+            return NABSummary.scoring(d.name, results: results, thresholds: thresholds)
         }
         if json {
             print("{\"nab\":[" + summaries.map { $0.json() }.joined(separator: ",") + "]}")
@@ -150,8 +155,9 @@ struct Eval: ParsableCommand {
             print(summaries.map { $0.table() }.joined(separator: "\n"), terminator: "")
         }
         let elapsed = EvaluationFormat.seconds(ContinuousClock.now - started)
+        let rows = fixtures.reduce(0) { $0 + $1.rowCount }
         FileHandle.standardError.write(Data(String(
-            "vigil eval: NAB scores of \(detectors.count) detector\(detectors.count == 1 ? "" : "s") on \(fixtures.count) files in \(EvaluationFormat.text(elapsed))\n").utf8))
+            "vigil eval: NAB scores of \(detectors.count) detector\(detectors.count == 1 ? "" : "s") on \(fixtures.count) files (\(rows) rows) in \(EvaluationFormat.text(elapsed)): data read in \(EvaluationFormat.text(EvaluationFormat.seconds(read))), scoring \(EvaluationFormat.text(EvaluationFormat.seconds(scoring)))\n").utf8))
         try Self.failIfNotScored(summaries)
     }
 
