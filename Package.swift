@@ -74,7 +74,8 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline"]),
-        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
+        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"],
+                    resources: [.copy("Resources")]),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "VigilDaemon", "VigilCore", "VigilDetectors", "VigilPipeline", "VigilJournal", "ZeroMQ", "VigilTestKit",
                         "VigilReplay", "VigilConfig", .product(name: "Logging", package: "swift-log"),

@@ -20,9 +20,29 @@ public struct EvaluationReport: Sendable {
         public var isLabelled: Bool
         /// The metrics.
         public var metrics: Metrics
+        /// What NAB's scorer needs of a NAB-style file with window labels; nil for other files.
+        public var nab: NAB?
+
+        /// A NAB-labelled file's ground truth in rows and its two score series.
+        public struct NAB: Sendable {
+            /// The windows matched to the file's rows, or why they could not be.
+            public var series: Result<NABSeries, FixtureError>
+            /// Per row, the `anomaly_score` `--nab-results` writes (`NABResults.series`).
+            public var anomalyScores: [Double]
+            /// Per row, 1 where an alarm was raised, else 0.
+            public var deployed: [Double]
+
+            /// The NAB part of a file entry.
+            public init(series: Result<NABSeries, FixtureError>, anomalyScores: [Double], deployed: [Double]) {
+                self.series = series
+                self.anomalyScores = anomalyScores
+                self.deployed = deployed
+            }
+        }
 
         /// A file entry.
-        public init(name: String, sensors: Int, rows: Int, samples: Int, nonFiniteCells: Int, isLabelled: Bool, metrics: Metrics) {
+        public init(name: String, sensors: Int, rows: Int, samples: Int, nonFiniteCells: Int, isLabelled: Bool, metrics: Metrics,
+                    nab: NAB? = nil) {
             self.name = name
             self.sensors = sensors
             self.rows = rows
@@ -30,13 +50,19 @@ public struct EvaluationReport: Sendable {
             self.nonFiniteCells = nonFiniteCells
             self.isLabelled = isLabelled
             self.metrics = metrics
+            self.nab = nab
         }
 
-        /// The entry of a run.
+        /// The entry of a run; a NAB-style file with window labels also gets its `nab` part.
         public init(_ run: FixtureRun) {
-            self.init(name: run.fixture.name, sensors: run.fixture.columns.count, rows: run.fixture.rowCount,
-                      samples: run.fixture.sampleCount, nonFiniteCells: run.fixture.nonFiniteCells,
-                      isLabelled: run.fixture.isLabelled, metrics: run.metrics())
+            let f = run.fixture
+            var nab: NAB? = nil
+            if f.format == .nab, f.isLabelled, f.columns.count == 1 {
+                let (anomaly, deployed) = NABResults.series(run, sensor: 0)
+                nab = NAB(series: Result { () throws(FixtureError) in try NABSeries(f) }, anomalyScores: anomaly, deployed: deployed)
+            }
+            self.init(name: f.name, sensors: f.columns.count, rows: f.rowCount, samples: f.sampleCount,
+                      nonFiniteCells: f.nonFiniteCells, isLabelled: f.isLabelled, metrics: run.metrics(), nab: nab)
         }
     }
 
@@ -49,6 +75,36 @@ public struct EvaluationReport: Sendable {
     /// Totals over the labelled files: counts summed, AUCs averaged over files (see
     /// `Metrics.total`). Unlabelled files are listed but not part of the total.
     public var total: Metrics { Metrics.total(files.filter(\.isLabelled).map(\.metrics)) }
+
+    /// What `vigil eval` prints under the NAB table.
+    public static let nabKey = [
+        "tuned: the threshold NAB's optimiser finds for these files, applied to the anomaly score --nab-results writes.",
+        "deployed: each alarm raised is one detection, at the row that raised it (threshold 0.5).",
+    ]
+
+    /// NAB's scores of Vigil over the NAB-style files with window labels (`--labels`), for the
+    /// three profiles: `tuned` (NAB's optimised threshold on the `--nab-results` anomaly score)
+    /// and `deployed` (the raised alarms as detections). Nil when no file has NAB labels. Files
+    /// whose labels do not match their rows are listed as not scored.
+    public func nabSummary() -> NABSummary? {
+        let entries = files.compactMap(\.nab)
+        guard !entries.isEmpty else { return nil }
+        var series: [NABSeries] = [], anomaly: [[Double]] = [], deployed: [[Double]] = [], notScored: [FixtureError] = []
+        for e in entries {
+            switch e.series {
+            case .success(let s):
+                series.append(s)
+                anomaly.append(e.anomalyScores)
+                deployed.append(e.deployed)
+            case .failure(let error):
+                notScored.append(error)
+            }
+        }
+        return NABSummary(detector: NABResults.detectorName, series: series,
+                          columns: [.init(name: "tuned", scores: anomaly, threshold: .optimised),
+                                    .init(name: "deployed", scores: deployed, threshold: .fixed(NABResults.alertThreshold))],
+                          notScored: notScored, key: Self.nabKey)
+    }
 
     // MARK: - Table
 

@@ -42,9 +42,11 @@ public struct EvaluationRunner: Sendable {
         self.concurrency = max(1, concurrency)
     }
 
-    /// Evaluates `fixtures`; `progress` receives counts of samples processed. Throws the first
-    /// output file that could not be written (`.cannotWrite`).
+    /// Evaluates `fixtures`; `progress` receives counts of samples processed. Throws before
+    /// running anything when two fixtures would write one output file (`.conflictingOutputs`,
+    /// see `outputPaths`), else the first output file that could not be written (`.cannotWrite`).
     public func run(_ fixtures: [Fixture], progress: @escaping @Sendable (Int) -> Void = { _ in }) throws(FixtureError) -> EvaluationReport {
+        _ = try outputPaths(fixtures)
         let results = Mutex<[Int: Result<EvaluationReport.File, FixtureError>]>([:])
         let next = Atomic<Int>(0)
         let workers = min(concurrency, max(fixtures.count, 1))
@@ -67,6 +69,39 @@ public struct EvaluationRunner: Sendable {
         let all = results.withLock { $0 }
         for i in fixtures.indices { files.append(try all[i]!.get()) }
         return EvaluationReport(files: files)
+    }
+
+    /// The files the outputs of `fixture` are written to: `--scores-out` at the fixture's
+    /// relative name, `--nab-results` and `--plot` per sensor (`NABResults.relativePath`,
+    /// `SVGPlot.relativePath`).
+    public func outputPaths(of fixture: Fixture) -> [String] {
+        var paths: [String] = []
+        if let dir = outputs.scores { paths.append(dir + "/" + fixture.name) }
+        for sensor in fixture.columns.indices {
+            if let dir = outputs.nabResults { paths.append(dir + "/" + NABResults.relativePath(fixture, sensor: sensor)) }
+            if let dir = outputs.plots { paths.append(dir + "/" + SVGPlot.relativePath(fixture, sensor: sensor)) }
+        }
+        return paths
+    }
+
+    /// Every output file of `fixtures`, in order. Throws `.conflictingOutputs` naming the file
+    /// and both inputs when two of them would write the same one (one would silently replace
+    /// the other).
+    public func outputPaths(_ fixtures: [Fixture]) throws(FixtureError) -> [String] {
+        var writer: [String: Int] = [:]
+        var all: [String] = []
+        for (i, f) in fixtures.enumerated() {
+            for path in outputPaths(of: f) {
+                let key = (path as NSString).standardizingPath
+                if let other = writer[key], other != i {
+                    throw FixtureError(.conflictingOutputs, file: path,
+                                       reason: "both \(fixtures[other].path) and \(f.path) would write it (name them by paths that differ, e.g. give the folder above them)")
+                }
+                writer[key] = i
+                all.append(path)
+            }
+        }
+        return all
     }
 
     /// Writes the outputs of one run.

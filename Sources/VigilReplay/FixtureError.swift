@@ -18,6 +18,9 @@ public struct FixtureError: Error, Sendable, Equatable, CustomStringConvertible 
             case badLabel = "bad label"
             case badLabelsFile = "bad labels file"
             case cannotWrite = "cannot write"
+            case labelNotInData = "label not in data"
+            case resultsMismatch = "results do not match the data"
+            case conflictingOutputs = "conflicting outputs"
         }
         private let kind: Kind
         private init(_ kind: Kind) { self.kind = kind }
@@ -40,6 +43,13 @@ public struct FixtureError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let badLabelsFile = Code(.badLabelsFile)
         /// An output file (results, scores, plot) could not be written.
         public static let cannotWrite = Code(.cannotWrite)
+        /// A labelled window's start or end is not the timestamp of any row of its data file
+        /// (NAB matches label timestamps to rows exactly), or the windows are out of order or overlap.
+        public static let labelNotInData = Code(.labelNotInData)
+        /// A NAB results file is missing a column or its rows do not line up with its data file's.
+        public static let resultsMismatch = Code(.resultsMismatch)
+        /// Two inputs would write the same output file.
+        public static let conflictingOutputs = Code(.conflictingOutputs)
 
         public var description: String { kind.rawValue }
     }

@@ -15,12 +15,31 @@ public struct FixtureLoader: Sendable {
         self.labels = labels
     }
 
-    /// One file to read: where it is and its name relative to the directory it was found in.
+    /// One file to read: where it is and the relative name that identifies it in reports and
+    /// output folders.
     public struct Entry: Sendable, Equatable {
         /// Path to read.
         public var path: String
-        /// Relative name (`realKnownCause/nyc_taxi.csv`), or the file name for a file given directly.
+        /// Relative name: the path relative to the directory it was found in
+        /// (`realKnownCause/nyc_taxi.csv`), or for a file given directly its path as given,
+        /// made relative (`relativeName(of:)`: `valve1/0.csv`).
         public var name: String
+    }
+
+    /// `path` as a relative name: `.` components and leading `/` dropped, `a/../b` resolved,
+    /// `..` that would climb above the start dropped (`./valve1/0.csv` → `valve1/0.csv`,
+    /// `/data/x.csv` → `data/x.csv`, `../shared/x.csv` → `shared/x.csv`), so that an output
+    /// folder plus the name always stays inside the output folder.
+    public static func relativeName(of path: String) -> String {
+        var parts: [Substring] = []
+        for c in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch c {
+            case ".": continue
+            case "..": if !parts.isEmpty { parts.removeLast() }
+            default: parts.append(c)
+            }
+        }
+        return parts.joined(separator: "/")
     }
 
     /// Expands files and directories into the CSV files to read, in a deterministic order:
@@ -34,7 +53,8 @@ public struct FixtureLoader: Sendable {
                 throw FixtureError(.missingFile, file: path, reason: "no such file or directory")
             }
             if !isDirectory.boolValue {
-                out.append(Entry(path: path, name: (path as NSString).lastPathComponent))
+                let name = Self.relativeName(of: path)
+                out.append(Entry(path: path, name: name.isEmpty ? (path as NSString).lastPathComponent : name))
                 continue
             }
             guard let walker = fm.enumerator(atPath: path) else {

@@ -14,7 +14,25 @@ struct Eval: ParsableCommand {
         discussion: """
         FILE|DIR are NAB-style CSV (timestamp,value; labels from --labels) or wide CSV (a timestamp \
         column, one column per sensor, optional anomaly/changepoint label columns). Directories are \
-        walked recursively for .csv files. Prints a table (or JSON with --json) per file and in total.
+        walked recursively for .csv files. Prints a table (or JSON with --json) per file and in total. \
+        Each file is named by its path relative to the directory given (a file given directly: by \
+        its path as given); outputs keep that path, and two inputs that would write one output file \
+        are refused.
+
+        NAB scores: when NAB-style files have windows in --labels, the report also gives NAB's \
+        final score (Numenta Anomaly Benchmark, normalised: 0 = no detection, 100 = perfect) for its \
+        three profiles: "tuned" applies NAB's optimised threshold to the anomaly score that \
+        --nab-results writes; "deployed" counts each raised alarm as one detection at its row.
+
+        Scoring another detector: --nab-score DIR scores the NAB results already in DIR (NAB's \
+        layout DIR/<detector>/<category>/<detector>_<file>.csv with an anomaly_score column; DIR may \
+        also be one detector's folder) against the data files and --labels, instead of running \
+        Vigil's detectors, e.g.
+          vigil eval --nab-score NAB/results --labels NAB/labels/combined_windows.json NAB/data
+        It reports NAB's optimised threshold and score per detector and profile, and the score at \
+        --nab-threshold or at NAB's --nab-thresholds file (config/thresholds.json). A file that \
+        cannot be scored (missing results, rows that do not match, a label timestamp that is not \
+        a row) is named on stderr, the others are scored, and the exit status is 1.
         """)
 
     @Argument(help: ArgumentHelp("Fixture files or directories.", valueName: "FILE|DIR"))
@@ -26,7 +44,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    @Option(name: .customLong("nab-results"), help: ArgumentHelp("Write NAB results files (DIR/vigil/<category>/vigil_<file>.csv).", valueName: "DIR"))
+    @Option(name: .customLong("nab-results"), help: ArgumentHelp("Write NAB results files (DIR/vigil/<folder>/vigil_<file>.csv); their anomaly_score is at or above 0.5 exactly on the rows that raised an alert.", valueName: "DIR"))
     var nabResults: String?
 
     @Option(name: .customLong("scores-out"), help: ArgumentHelp("Write per-row scores, one CSV per input at the same relative path.", valueName: "DIR"))
@@ -40,6 +58,32 @@ struct Eval: ParsableCommand {
 
     @Option(help: ArgumentHelp("Daemon configuration whose detector settings to evaluate (default: Configs/vigil.yaml when present, else the built-in defaults).", valueName: "PATH"))
     var config: String?
+
+    @Option(name: .customLong("nab-score"), help: ArgumentHelp("Score the NAB results in DIR (another detector's) instead of running Vigil's detectors; needs --labels.", valueName: "DIR"))
+    var nabScore: String?
+
+    @Option(name: .customLong("nab-threshold"), help: ArgumentHelp("With --nab-score: also score every detector and profile at this threshold.", valueName: "VALUE"))
+    var nabThreshold: Double?
+
+    @Option(name: .customLong("nab-thresholds"), help: ArgumentHelp("With --nab-score: also score at the thresholds of NAB's config/thresholds.json (detector → profile → threshold).", valueName: "PATH"))
+    var nabThresholds: String?
+
+    func validate() throws {
+        if nabScore != nil {
+            guard labels != nil else { throw ValidationError("--nab-score needs --labels (NAB's combined_windows.json)") }
+            let other = [("--nab-results", nabResults != nil), ("--scores-out", scoresOut != nil), ("--plot", plot != nil),
+                         ("--sweep", sweep), ("--config", config != nil)].filter(\.1).map(\.0)
+            if !other.isEmpty {
+                throw ValidationError("--nab-score scores existing results and runs no detector: \(other.joined(separator: ", ")) cannot be used with it")
+            }
+        } else if nabThreshold != nil || nabThresholds != nil {
+            throw ValidationError("--nab-threshold and --nab-thresholds apply to --nab-score")
+        }
+        if nabThreshold != nil, nabThresholds != nil {
+            throw ValidationError("give either --nab-threshold or --nab-thresholds")
+        }
+        if let t = nabThreshold, !t.isFinite { throw ValidationError("--nab-threshold must be a finite number") }
+    }
 
     /// The configuration whose detectors are evaluated, resolved exactly as `vigild` does.
     func loadConfiguration() throws -> VigilConfiguration {
@@ -56,6 +100,7 @@ struct Eval: ParsableCommand {
         let started = ContinuousClock.now
         let labels = try self.labels.map { path throws(FixtureError) in try NABLabels(path: path) }
         let fixtures = try FixtureLoader(labels: labels).load(paths)
+        if let nabScore { return try scoreResults(in: nabScore, fixtures: fixtures, started: started) }
         let read = ContinuousClock.now - started
         let samples = fixtures.reduce(0) { $0 + $1.sampleCount }
         let configuration = try loadConfiguration()
@@ -71,19 +116,65 @@ struct Eval: ParsableCommand {
         let sweepResult = sweep ? ThresholdSweep(fixtures: fixtures, evaluator: evaluator, concurrency: runner.concurrency, progress: bar.advance) : nil
         bar.finish()
 
+        let nab = report.nabSummary()
+
         if json {
-            print(report.json(extra: sweepResult.map { [("sweep", $0.json())] } ?? []), terminator: "")
+            var extra: [(key: String, json: String)] = []
+            if let nab { extra.append(("nab", nab.json())) }
+            if let sweepResult { extra.append(("sweep", sweepResult.json())) }
+            print(report.json(extra: extra), terminator: "")
         } else {
             print(report.table(), terminator: "")
+            if let nab { print("\n" + nab.table(), terminator: "") }
             if let sweepResult { print("\n" + sweepResult.table(), terminator: "") }
         }
-        let seconds = Double(evaluated.components.seconds) + Double(evaluated.components.attoseconds) * 1e-18
-        let readSeconds = Double(read.components.seconds) + Double(read.components.attoseconds) * 1e-18
+        let seconds = EvaluationFormat.seconds(evaluated)
         FileHandle.standardError.write(Data(String(
-            "vigil eval: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.seconds(readSeconds)), evaluated in \(EvaluationFormat.seconds(seconds)) (\(Int(Double(samples) / max(seconds, 1e-9))) samples/s)\n").utf8))
+            "vigil eval: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.text(EvaluationFormat.seconds(read))), evaluated in \(EvaluationFormat.text(seconds)) (\(Int(Double(samples) / max(seconds, 1e-9))) samples/s)\n").utf8))
+        try Self.failIfNotScored(nab.map { [$0] } ?? [])
+    }
+
+    /// `--nab-score`: NAB's scores of each detector whose results are in `directory`.
+    func scoreResults(in directory: String, fixtures: [Fixture], started: ContinuousClock.Instant) throws {
+        let detectors = try NABResultsReader.detectors(in: directory, names: fixtures.map(\.name))
+        var fixed: [String: [String: Double]]? = nil
+        if let path = nabThresholds { fixed = try NABResultsReader.thresholds(path: path) }
+        let read = ContinuousClock.now - started
+        var scoring = Duration.zero
+        let summaries = detectors.map { d in
+            var thresholds: [String: Double]? = fixed.map { $0[d.name] ?? [:] }
+            if let t = nabThreshold { thresholds = Dictionary(uniqueKeysWithValues: NABProfile.all.map { ($0.name, t) }) }
+            let results = NABSummary.results(of: d, fixtures: fixtures)
+            let start = ContinuousClock.now
+            defer { scoring += ContinuousClock.now - start }
+            return NABSummary.scoring(d.name, results: results, thresholds: thresholds)
+        }
+        if json {
+            print("{\"nab\":[" + summaries.map { $0.json() }.joined(separator: ",") + "]}")
+        } else {
+            print(summaries.map { $0.table() }.joined(separator: "\n"), terminator: "")
+        }
+        let elapsed = EvaluationFormat.seconds(ContinuousClock.now - started)
+        let rows = fixtures.reduce(0) { $0 + $1.rowCount }
+        FileHandle.standardError.write(Data(String(
+            "vigil eval: NAB scores of \(detectors.count) detector\(detectors.count == 1 ? "" : "s") on \(fixtures.count) files (\(rows) rows) in \(EvaluationFormat.text(elapsed)): data read in \(EvaluationFormat.text(EvaluationFormat.seconds(read))), scoring \(EvaluationFormat.text(EvaluationFormat.seconds(scoring)))\n").utf8))
+        try Self.failIfNotScored(summaries)
+    }
+
+    /// Names every file that could not be NAB-scored on stderr and exits with status 1 if any.
+    static func failIfNotScored(_ summaries: [NABSummary]) throws {
+        let errors = summaries.flatMap { s in s.notScored.map { (s.detector, $0) } }
+        guard !errors.isEmpty else { return }
+        for (detector, e) in errors {
+            FileHandle.standardError.write(Data("vigil eval: NAB score of \(detector): not scored: \(e)\n".utf8))
+        }
+        throw ExitCode(1)
     }
 }
 
 enum EvaluationFormat {
-    static func seconds(_ s: Double) -> String { String(format: "%.3f s", s) }
+    static func text(_ s: Double) -> String { String(format: "%.3f s", s) }
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    }
 }

@@ -107,13 +107,14 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// Runs a program to completion and returns its exit status, stdout and stderr.
+/// Runs a program to completion (in `directory`, the package root by default) and returns its
+/// exit status, stdout and stderr.
 @discardableResult
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+func runProgram(_ path: String, _ arguments: [String], in directory: URL = packageRoot) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = arguments
-    p.currentDirectoryURL = packageRoot
+    p.currentDirectoryURL = directory
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilTestKit
 @testable import VigilReplay
 
 /// The repository's root, found from this file's path (tests read `Fixtures/`).
@@ -10,6 +11,9 @@ let repositoryRoot: String = {
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
 }()
+
+/// The NAB corpus in the team's shared folder (`../shared/datasets/nab`), nil when absent.
+let sharedNAB = SharedData.directory(above: repositoryRoot, holding: "datasets/nab/labels/combined_windows.json").map { $0 + "/datasets/nab" }
 
 @Suite("Fixture readers")
 struct FixtureReaderTests {
@@ -133,18 +137,20 @@ struct FixtureReaderTests {
         #expect(fixtures.map(\.rowCount) == [4032, 22695])
         #expect(fixtures.map(\.windows.count) == [1, 4])
         #expect(fixtures.allSatisfy { $0.format == .nab && $0.isLabelled })
-        // A file named directly finds its labels by path suffix.
-        let one = try loader.load([repositoryRoot + "/Fixtures/nab/data/realKnownCause/machine_temperature_system_failure.csv"])
-        #expect(one[0].name == "machine_temperature_system_failure.csv")
+        // A file named directly is named by its path (made relative) and finds its labels by path suffix.
+        let direct = repositoryRoot + "/Fixtures/nab/data/realKnownCause/machine_temperature_system_failure.csv"
+        let one = try loader.load([direct])
+        #expect(one[0].name == String(direct.drop { $0 == "/" }))
         #expect(one[0].windows.count == 4)
     }
 
     /// Reads the whole NAB corpus when it is present (it is not part of the repository).
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: repositoryRoot + "/../shared/datasets/nab/data")))
+    @Test(.enabled(if: sharedNAB != nil, "needs ../shared/datasets/nab next to the package (absent in a fresh clone)"))
     func fullNABCorpus() throws {
-        let labels = try NABLabels(path: repositoryRoot + "/../shared/datasets/nab/labels/combined_windows.json")
+        let nab = try #require(sharedNAB)
+        let labels = try NABLabels(path: nab + "/labels/combined_windows.json")
         let start = ContinuousClock.now
-        let fixtures = try FixtureLoader(labels: labels).load([repositoryRoot + "/../shared/datasets/nab/data"])
+        let fixtures = try FixtureLoader(labels: labels).load([nab + "/data"])
         let elapsed = ContinuousClock.now - start
         #expect(fixtures.count == 58)
         // 365,558 data rows: `wc -l` says 365,551 because 7 files lack a final newline.
