@@ -92,17 +92,31 @@ struct EvaluatorTests {
         #expect(m.point.truePositives + m.point.falseNegatives == 34)
         #expect(m.point.truePositives == 10)
         #expect(abs(m.days - 399.0 / 1440) < 1e-9)
+        // Rows a minute apart, no gap: every row stands for 60 s, so the time-weighted rates are the
+        // row rates: 10 of 34 fault minutes; 4 false rows (precision 10/14) of 366 normal minutes.
+        #expect(m.point.falsePositives == 4)
+        #expect(m.time.faultTime == 34 * 60 * Timestamp.nanosecondsPerSecond)
+        #expect(m.time.normalTime == 366 * 60 * Timestamp.nanosecondsPerSecond)
+        #expect(m.time.detectionRate == m.point.recall)
+        #expect(m.time.falseAlarmRate == 4.0 / 366)
+        // And in the JSON, per file and in total.
+        let json = EvaluationReport(files: [.init(evaluator.run(smallFixture))]).json()
+        let time = "\"time\":{\"fault_s\":2040,\"detected_s\":600,\"normal_s\":21960,\"false_alarm_s\":240,"
+        #expect(json.components(separatedBy: time).count == 3)
+        #expect(json.components(separatedBy: "\"detection_rate\":0.29411764705882354").count == 3)
     }
 
     @Test func goldenTable() {
         let report = EvaluationReport(files: [.init(evaluator.run(smallFixture))])
         let expected = """
-        file                     samples  windows  found  alarms  false  FA/day   pt P   pt R  pt F1  ROC AUC  PR AUC   ev P   ev R  ev F1  delay mean  delay med
-        plant/small.csv              800        2      2       2      0    0.00  0.714  0.294  0.417    0.494   0.267  1.000  1.000  1.000       1m00s      1m00s
-        ---------------------------------------------------------------------------------------------------------------------------------------------------------
-        total (1 labelled file)      800        2      2       2      0    0.00  0.714  0.294  0.417    0.494   0.267  1.000  1.000  1.000       1m00s      1m00s
+        file                     samples  windows  found  alarms  false  FA/day   pt P   pt R  pt F1     DR    FAR  ROC AUC  PR AUC   ev P   ev R  ev F1  delay mean  delay med
+        plant/small.csv              800        2      2       2      0    0.00  0.714  0.294  0.417  0.294  0.011    0.494   0.267  1.000  1.000  1.000       1m00s      1m00s
+        -----------------------------------------------------------------------------------------------------------------------------------------------------------------------
+        total (1 labelled file)      800        2      2       2      0    0.00  0.714  0.294  0.417  0.294  0.011    0.494   0.267  1.000  1.000  1.000       1m00s      1m00s
 
         pt = point-wise: a row is predicted anomalous while an alert of its asset is raised.
+        DR, FAR = detection rate, false-alarm rate: the share of labelled time and of normal time
+             during which an alert of the asset is raised (a row stands for the time to the next).
         ev = event-wise: a labelled window is found when an alert is raised inside it; alarms raised
              outside every window are false.
         ROC/PR AUC: of the per-row score (the total is the mean over files).
