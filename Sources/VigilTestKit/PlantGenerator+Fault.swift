@@ -66,18 +66,32 @@ extension PlantGenerator {
         public var rows: Range<Int>
         /// Bursts of an intermittent fault; nil when the fault acts on every row of `rows`.
         public var bursts: Bursts?
+        /// Rows over which the effect builds up at the start of each stretch and fades at its end
+        /// (a valve that starts passing, a tank being lined up), 0 for at once. Applies to
+        /// input steps, mechanisms, variance and noise factors; a drift grows from 0 anyway, and
+        /// stuck and sluggish sensors act at once.
+        public var ramp: Int
         /// One line for people: `feed pump recirculation valve passing 7 %`.
         public var summary: String
 
         /// A fault; `bursts` must be given exactly when `kind` is `.intermittent`.
-        public init(_ kind: Kind, _ effect: Effect, rows: Range<Int>, bursts: Bursts? = nil, summary: String) {
+        public init(_ kind: Kind, _ effect: Effect, rows: Range<Int>, bursts: Bursts? = nil, ramp: Int = 0, summary: String) {
             precondition((kind == .intermittent) == (bursts != nil), "bursts are what makes a fault intermittent")
-            precondition(!rows.isEmpty)
+            precondition(!rows.isEmpty && ramp >= 0 && 2 * ramp <= rows.count)
             self.kind = kind
             self.effect = effect
             self.rows = rows
             self.bursts = bursts
+            self.ramp = ramp
             self.summary = summary
+        }
+
+        /// How much of the effect acts on `row` of the stretch `stretch`: 1, or less within `ramp`
+        /// rows of either end (the first row of a ramped stretch already has 1/ramp of it).
+        func weight(row: Int, in stretch: Range<Int>) -> Double {
+            guard ramp > 0 else { return 1 }
+            let fromStart = row - stretch.lowerBound + 1, toEnd = stretch.upperBound - row
+            return min(1, Double(min(fromStart, toEnd)) / Double(ramp))
         }
 
         /// The sensor the effect acts on directly, if it is a sensor fault.

@@ -71,9 +71,11 @@ public struct PlantGenerator: Sendable {
     /// Column names, as the unit's sensors.
     public var columns: [String] { process.sensors.map(\.name) }
 
-    /// The nominal rows where fault `index` acts (one range, or its bursts).
+    /// The nominal rows where fault `index` acts (one range, or its bursts). The bursts are
+    /// drawn from the plant's seed and the fault's first row, so a fault keeps its bursts when the
+    /// others are removed.
     public func activeRows(ofFault index: Int) -> [Range<Int>] {
-        faults[index].activeRows(seed: seed ^ (0xB0B5_0000 &+ UInt64(index) &* 0x9E37_79B9))
+        faults[index].activeRows(seed: seed ^ 0xB0B5_0000_0000_0005 ^ (UInt64(faults[index].rows.lowerBound) &* 0x9E37_79B9_7F4A_7C15))
     }
 
     /// Per nominal row, whether some fault acts on it (the `anomaly` label before gaps are cut).
@@ -97,14 +99,19 @@ public struct PlantGenerator: Sendable {
         let n = sensors.count
         let dt = Double(interval) / 1e9
 
-        // Where each fault acts: per fault, per row, the first row of the stretch it is in (-1 = not).
+        // Where each fault acts: per fault, per row, the first row of the stretch it is in (-1 = not)
+        // and how much of its effect acts there (ramps).
         let active = faults.indices.map(activeRows(ofFault:))
         var stretchStart = [[Int]](repeating: [Int](repeating: -1, count: rows), count: faults.count)
+        var weight = [[Double]](repeating: [Double](repeating: 0, count: rows), count: faults.count)
         for (i, ranges) in active.enumerated() {
             for r in ranges {
                 precondition(r.lowerBound >= 0 && r.upperBound <= rows, "fault \(i) outside the recording")
                 precondition(!gaps.contains { $0.overlaps(r) }, "fault \(i) acts in a recording gap")
-                for row in r { stretchStart[i][row] = r.lowerBound }
+                for row in r {
+                    stretchStart[i][row] = r.lowerBound
+                    weight[i][row] = faults[i].weight(row: row, in: r)
+                }
             }
         }
 
@@ -137,8 +144,8 @@ public struct PlantGenerator: Sendable {
                 var offset = 0.0
                 for i in acting {
                     switch faults[i].effect {
-                    case .disturbanceVariance(j, let f): factor *= f
-                    case .inputStep(j, let o): offset += o
+                    case .disturbanceVariance(j, let f): factor *= 1 + (f - 1) * weight[i][row]
+                    case .inputStep(j, let o): offset += o * weight[i][row]
                     default: break
                     }
                 }
@@ -166,7 +173,9 @@ public struct PlantGenerator: Sendable {
 
             // 3. The unit.
             var mechanisms = [Double](repeating: 0, count: unit.mechanisms.count)
-            for i in acting { if case .mechanism(let m, let magnitude) = faults[i].effect { mechanisms[m] += magnitude } }
+            for i in acting {
+                if case .mechanism(let m, let magnitude) = faults[i].effect { mechanisms[m] += magnitude * weight[i][row] }
+            }
             let truth = unit.step(Step(seconds: seconds, dt: dt, disturbances: d, setpoints: setpoints,
                                        mechanisms: mechanisms, measured: measured))
             precondition(truth.count == n)
@@ -185,7 +194,7 @@ public struct PlantGenerator: Sendable {
                 var stuck = false
                 for i in acting where faults[i].sensor == k {
                     switch faults[i].effect {
-                    case .sensorNoise(_, let f): noise *= f
+                    case .sensorNoise(_, let f): noise *= 1 + (f - 1) * weight[i][row]
                     case .sensorDrift(_, let perHour): v += perHour * Double(row - stretchStart[i][row]) * dt / 3600
                     case .stuckSensor: stuck = true
                     case .sluggishSensor(_, let tau): sluggish = tau

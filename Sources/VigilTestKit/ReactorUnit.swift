@@ -12,7 +12,7 @@
 /// - Feed: the flow controller sets the pump speed to hold the feed-flow setpoint (throughput);
 ///   power goes as speed³ and vibration as speed² (affinity laws); the discharge pressure is the
 ///   reactor pressure plus the line loss (∝ flow²). The feed comes from a tank that follows the
-///   ambient temperature (1.5 h lag); its composition wanders (AR(1)).
+///   ambient temperature (1 h lag); its composition wanders (AR(1)).
 /// - Preheater: the steam flow is set to hold the preheated feed at its setpoint (4 min lag); the
 ///   steam chest pressure rises with the steam flow.
 /// - Reactor: level from the volume balance (outlet valve set by the level controller, flow ∝
@@ -22,10 +22,10 @@
 ///   off-gas follow temperature and reaction rate.
 /// - Jacket: duty = ṁc (T − T_in)(1 − e^(−UA/ṁc)) (effectiveness of a jacket with coolant
 ///   flowing through; the coolant flow is the temperature loop's output).
-/// - Coolant and cooling water come from a tower that follows the ambient (1 h lag); the product
+/// - Coolant and cooling water come from a tower that follows the ambient (40 min lag); the product
 ///   cooler's outlet follows its effectiveness 1 − e^(−NTU), which falls with flow.
-/// - Slow normal drift: catalyst activity −0.3 %/day, jacket fouling −0.3 %/day of its UA, product
-///   cooler fouling −0.2 %/day, on top of the daily ambient cycle.
+/// - Slow normal drift: catalyst activity −0.15 %/day, jacket fouling −0.2 %/day of its UA, product
+///   cooler fouling −0.1 %/day, on top of the daily ambient cycle.
 ///
 /// Threading: a value type.
 public struct ReactorUnit: PlantProcess {
@@ -61,13 +61,13 @@ public struct ReactorUnit: PlantProcess {
     }
 
     public let sensors: [PlantGenerator.Sensor] = [
-        .init("ambient_temp", unit: "°C", noise: 0.1, decimals: 2),
+        .init("ambient_temp", unit: "°C", noise: 0.15, decimals: 2),
         .init("feed_flow", unit: "m³/h", noise: 0.05, decimals: 3),
         .init("feed_pump_speed", unit: "rpm", noise: 1.5, decimals: 1),
         .init("feed_pump_power", unit: "kW", noise: 0.12, decimals: 2),
         .init("feed_pump_vibration", unit: "mm/s", noise: 0.04, decimals: 3),
         .init("feed_pressure", unit: "bar", noise: 0.015, decimals: 3),
-        .init("feed_temp", unit: "°C", noise: 0.08, decimals: 2),
+        .init("feed_temp", unit: "°C", noise: 0.12, decimals: 2),
         .init("preheat_temp", unit: "°C", noise: 0.08, decimals: 2),
         .init("steam_flow", unit: "kg/h", noise: 4, decimals: 1),
         .init("steam_pressure", unit: "bar", noise: 0.01, decimals: 3),
@@ -79,18 +79,18 @@ public struct ReactorUnit: PlantProcess {
         .init("outlet_valve", unit: "%", noise: 0.1, decimals: 2),
         .init("product_flow", unit: "m³/h", noise: 0.06, decimals: 3),
         .init("coolant_flow", unit: "m³/h", noise: 0.1, decimals: 2),
-        .init("coolant_temp_in", unit: "°C", noise: 0.04, decimals: 2),
-        .init("coolant_temp_out", unit: "°C", noise: 0.05, decimals: 2),
+        .init("coolant_temp_in", unit: "°C", noise: 0.08, decimals: 2),
+        .init("coolant_temp_out", unit: "°C", noise: 0.1, decimals: 2),
         .init("agitator_power", unit: "kW", noise: 0.08, decimals: 2),
         .init("offgas_flow", unit: "Nm³/h", noise: 0.25, decimals: 2),
         .init("product_concentration", unit: "kmol/m³", noise: 0.008, decimals: 3, deadTime: 600),
-        .init("product_temp", unit: "°C", noise: 0.06, decimals: 2),
+        .init("product_temp", unit: "°C", noise: 0.1, decimals: 2),
     ]
 
     public let disturbances: [PlantGenerator.Disturbance] = [
         .init("ambient temperature, °C", mean: 12, deviation: 1.0, timeConstant: 4 * 3600,
               dailyAmplitude: 5, dailyPhase: -0.75 * Double.pi),   // warmest at 15:00
-        .init("feed composition, % A", mean: 80, deviation: 0.35, timeConstant: 2 * 3600),
+        .init("feed composition, % A", mean: 80, deviation: 0.35, timeConstant: 3600),
         .init("feed tank temperature offset, K", mean: 0, deviation: 0.5, timeConstant: 3600),
         .init("cooling-water supply temperature offset, K", mean: 0, deviation: 0.25, timeConstant: 2400),
         .init("feed supply pressure (pump capacity), %", mean: 0, deviation: 1.0, timeConstant: 900),
@@ -146,7 +146,7 @@ public struct ReactorUnit: PlantProcess {
         let feedPressure = pressure + 0.5 + 1.8 * line * line
 
         // Feed tank and preheater.
-        lag(&tankTemp, 18 + 0.35 * (ambient - 12), 5400)
+        lag(&tankTemp, 18 + 0.35 * (ambient - 12), 3600)
         let feedTemp = tankTemp + d[Input.feedTemperature.rawValue]
         let steamFlow = steam.update(setpoint: s.setpoints[Loop.preheatTemp.rawValue], measurement: pv(.preheatTemp))
         lag(&preheat, feedTemp + 0.97 * steamFlow * 2.1 / (max(feed, 1) * Self.feedHeatCapacity), 240)
@@ -160,7 +160,7 @@ public struct ReactorUnit: PlantProcess {
 
         // Reaction.
         let feedConcentration = d[Input.feedComposition.rawValue] / 10
-        let activity = (1 - 0.003 * days) * (1 - m[Failure.catalystPoisoning.rawValue])
+        let activity = (1 - 0.0015 * days) * (1 - m[Failure.catalystPoisoning.rawValue])
         let k = Self.rateConstant * activity * SignalGenerator.exponential(0.07 * (temperature - 85))
         let rate = k * concentration * volume
         let conversion = 1 - concentration / max(feedConcentration, 0.1)
@@ -168,10 +168,10 @@ public struct ReactorUnit: PlantProcess {
         // Jacket.
         let coolantFlow = max(0.2, coolant.update(setpoint: s.setpoints[Loop.reactorTemp.rawValue], measurement: pv(.reactorTemp))
                                      * (1 - m[Failure.coolantRestriction.rawValue]))
-        lag(&towerTemp, 24 + 0.3 * (ambient - 12), 3600)
+        lag(&towerTemp, 24 + 0.3 * (ambient - 12), 2400)
         let coolantIn = towerTemp + d[Input.coolantTemperature.rawValue]
         let capacityRate = coolantFlow * Self.waterHeatCapacity
-        let jacketNTU = 25 * (1 - 0.003 * days) / capacityRate
+        let jacketNTU = 25 * (1 - 0.002 * days) / capacityRate
         let duty = capacityRate * (temperature - coolantIn) * (1 - SignalGenerator.exponential(-jacketNTU))
         lag(&coolantOut, coolantIn + duty / capacityRate, 180)
 
@@ -179,7 +179,7 @@ public struct ReactorUnit: PlantProcess {
         lag(&offgas, 0.42 * rate * SignalGenerator.exponential(0.03 * (temperature - 85)), 120)
         lag(&pressure, 2.5 + 0.028 * (temperature - 85) + 0.008 * (offgas - 34) + d[Input.ventPressure.rawValue], 300)
         let agitator = 15 * (0.4 + 0.6 * level / 60) * (1 + 0.6 * (conversion - 0.85))
-        let ntu = 60 * (1 - 0.002 * days) / (max(outflow, 0.5) * Self.feedHeatCapacity)
+        let ntu = 60 * (1 - 0.001 * days) / (max(outflow, 0.5) * Self.feedHeatCapacity)
         let effectiveness = 1 - SignalGenerator.exponential(-ntu)
         lag(&productTemp, temperature - effectiveness * (temperature - coolantIn), 300)
 
