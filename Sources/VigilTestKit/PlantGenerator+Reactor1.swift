@@ -15,7 +15,7 @@ extension PlantGenerator {
     /// | 5940..<6180 | stuck | `steam_flow` |
     /// | 7080..<7440 | variance | feed composition variability × 4 |
     /// | 7740..<8040 | correlation break | feed pump recirculation valve passing 7 % |
-    /// | 9360..<9600 | intermittent | coolant restriction 35 % in bursts |
+    /// | 9360..<9600 | intermittent | `feed_flow` (controlled) loose connector, noise × 8 in bursts |
     /// | 10200..<10560 | step | feed tank temperature −2.5 K |
     /// | 11280..<11580 | drift | `feed_flow` (controlled) +0.12 m³/h per hour |
     /// | 11640..<11880 | stuck | `product_concentration` analyser |
@@ -65,8 +65,9 @@ extension PlantGenerator {
                       summary: "feed composition variability x 4 (blending upset)"),
                 Fault(.correlationBreak, .mechanism(M.recirculation.rawValue, magnitude: 0.12), rows: hours(5, 9, 5),
                       ramp: 45, summary: "feed pump minimum-flow valve passing 12 %: speed, power and vibration up, flow unchanged"),
-                Fault(.intermittent, .mechanism(M.coolantRestriction.rawValue, magnitude: 0.35), rows: hours(6, 12, 4),
-                      bursts: .init(on: 6...15, off: 15...40), summary: "coolant strainer blocking 35 % in bursts"),
+                Fault(.intermittent, .sensorNoise(sensor: T.feedFlow.rawValue, factor: 8), rows: hours(6, 12, 4),
+                      bursts: .init(on: 4...12, off: 15...40),
+                      summary: "feed_flow transmitter loose connector: noise x 8 in bursts, which the flow loop chases"),
                 Fault(.step, .inputStep(disturbance: I.feedTemperature.rawValue, offset: -2.5), rows: hours(7, 2, 6),
                       ramp: 15, summary: "feed tank temperature -2.5 K (colder tank lined up)"),
                 Fault(.drift, .sensorDrift(sensor: T.feedFlow.rawValue, perHour: 0.2), rows: hours(7, 20, 5),

@@ -115,6 +115,8 @@ public struct PlantGenerator: Sendable {
             }
         }
 
+        let effects = faults.map(\.effect), faultSensor = faults.map(\.sensor)
+
         var disturbanceRandom = SignalGenerator.Random(seed: seed ^ 0xD157_0000_0000_0001)
         var noiseRandom = SignalGenerator.Random(seed: seed ^ 0x5E45_0000_0000_0002)
         let phi = disturbances.map { SignalGenerator.exponential(-dt / $0.timeConstant) }
@@ -143,7 +145,7 @@ public struct PlantGenerator: Sendable {
                 var factor = 1.0
                 var offset = 0.0
                 for i in acting {
-                    switch faults[i].effect {
+                    switch effects[i] {
                     case .disturbanceVariance(j, let f): factor *= 1 + (f - 1) * weight[i][row]
                     case .inputStep(j, let o): offset += o * weight[i][row]
                     default: break
@@ -174,7 +176,7 @@ public struct PlantGenerator: Sendable {
             // 3. The unit.
             var mechanisms = [Double](repeating: 0, count: unit.mechanisms.count)
             for i in acting {
-                if case .mechanism(let m, let magnitude) = faults[i].effect { mechanisms[m] += magnitude * weight[i][row] }
+                if case .mechanism(let m, let magnitude) = effects[i] { mechanisms[m] += magnitude * weight[i][row] }
             }
             let truth = unit.step(Step(seconds: seconds, dt: dt, disturbances: d, setpoints: setpoints,
                                        mechanisms: mechanisms, measured: measured))
@@ -192,8 +194,8 @@ public struct PlantGenerator: Sendable {
                 var v = value
                 var sluggish: Double? = nil
                 var stuck = false
-                for i in acting where faults[i].sensor == k {
-                    switch faults[i].effect {
+                for i in acting where faultSensor[i] == k {
+                    switch effects[i] {
                     case .sensorNoise(_, let f): noise *= 1 + (f - 1) * weight[i][row]
                     case .sensorDrift(_, let perHour): v += perHour * Double(row - stretchStart[i][row]) * dt / 3600
                     case .stuckSensor: stuck = true

@@ -8,9 +8,10 @@ import VigilTestKit
 extension SignalGeneratorTests {
     static let plants: [(name: String, generator: PlantGenerator)] = [
         ("reactor1", .reactor1),
+        ("compressor2", .compressor2),
     ]
 
-    @Test(arguments: ["reactor1"])
+    @Test(arguments: ["reactor1", "compressor2"])
     func plantFixtureIsWhatTheGeneratorMakes(_ name: String) throws {
         let generator = try #require(Self.plants.first { $0.name == name }).generator
         let path = repositoryRoot + "/Fixtures/plant/\(name).csv"
