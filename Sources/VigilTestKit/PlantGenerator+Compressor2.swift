@@ -5,25 +5,25 @@ extension PlantGenerator {
     /// The plant of `Fixtures/plant/compressor2.csv`: a `CompressorStation` sampled once a
     /// minute (±5 s jitter) for 13 days from 2024-11-18 00:00 UTC. The first two days are
     /// fault-free and visit every operating point (throughput 85, 100 and 112 kNm³/h; discharge
-    /// pressure 62 and 64 bar); dispatch moves them eleven more times later, all normal. A 90-minute
-    /// recording gap on day 10 (02:00–03:30), 0.15 % empty cells. Fourteen labelled faults,
-    /// rows = minutes from the start:
+    /// pressure 62 and 64 bar); dispatch moves them twelve more times later (10 throughput, 2
+    /// pressure changes), all normal. A 90-minute recording gap on day 10 (02:00–03:30), 0.15 %
+    /// empty cells. Fourteen labelled faults, rows = minutes from the start:
     ///
     /// | rows | kind | fault |
     /// | --- | --- | --- |
-    /// | 3360..<3660 | step | gas molecular weight +3 % (heavier gas) |
-    /// | 4080..<4380 | drift | `discharge_pressure` (controlled) +0.4 bar/h |
-    /// | 4560..<4800 | stuck | `export_flow` |
-    /// | 5280..<5580 | variance | rotor vibration × 4 (looseness) |
-    /// | 6960..<7260 | correlation break | recycle valve passing 7 % of design flow |
+    /// | 3360..<3660 | step | gas molecular weight +6 % (heavier gas) |
+    /// | 4080..<4380 | drift | `discharge_pressure` (controlled) +0.5 bar/h |
+    /// | 4620..<4920 | stuck | `export_flow`, through a throughput change |
+    /// | 5280..<5580 | variance | rotor vibration × 6 (looseness) |
+    /// | 6960..<7260 | correlation break | recycle valve passing 12 % of design flow |
     /// | 7740..<7980 | intermittent | anti-surge valve opening spuriously (15 %) in bursts |
     /// | 8760..<9120 | step | cooling-water supply +2 K |
-    /// | 9720..<10080 | drift | `bearing_temp_de` +0.6 K/h |
-    /// | 10440..<10620 | stuck | `motor_current` |
-    /// | 12300..<12600 | variance | demand fluctuation × 3 |
-    /// | 13260..<13620 | correlation break | `suction_flow` impulse line plugging (2 h lag) |
+    /// | 9720..<10080 | drift | `bearing_temp_de` +0.8 K/h |
+    /// | 12000..<12240 | stuck | `motor_current`, through a throughput change |
+    /// | 12360..<12660 | variance | supply pressure variability × 4 |
+    /// | 13620..<13980 | correlation break | `suction_flow` impulse line plugging (3 h lag) |
     /// | 15240..<15420 | intermittent | `vibration_de` loose connector (noise × 10) in bursts |
-    /// | 16440..<16800 | step | supply pressure −1 bar |
+    /// | 16440..<16800 | step | supply pressure −1.5 bar |
     /// | 17400..<17880 | drift | `suction_temp` −0.25 K/h |
     ///
     /// Intermittent faults are labelled only during their bursts (`activeRows(ofFault:)`).

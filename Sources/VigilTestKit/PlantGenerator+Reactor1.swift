@@ -5,22 +5,23 @@ extension PlantGenerator {
     /// The plant of `Fixtures/plant/reactor1.csv`: a `ReactorUnit` sampled once a minute (±3 s
     /// jitter) for 14 days from 2024-03-04 00:00 UTC. The first two days are fault-free and visit
     /// every operating point (throughput 10.2, 12 and 13.2 m³/h; reactor at 85 and 86 °C); the
-    /// throughput moves ten more times later, all normal. A two-hour recording gap on day 9
-    /// (22:00–24:00), 0.1 % empty cells. Fourteen labelled faults, rows = minutes from the start:
+    /// operators move them twelve more times later (10 throughput, 2 temperature changes), all
+    /// normal. A two-hour recording gap on day 9 (22:00–24:00), 0.1 % empty cells. Fourteen
+    /// labelled faults, rows = minutes from the start:
     ///
     /// | rows | kind | fault |
     /// | --- | --- | --- |
-    /// | 3480..<3780 | step | feed composition +1 % A |
+    /// | 3480..<3780 | step | feed composition +1.2 % A |
     /// | 5160..<5460 | drift | `reactor_temp` (controlled) −0.3 K/h |
-    /// | 5940..<6180 | stuck | `steam_flow` |
+    /// | 6720..<6960 | stuck | `steam_flow`, through a throughput change |
     /// | 7080..<7440 | variance | feed composition variability × 4 |
-    /// | 7740..<8040 | correlation break | feed pump recirculation valve passing 7 % |
+    /// | 7740..<8040 | correlation break | feed pump minimum-flow valve passing 12 % |
     /// | 9360..<9600 | intermittent | `feed_flow` (controlled) loose connector, noise × 8 in bursts |
     /// | 10200..<10560 | step | feed tank temperature −2.5 K |
-    /// | 11280..<11580 | drift | `feed_flow` (controlled) +0.12 m³/h per hour |
-    /// | 11640..<11880 | stuck | `product_concentration` analyser |
+    /// | 11280..<11580 | drift | `feed_flow` (controlled) +0.2 m³/h per hour |
+    /// | 12240..<12480 | stuck | `product_concentration` analyser, through a temperature change |
     /// | 13440..<13680 | variance | cooling-water temperature variability × 5 |
-    /// | 15540..<15780 | correlation break | feed pump recirculation valve passing 5 % |
+    /// | 15540..<15780 | correlation break | feed pump minimum-flow valve passing 10 % |
     /// | 16740..<16920 | intermittent | feed pump cavitation 6 % in bursts |
     /// | 17640..<18000 | step | catalyst poisoning −12 % activity |
     /// | 18780..<19020 | drift | `reactor_temp_b` +0.4 K/h |
