@@ -52,6 +52,7 @@ public struct CompressorStation: PlantProcess {
         case recycle
     }
 
+    /// The station's sensors, in `Tag` order: column names, units, noise, resolution, dead time.
     public let sensors: [PlantGenerator.Sensor] = [
         .init("ambient_temp", unit: "°C", noise: 0.1, decimals: 2),
         .init("suction_pressure", unit: "bar", noise: 0.02, decimals: 3),
@@ -78,6 +79,7 @@ public struct CompressorStation: PlantProcess {
         .init("vibration_nde", unit: "mm/s", noise: 0.05, decimals: 3),
     ]
 
+    /// The disturbances, in `Input` order.
     public let disturbances: [PlantGenerator.Disturbance] = [
         .init("ambient temperature, °C", mean: 4, deviation: 1.2, timeConstant: 4 * 3600,
               dailyAmplitude: 4, dailyPhase: -2 * Double.pi / 3),   // warmest at 14:00
@@ -90,11 +92,13 @@ public struct CompressorStation: PlantProcess {
         .init("supply gas temperature offset, K", mean: 0, deviation: 0.5, timeConstant: 5400),
     ]
 
+    /// The setpoints, in `Loop` order, at the design point.
     public let setpoints: [PlantGenerator.Setpoint] = [
         .init("station throughput (mean demand)", unit: "kNm³/h", initial: 100),
         .init("discharge pressure", unit: "bar", initial: 62),
     ]
 
+    /// The fault mechanisms, in `Failure` order.
     public let mechanisms: [PlantGenerator.Mechanism] = [
         .init("recycle (anti-surge) flow with the valve meant closed", unit: "fraction of design flow"),
     ]
@@ -112,6 +116,8 @@ public struct CompressorStation: PlantProcess {
     /// A station at its design point (100 kNm³/h, 62 bar).
     public init() {}
 
+    /// One row of the station: the control loops act on the last row's readings, then the
+    /// balances advance; returns the true value of every sensor.
     public mutating func step(_ s: PlantGenerator.Step) -> [Double] {
         let d = s.disturbances, measured = s.measured
         let dt = s.dt, days = s.seconds / 86_400

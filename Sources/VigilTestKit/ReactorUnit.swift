@@ -54,12 +54,11 @@ public struct ReactorUnit: PlantProcess {
         case recirculation
         /// Fraction of the pump's capacity lost to cavitation (with vibration).
         case cavitation
-        /// Fraction of the coolant flow lost to a restriction (a blocked strainer).
-        case coolantRestriction
         /// Fraction of the catalyst activity lost to a feed impurity.
         case catalystPoisoning
     }
 
+    /// The reactor's sensors, in `Tag` order: column names, units, noise, resolution, dead time.
     public let sensors: [PlantGenerator.Sensor] = [
         .init("ambient_temp", unit: "°C", noise: 0.15, decimals: 2),
         .init("feed_flow", unit: "m³/h", noise: 0.05, decimals: 3),
@@ -87,6 +86,7 @@ public struct ReactorUnit: PlantProcess {
         .init("product_temp", unit: "°C", noise: 0.1, decimals: 2),
     ]
 
+    /// The disturbances, in `Input` order.
     public let disturbances: [PlantGenerator.Disturbance] = [
         .init("ambient temperature, °C", mean: 12, deviation: 1.0, timeConstant: 4 * 3600,
               dailyAmplitude: 5, dailyPhase: -0.75 * Double.pi),   // warmest at 15:00
@@ -99,16 +99,17 @@ public struct ReactorUnit: PlantProcess {
         .init("pump rotor vibration, mm/s", mean: 0, deviation: 0.04, timeConstant: 600),
     ]
 
+    /// The setpoints, in `Loop` order, at the design point.
     public let setpoints: [PlantGenerator.Setpoint] = [
         .init("feed flow (throughput)", unit: "m³/h", initial: 12),
         .init("preheated feed temperature", unit: "°C", initial: 60),
         .init("reactor temperature", unit: "°C", initial: 85),
     ]
 
+    /// The fault mechanisms, in `Failure` order.
     public let mechanisms: [PlantGenerator.Mechanism] = [
         .init("feed pump recirculation (minimum-flow valve passing)", unit: "fraction of pump flow"),
         .init("feed pump cavitation", unit: "fraction of capacity lost"),
-        .init("coolant restriction (blocked strainer)", unit: "fraction of coolant flow lost"),
         .init("catalyst poisoning (feed impurity)", unit: "fraction of activity lost"),
     ]
 
@@ -128,6 +129,8 @@ public struct ReactorUnit: PlantProcess {
     /// A unit at its design point (12 m³/h, 85 °C, level 60 %).
     public init() {}
 
+    /// One row of the reactor: the control loops act on the last row's readings, then the
+    /// balances advance; returns the true value of every sensor.
     public mutating func step(_ s: PlantGenerator.Step) -> [Double] {
         let d = s.disturbances, m = s.mechanisms, measured = s.measured
         let dt = s.dt, h = dt / 3600, days = s.seconds / 86_400
@@ -166,8 +169,7 @@ public struct ReactorUnit: PlantProcess {
         let conversion = 1 - concentration / max(feedConcentration, 0.1)
 
         // Jacket.
-        let coolantFlow = max(0.2, coolant.update(setpoint: s.setpoints[Loop.reactorTemp.rawValue], measurement: pv(.reactorTemp))
-                                     * (1 - m[Failure.coolantRestriction.rawValue]))
+        let coolantFlow = max(0.2, coolant.update(setpoint: s.setpoints[Loop.reactorTemp.rawValue], measurement: pv(.reactorTemp)))
         lag(&towerTemp, 24 + 0.3 * (ambient - 12), 2400)
         let coolantIn = towerTemp + d[Input.coolantTemperature.rawValue]
         let capacityRate = coolantFlow * Self.waterHeatCapacity

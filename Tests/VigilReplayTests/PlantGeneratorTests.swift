@@ -3,7 +3,7 @@ import Foundation
 import Testing
 import VigilCore
 import VigilReplay
-import VigilTestKit
+@testable import VigilTestKit
 
 /// Properties of the synthetic plants of `Fixtures/plant/` (`PlantGenerator.reactor1`,
 /// `.compressor2`): determinism, the correlation structure of normal operation, each fault in
@@ -104,6 +104,67 @@ struct PlantGeneratorTests {
         var sxy = 0.0, sxx = 0.0, syy = 0.0
         for (a, b) in pairs { sxy += (a - mx) * (b - my); sxx += (a - mx) * (a - mx); syy += (b - my) * (b - my) }
         return sxy / (sxx * syy).squareRoot()
+    }
+
+    // MARK: - Building blocks
+
+    @Test func platformIndependentExpAndLogAgreeWithTheCLibrary() {
+        // The generator's own eˣ and ln x (basic arithmetic only) against Foundation's, over the
+        // ranges the units use and beyond.
+        var x = -30.0
+        while x <= 30 {
+            let e = SignalGenerator.exponential(x)
+            #expect(abs(e - Foundation.exp(x)) <= 4e-16 * Foundation.exp(x), "exp(\(x))")
+            x += 0.0137
+        }
+        for v in [1e-9, 0.001, 0.5, 0.70710678, 0.99999, 1, 1.0001, 1.4142, 1.5597, 2, 10, 62.0 / 39.75, 1e6, 1e12] {
+            #expect(abs(SignalGenerator.logarithm(v) - Foundation.log(v)) <= 4e-16 * max(1, abs(Foundation.log(v))), "log(\(v))")
+        }
+        #expect(SignalGenerator.exponential(0) == 1 && SignalGenerator.logarithm(1) == 0)
+    }
+
+    @Test func piControllerSettlesAFirstOrderProcessOnItsSetpoint() {
+        // A process y' = (2u − y) / 5 steps, held at 3 from 0: the loop settles without offset
+        // (integral action) and keeps its output within its limits throughout.
+        var loop = PIController(gain: 0.5, integralGain: 0.2, output: 0, limits: 0...10)
+        var y = 0.0, outputs: [Double] = []
+        for _ in 0..<200 {
+            let u = loop.update(setpoint: 3, measurement: y)
+            outputs.append(u)
+            y += (2 * u - y) / 5
+        }
+        #expect(abs(y - 3) < 1e-6 && abs(outputs.last! - 1.5) < 1e-6)
+        #expect(outputs.allSatisfy { (0...10).contains($0) })
+        // Saturated: a setpoint it cannot reach pins the output at the limit, with no wind-up
+        // (it leaves the limit on the first step after the setpoint comes back).
+        for _ in 0..<50 { _ = loop.update(setpoint: 100, measurement: y); y += (2 * loop.output - y) / 5 }
+        #expect(loop.output == 10)
+        #expect(loop.update(setpoint: 3, measurement: y) < 10)
+        // No reading yet: the output stays.
+        #expect(loop.update(setpoint: 3, measurement: .nan) == loop.output)
+    }
+
+    @Test(arguments: [0, 1])
+    func everyMechanismOfTheUnitActs(_ p: Int) {
+        // Each of the unit's own fault mechanisms, at 10 % for five hours of a short run, moves
+        // some reading by more than five noise deviations on average (also those no fixture uses).
+        var g = Self.plants[p].generator
+        g.rows = 900
+        g.schedule = []
+        g.faults = []
+        let healthy = g.generate()
+        for m in g.process.mechanisms.indices {
+            g.faults = [PlantGenerator.Fault(.step, .mechanism(m, magnitude: 0.1), rows: 300..<600, summary: "test")]
+            let out = g.generate()
+            let moved = g.columns.indices.filter { k in
+                let d = (300..<600).compactMap { r -> Double? in
+                    out.values[k][r].isNaN || healthy.values[k][r].isNaN ? nil : abs(out.values[k][r] - healthy.values[k][r])
+                }
+                return d.reduce(0, +) / Double(d.count) > 5 * g.process.sensors[k].noise
+            }
+            #expect(!moved.isEmpty, "\(Self.plants[p].name): \(g.process.mechanisms[m].name) moves nothing")
+            #expect((0..<300).allSatisfy { r in g.columns.indices.allSatisfy { out.values[$0][r].bitPattern == healthy.values[$0][r].bitPattern } })
+        }
     }
 
     // MARK: - Whole plants
