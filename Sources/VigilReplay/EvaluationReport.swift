@@ -109,15 +109,17 @@ public struct EvaluationReport: Sendable {
     // MARK: - Table
 
     /// A fixed-width table: one line per file then the total, with a key to the columns.
-    /// Undefined figures print as `-`.
+    /// Undefined figures print as `-`. `DR` and `FAR` are `Metrics.time`'s detection and
+    /// false-alarm rates (time-weighted); `pt` figures count rows.
     public func table() -> String {
         let headers = ["file", "samples", "windows", "found", "alarms", "false", "FA/day",
-                       "pt P", "pt R", "pt F1", "ROC AUC", "PR AUC", "ev P", "ev R", "ev F1", "delay mean", "delay med"]
+                       "pt P", "pt R", "pt F1", "DR", "FAR", "ROC AUC", "PR AUC", "ev P", "ev R", "ev F1", "delay mean", "delay med"]
         func row(_ name: String, samples: Int, _ m: Metrics, labelled: Bool) -> [String] {
             let l = labelled
             return [name, String(samples), l ? String(m.event.windows) : "-", l ? String(m.event.found) : "-",
                     String(m.event.alarms), l ? String(m.event.falseAlarms) : "-", l ? Self.fixed(m.falseAlarmsPerDay, 2) : "-",
                     Self.fixed(m.point.precision, 3), Self.fixed(m.point.recall, 3), Self.fixed(m.point.f1, 3),
+                    Self.fixed(m.time.detectionRate, 3), Self.fixed(m.time.falseAlarmRate, 3),
                     Self.fixed(m.rocAUC, 3), Self.fixed(m.prAUC, 3),
                     l ? Self.fixed(m.event.precision, 3) : "-", Self.fixed(m.event.recall, 3), Self.fixed(m.event.f1, 3),
                     Self.duration(m.event.meanDelay), Self.duration(m.event.medianDelay)]
@@ -144,6 +146,8 @@ public struct EvaluationReport: Sendable {
         out += """
 
         pt = point-wise: a row is predicted anomalous while an alert of its asset is raised.
+        DR, FAR = detection rate, false-alarm rate: the share of labelled time and of normal time
+             during which an alert of the asset is raised (a row stands for the time to the next).
         ev = event-wise: a labelled window is found when an alert is raised inside it; alarms raised
              outside every window are false.
         ROC/PR AUC: of the per-row score (the total is the mean over files).
@@ -181,7 +185,8 @@ public struct EvaluationReport: Sendable {
     // MARK: - JSON
 
     /// One JSON object: `{"files": [...], "total": {...}}`, keys in a fixed order, undefined
-    /// figures as `null`, delays in seconds. `extra` members (already JSON) are appended, e.g.
+    /// figures as `null`, delays and times in seconds (`"time"`: fault, detected, normal and
+    /// false-alarm seconds, `detection_rate`, `false_alarm_rate`). `extra` members (already JSON) are appended, e.g.
     /// `("sweep", sweep.json())`.
     public func json(extra: [(key: String, json: String)] = []) -> String {
         var s = "{\"files\":["
@@ -217,6 +222,10 @@ public struct EvaluationReport: Sendable {
         let l = m.isLabelled
         s += "\"labelled\":\(l),\"point\":{\"tp\":\(p.truePositives),\"fp\":\(p.falsePositives),\"fn\":\(p.falseNegatives),\"tn\":\(p.trueNegatives),"
         s += "\"precision\":\(num(p.precision)),\"recall\":\(num(p.recall)),\"f1\":\(num(p.f1))},"
+        let t = m.time
+        s += "\"time\":{\"fault_s\":\(num(Double(t.faultTime) / 1e9)),\"detected_s\":\(num(Double(t.detectedTime) / 1e9)),"
+        s += "\"normal_s\":\(num(Double(t.normalTime) / 1e9)),\"false_alarm_s\":\(num(Double(t.falseAlarmTime) / 1e9)),"
+        s += "\"detection_rate\":\(num(t.detectionRate)),\"false_alarm_rate\":\(num(t.falseAlarmRate))},"
         s += "\"roc_auc\":\(num(m.rocAUC)),\"pr_auc\":\(num(m.prAUC)),"
         s += "\"event\":{\"windows\":\(e.windows),\"found\":\(e.found),\"alarms\":\(e.alarms),\"false_alarms\":\(l ? String(e.falseAlarms) : "null"),"
         s += "\"precision\":\(num(l ? e.precision : nil)),\"recall\":\(num(e.recall)),\"f1\":\(num(e.f1)),"

@@ -78,6 +78,7 @@ public struct FixtureRun: Sendable {
         let alarmTimes = alarms.map(\.raisedAt)
         if fixture.isLabelled {
             m.point = PointMetrics(predicted: alerting, labels: fixture.pointLabels)
+            m.time = TimeMetrics(timestamps: fixture.timestamps, alerting: alerting, labels: fixture.pointLabels)
             m.rocAUC = Metrics.rocAUC(scores: score, labels: fixture.pointLabels)
             m.prAUC = Metrics.averagePrecision(scores: score, labels: fixture.pointLabels)
             m.event = EventMetrics(windows: fixture.windows, alarms: alarmTimes)

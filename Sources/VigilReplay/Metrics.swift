@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
 /// Point-wise confusion counts over rows: a row is predicted anomalous while an alert of its
-/// asset is raised, and is truly anomalous when it is labelled so.
+/// asset is raised, and is truly anomalous when it is labelled so. Every row counts once,
+/// whatever time it stands for; the time-weighted detection and false-alarm rates are
+/// `TimeMetrics`.
 ///
 /// Undefined ratios are nil (precision with no predicted row, recall with no labelled row),
 /// never a made-up 0 or 1.
@@ -112,9 +114,18 @@ public struct EventMetrics: Sendable, Equatable {
 }
 
 /// Everything measured for one file (or in total).
+///
+/// Point-wise figures come in two weightings, kept apart on purpose: `point` counts rows
+/// (precision, recall and F1 of rows, as NAB-style tools report them) and `time` weighs each row
+/// by the time it stands for (the detection rate, the share of fault time flagged, and the
+/// false-alarm rate, the share of normal time flagged, as process engineers judge a monitor; see
+/// `TimeMetrics` for how gaps and irregular sampling count). On regularly sampled files without
+/// gaps the two agree (`time.detectionRate` = `point.recall`).
 public struct Metrics: Sendable, Equatable {
-    /// Point-wise counts.
+    /// Point-wise counts, by rows.
     public var point = PointMetrics()
+    /// Point-wise detection and false-alarm time, by the time each row stands for.
+    public var time = TimeMetrics()
     /// Event-wise counts.
     public var event = EventMetrics()
     /// Area under the ROC curve of the row scores; for a total, the mean over files where defined.
@@ -133,12 +144,13 @@ public struct Metrics: Sendable, Equatable {
     /// False alarms per day of recording; nil when the recording spans no time.
     public var falseAlarmsPerDay: Double? { days > 0 ? Double(event.falseAlarms) / days : nil }
 
-    /// Totals over files: counts summed (micro), AUCs averaged over the files that have them
-    /// (macro: scores of different files are not on one scale), days summed.
+    /// Totals over files: counts and times summed (micro), AUCs averaged over the files that have
+    /// them (macro: scores of different files are not on one scale), days summed.
     public static func total(_ files: [Metrics]) -> Metrics {
         var t = Metrics()
         for m in files {
             t.point = t.point + m.point
+            t.time = t.time + m.time
             t.event = t.event + m.event
             t.days += m.days
         }

@@ -49,12 +49,13 @@ public struct ThresholdSweep: Sendable {
 
     /// A table of the grid and the two best points.
     public func table() -> String {
-        let headers = ["factor", "pt P", "pt R", "pt F1", "ev P", "ev R", "ev F1", "alarms", "FA/day", "delay med"]
+        let headers = ["factor", "pt P", "pt R", "pt F1", "DR", "FAR", "ev P", "ev R", "ev F1", "alarms", "FA/day", "delay med"]
         var lines = [headers]
         for p in points {
             let m = p.total
             lines.append([EvaluationReport.fixed(p.factor, 2) + "x", EvaluationReport.fixed(m.point.precision, 3), EvaluationReport.fixed(m.point.recall, 3),
-                          EvaluationReport.fixed(m.point.f1, 3), EvaluationReport.fixed(m.event.precision, 3), EvaluationReport.fixed(m.event.recall, 3),
+                          EvaluationReport.fixed(m.point.f1, 3), EvaluationReport.fixed(m.time.detectionRate, 3),
+                          EvaluationReport.fixed(m.time.falseAlarmRate, 3), EvaluationReport.fixed(m.event.precision, 3), EvaluationReport.fixed(m.event.recall, 3),
                           EvaluationReport.fixed(m.event.f1, 3), String(m.event.alarms), EvaluationReport.fixed(m.falseAlarmsPerDay, 2),
                           EvaluationReport.duration(m.event.medianDelay)])
         }

@@ -6,7 +6,8 @@ import VigilConfig
 import VigilReplay
 
 /// `vigil eval FILE|DIR…`: runs the daemon's detectors offline over labelled fixtures and
-/// reports point-wise and event-wise precision, recall and F1, ROC/PR AUC, detection delay and
+/// reports point-wise and event-wise precision, recall and F1, the time-weighted detection and
+/// false-alarm rates (share of fault and of normal time flagged), ROC/PR AUC, detection delay and
 /// false alarms per day. All the work is in `VigilReplay`; this only parses arguments and prints.
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,8 @@ struct Eval: ParsableCommand {
         discussion: """
         FILE|DIR are NAB-style CSV (timestamp,value; labels from --labels) or wide CSV (a timestamp \
         column, one column per sensor, optional anomaly/changepoint label columns). Directories are \
-        walked recursively for .csv files. Prints a table (or JSON with --json) per file and in total. \
+        walked recursively for .csv files. Prints a table (or JSON with --json) per file and in total; \
+        DR and FAR are the shares of labelled (fault) and of normal time during which an alert is raised. \
         Each file is named by its path relative to the directory given (a file given directly: by \
         its path as given); outputs keep that path, and two inputs that would write one output file \
         are refused.

@@ -93,17 +93,32 @@ struct EvaluatorTests {
         #expect(m.point.truePositives + m.point.falseNegatives == 34)
         #expect(m.point.truePositives == 32)
         #expect(abs(m.days - 399.0 / 1440) < 1e-9)
+        // Rows a minute apart, no gap: every row stands for 60 s, so the time-weighted rates are the
+        // row rates: 32 of 34 fault minutes; 8 false rows (the alert clears after the shift ends:
+        // precision 32/40) of 366 normal minutes.
+        #expect(m.point.falsePositives == 8)
+        #expect(m.time.faultTime == 34 * 60 * Timestamp.nanosecondsPerSecond)
+        #expect(m.time.normalTime == 366 * 60 * Timestamp.nanosecondsPerSecond)
+        #expect(m.time.detectionRate == m.point.recall)
+        #expect(m.time.falseAlarmRate == 8.0 / 366)
+        // And in the JSON, per file and in total.
+        let json = EvaluationReport(files: [.init(evaluator.run(smallFixture))]).json()
+        let time = "\"time\":{\"fault_s\":2040,\"detected_s\":1920,\"normal_s\":21960,\"false_alarm_s\":480,"
+        #expect(json.components(separatedBy: time).count == 3)
+        #expect(json.components(separatedBy: "\"detection_rate\":0.9411764705882353").count == 3)
     }
 
     @Test func goldenTable() {
         let report = EvaluationReport(files: [.init(evaluator.run(smallFixture))])
         let expected = """
-        file                     samples  windows  found  alarms  false  FA/day   pt P   pt R  pt F1  ROC AUC  PR AUC   ev P   ev R  ev F1  delay mean  delay med
-        plant/small.csv              800        2      2       2      0    0.00  0.800  0.941  0.865    1.000   1.000  1.000  1.000  1.000       1m00s      1m00s
-        ---------------------------------------------------------------------------------------------------------------------------------------------------------
-        total (1 labelled file)      800        2      2       2      0    0.00  0.800  0.941  0.865    1.000   1.000  1.000  1.000  1.000       1m00s      1m00s
+        file                     samples  windows  found  alarms  false  FA/day   pt P   pt R  pt F1     DR    FAR  ROC AUC  PR AUC   ev P   ev R  ev F1  delay mean  delay med
+        plant/small.csv              800        2      2       2      0    0.00  0.800  0.941  0.865  0.941  0.022    1.000   1.000  1.000  1.000  1.000       1m00s      1m00s
+        -----------------------------------------------------------------------------------------------------------------------------------------------------------------------
+        total (1 labelled file)      800        2      2       2      0    0.00  0.800  0.941  0.865  0.941  0.022    1.000   1.000  1.000  1.000  1.000       1m00s      1m00s
 
         pt = point-wise: a row is predicted anomalous while an alert of its asset is raised.
+        DR, FAR = detection rate, false-alarm rate: the share of labelled time and of normal time
+             during which an alert of the asset is raised (a row stands for the time to the next).
         ev = event-wise: a labelled window is found when an alert is raised inside it; alarms raised
              outside every window are false.
         ROC/PR AUC: of the per-row score (the total is the mean over files).

@@ -118,4 +118,77 @@ struct MetricsTests {
         #expect(t.prAUC == nil)
         #expect(Metrics().falseAlarmsPerDay == nil)
     }
+
+    @Test func timeWeightedRatesOnRegularRows() {
+        // Six rows a minute apart: each stands for 60 s (the last for the median step, 60 s).
+        // labels   F F T T T F
+        // alerting F T T F T F → fault 180 s, 120 s of it alerting; normal 180 s, 60 s alerting.
+        let t = TimeMetrics(timestamps: (0..<6).map { Int64($0) * 60 * s },
+                            alerting: [false, true, true, false, true, false],
+                            labels: [false, false, true, true, true, false])
+        #expect((t.faultTime, t.detectedTime, t.normalTime, t.falseAlarmTime) == (180 * s, 120 * s, 180 * s, 60 * s))
+        #expect(t.detectionRate == 2.0 / 3)
+        #expect(t.falseAlarmRate == 1.0 / 3)
+    }
+
+    @Test func timeWeightingFollowsIrregularSampling() {
+        // Rows at 0, 10, 20, 80, 90 s: they stand for 10, 10, 60, 10 s and the last for the
+        // median step (10 s). Labels F F T T F, alerting only on row 2: by rows half the fault
+        // rows are flagged, by time 60 of 70 s.
+        let ts = [0, 10, 20, 80, 90].map { Int64($0) * s }
+        #expect(TimeMetrics.rowDurations(ts) == [10, 10, 60, 10, 10].map { Int64($0) * s })
+        let alerting = [false, false, true, false, false], labels = [false, false, true, true, false]
+        let t = TimeMetrics(timestamps: ts, alerting: alerting, labels: labels)
+        #expect(t.detectionRate == 6.0 / 7)
+        #expect(PointMetrics(predicted: alerting, labels: labels).recall == 0.5)
+        #expect(t.falseAlarmRate == 0)
+        #expect(t.normalTime == 30 * s)
+    }
+
+    @Test func aRecordingGapCountsAsOneMedianStep() {
+        // A minute apart, then two hours of nothing (more than 10 median steps): the row before
+        // the gap, raised and normal, stands for 60 s, not 7200 s.
+        let ts: [Int64] = [0, 60, 120, 7320, 7380].map { Int64($0) * s }
+        #expect(TimeMetrics.rowDurations(ts) == [60, 60, 60, 60, 60].map { Int64($0) * s })
+        let t = TimeMetrics(timestamps: ts, alerting: [false, false, true, false, false], labels: [false, false, false, true, true])
+        #expect(t.falseAlarmTime == 60 * s && t.normalTime == 180 * s)
+        #expect(t.falseAlarmRate == 1.0 / 3)
+        #expect(t.detectionRate == 0)
+        // Ten median steps is still sampling, not a gap.
+        #expect(TimeMetrics.rowDurations([0, 60 * s, 660 * s, 720 * s]) == [60 * s, 600 * s, 60 * s, 60 * s])
+    }
+
+    @Test func repeatedAndOutOfOrderTimestampsStandForNoTime() {
+        // Steps 60, 0, -30, 90 s: positive steps 60 and 90, median 75 s (the last row).
+        let ts: [Int64] = [0, 60, 60, 30, 120].map { Int64($0) * s }
+        #expect(TimeMetrics.rowDurations(ts) == [60, 0, 0, 90, 75].map { Int64($0) * s })
+    }
+
+    @Test func timeWeightedRatesUndefined() {
+        // One row (no step), no rows: no time at all.
+        let one = TimeMetrics(timestamps: [5 * s], alerting: [true], labels: [true])
+        #expect(one.detectionRate == nil && one.falseAlarmRate == nil && one.faultTime == 0)
+        #expect(TimeMetrics(timestamps: [], alerting: [], labels: []).detectionRate == nil)
+        // Nothing labelled: detection rate undefined, false-alarm rate defined.
+        let normal = TimeMetrics(timestamps: [0, 60 * s], alerting: [true, false], labels: [false, false])
+        #expect(normal.detectionRate == nil && normal.falseAlarmRate == 0.5)
+        // Everything labelled: the converse.
+        let faulty = TimeMetrics(timestamps: [0, 60 * s], alerting: [false, false], labels: [true, true])
+        #expect(faulty.detectionRate == 0 && faulty.falseAlarmRate == nil)
+    }
+
+    @Test func timeWeightedTotalsAddTheTimes() {
+        // File a: 1 min of fault, flagged; 3 min normal, 1 flagged. File b: 3 min of fault, none
+        // flagged; 1 min normal. Total: 1 of 4 fault minutes, 1 of 4 normal minutes — not the
+        // mean of the files' rates (0.5 and 1/6).
+        var a = Metrics(), b = Metrics()
+        a.time = TimeMetrics(timestamps: (0..<4).map { Int64($0) * 60 * s }, alerting: [true, true, false, false],
+                             labels: [true, false, false, false])
+        b.time = TimeMetrics(timestamps: (0..<4).map { Int64($0) * 60 * s }, alerting: [false, false, false, false],
+                             labels: [true, true, true, false])
+        #expect(a.time.detectionRate == 1 && a.time.falseAlarmRate == 1.0 / 3)
+        let t = Metrics.total([a, b])
+        #expect(t.time.faultTime == 240 * s && t.time.normalTime == 240 * s)
+        #expect(t.time.detectionRate == 0.25 && t.time.falseAlarmRate == 0.25)
+    }
 }
