@@ -130,8 +130,8 @@ struct Eval: ParsableCommand {
         }
         let tuned = ContinuousClock.now - tuneStart
         bar.finish()
-        print(json ? report.json() : report.text(), terminator: "")
-        fflush(stdout)
+        // Unbuffered, so the report is out before the timing line on stderr.
+        FileHandle.standardOutput.write(Data((json ? report.json() : report.text()).utf8))
         FileHandle.standardError.write(Data(String(
             "vigil eval --tune: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.text(read)); "
                 + "\(report.searchEvaluations) evaluations (\(report.fileRuns) file runs) in \(EvaluationFormat.text(tuned))\n").utf8))

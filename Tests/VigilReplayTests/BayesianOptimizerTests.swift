@@ -59,4 +59,40 @@ struct BayesianOptimizerTests {
         #expect(bo.allSatisfy { $0 < 0.005 }, "values \(bo)")
         #expect(bo.reduce(0, +) < random.reduce(0, +) / 10)
     }
+
+    @Test("mixed space: finds the right category and the number next to it")
+    func mixed() throws {
+        let f: ([Double]) -> Double = { p in (p[0] - 0.3) * (p[0] - 0.3) + (p[1] == 2 ? 0 : 0.5) }
+        for seed in Self.seeds.prefix(3) {
+            let trials = BayesianOptimizer(dimensions: [.continuous, .categorical(count: 4)], budget: 20, seed: seed).minimize(f)
+            let best = try #require(BayesianOptimizer.best(trials))
+            #expect(best.point[1] == 2 && abs(best.point[0] - 0.3) < 0.05, "seed \(seed): \(best)")
+        }
+    }
+
+    @Test("a snapped point is never evaluated twice; a small space ends the search early")
+    func noRepeats() {
+        // Two categorical dimensions of 3 and 2: six points in all.
+        var calls = 0
+        let trials = BayesianOptimizer(dimensions: [.categorical(count: 3), .categorical(count: 2)], budget: 20, seed: 1)
+            .minimize { p in calls += 1; return p[0] + p[1] }
+        #expect(trials.count == 6 && calls == 6)
+        #expect(Set(trials.map(\.point)).count == 6)
+        // Snapping a continuous coordinate to tenths leaves eleven values.
+        let tenths = BayesianOptimizer(dimensions: [.continuous], budget: 30, seed: 2)
+            .minimize(snap: { $0.map { ($0 * 10).rounded() / 10 } }) { ($0[0] - 0.7) * ($0[0] - 0.7) }
+        #expect(tenths.count == 11 && Set(tenths.map(\.point)).count == 11)
+        #expect(BayesianOptimizer.best(tenths)?.point == [0.7])
+    }
+
+    @Test("starting points come first; the same seed gives the same trials, another seed others")
+    func deterministic() {
+        let o = BayesianOptimizer(dimensions: [.continuous, .continuous], budget: 12, seed: 9)
+        let a = o.minimize(startingAt: [[0.25, 0.75]], branin)
+        #expect(a.first?.point == [0.25, 0.75])
+        #expect(a == o.minimize(startingAt: [[0.25, 0.75]], branin))
+        var other = o
+        other.seed = 10
+        #expect(other.minimize(startingAt: [[0.25, 0.75]], branin) != a)
+    }
 }
