@@ -111,8 +111,9 @@ public struct TuningSpace: Sendable {
 
     /// Parameters that cannot change what the evaluation measures over `base`, with the reason:
     /// keys of a detector the base leaves off, alert keys of a detector whose alerts come from
-    /// `combine`, the combination's keys when it is off. (Unless the parameters also turn the
-    /// section on or off.)
+    /// `combine`, the combination's keys when it is off (unless the parameters also turn the
+    /// section on or off); and keys an `assets` or `sensors` entry of the base sets again, which
+    /// the tuned value does not reach for that entry's sensors.
     public func ineffectiveParameters(over base: VigilConfiguration) -> [(keyPath: String, reason: String)] {
         let d = base.detectors
         let tuned = Set(parameters.map(\.keyPath))
@@ -126,16 +127,24 @@ public struct TuningSpace: Sendable {
             switch p.section {
             case .zscore, .spectralResidual, .isolationForest:
                 if enabled(p.section) == false {
-                    out.append((p.keyPath, "detectors.\(p.section.rawValue) is off in the base configuration"))
+                    out.append((p.keyPath, "no effect: detectors.\(p.section.rawValue) is off in the base configuration"))
                 } else if alertKeys.contains(p.key), enabled(.combine) == true {
-                    out.append((p.keyPath, "alerts come from detectors.combine, which is on in the base configuration"))
+                    out.append((p.keyPath, "no effect: alerts come from detectors.combine, which is on in the base configuration"))
                 }
             case .combine, .calibration:
                 if enabled(.combine) == false {
-                    out.append((p.keyPath, "detectors.combine is off in the base configuration"))
+                    out.append((p.keyPath, "no effect: detectors.combine is off in the base configuration"))
                 }
             case .alerts:
                 break
+            }
+        }
+        // Candidates are overlaid on `detectors`; a later entry that sets the key wins for its sensors.
+        let overrides = base.assets.enumerated().map { ("assets[\($0)] (\(quoted($1.name)))", $1.patch) }
+            + base.sensors.enumerated().map { ("sensors[\($0)] (match \(quoted($1.match.pattern)))", $1.patch) }
+        for p in parameters {
+            for (name, patch) in overrides where patch.entries.contains(where: { $0.section == p.section && $0.key == p.key }) {
+                out.append((p.keyPath, "no effect on the sensors of \(name), which sets it again"))
             }
         }
         return out

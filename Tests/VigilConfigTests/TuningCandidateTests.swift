@@ -111,10 +111,22 @@ struct TuningCandidateTests {
               detectors.calibration.short_window: {min: 5, max: 20}
             """)
         #expect(s.ineffectiveParameters(over: VigilConfiguration()).map { "\($0.keyPath): \($0.reason)" } == [
-            "detectors.zscore.threshold: alerts come from detectors.combine, which is on in the base configuration",
-            "detectors.spectral_residual.window: detectors.spectral_residual is off in the base configuration",
+            "detectors.zscore.threshold: no effect: alerts come from detectors.combine, which is on in the base configuration",
+            "detectors.spectral_residual.window: no effect: detectors.spectral_residual is off in the base configuration",
         ])
         let raw = try VigilConfiguration.parse(yaml: "detectors:\n  combine: {enabled: false}\n", file: "raw.yaml")
         #expect(s.ineffectiveParameters(over: raw).map(\.keyPath) == ["detectors.spectral_residual.window", "detectors.calibration.short_window"])
+        let overridden = try VigilConfiguration.parse(yaml: """
+            detectors:
+              combine: {enabled: false}
+            sensors:
+              - match: "plant1/**"
+                zscore: {threshold: 6}
+            """, file: "o.yaml")
+        #expect(s.ineffectiveParameters(over: overridden).map { "\($0.keyPath): \($0.reason)" } == [
+            "detectors.spectral_residual.window: no effect: detectors.spectral_residual is off in the base configuration",
+            "detectors.calibration.short_window: no effect: detectors.combine is off in the base configuration",
+            "detectors.zscore.threshold: no effect on the sensors of sensors[0] (match \"plant1/**\"), which sets it again",
+        ])
     }
 }

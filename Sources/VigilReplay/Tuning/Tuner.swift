@@ -102,7 +102,7 @@ public struct Tuner: Sendable {
             notes.append("\(skipped.count) unlabelled file\(skipped.count == 1 ? "" : "s") left out: \(skipped.joined(separator: ", "))")
         }
         for (keyPath, reason) in space.ineffectiveParameters(over: base) {
-            notes.append("\(keyPath) cannot change the results: \(reason)")
+            notes.append("\(keyPath): \(reason)")
         }
         if basePoint == nil {
             notes.append("the base configuration's values lie outside the space, so the searches did not start from them")

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilConfig
 
-/// The objectives a tuning space can name, and the ones this build has.
+/// The objectives a tuning space can name, and the ones this build has. Threading: pure functions.
 public enum TuningObjectives {
     /// The objective `space` names; a problem at its `objective` key when this build does not
     /// have it. (The NAB scores wait for VigilReplay's `NABScorer`; each will be one case here.)

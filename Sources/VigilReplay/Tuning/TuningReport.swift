@@ -95,7 +95,7 @@ public struct TuningReport: Sendable {
         final.snippet(header: [
             "vigil eval --tune \(space.file): \(objective) \(Self.score(heldOutScore)) held out "
                 + "(base \(Self.score(baseHeldOutScore))), seed \(seed)",
-            "Paste under detectors: (replacing the keys it lists); the other keys are the base configuration's.",
+            "Paste under detectors: (replacing the keys it lists); keys without a comment are the base configuration's.",
         ])
     }
 
