@@ -74,7 +74,7 @@ public struct Tuner: Sendable {
         var session = Session(tuner: self, objective: objective, files: files, progress: progress)
         let basePoint = space.point(of: base)
         let baseline = session.baseline()
-        if let basePoint, space.candidate(at: basePoint, over: base).configuration == base {
+        if let basePoint, Self.sameResults(space.candidate(at: basePoint, over: base).configuration, base) {
             session.remember(basePoint, baseline)
         }
         func foldScores(_ measures: [Int: O.Measure], _ folds: [Int]) -> [Double?] {
@@ -112,6 +112,15 @@ public struct Tuner: Sendable {
             finalScore: -final.trial.value, finalSummary: objective.summary(finalMeasures),
             baseScore: Metrics.mean(baseFoldScores.compactMap { $0 }), baseSummary: objective.summary(baseline),
             finalTrials: final.trials, evaluations: session.log, fileRuns: session.fileRuns, notes: notes)
+    }
+
+    /// Whether `a` runs every sensor exactly as `b` does: equal, or equal runtime settings of
+    /// `detectors` with no `sensors` or `assets` entries (a section's `raise_after: 3` and one
+    /// inheriting 3 from `alerts` only differ once an entry changes `alerts`).
+    static func sameResults(_ a: VigilConfiguration, _ b: VigilConfiguration) -> Bool {
+        if a == b { return true }
+        return a.sensors.isEmpty && a.assets.isEmpty && b.sensors.isEmpty && b.assets.isEmpty
+            && a.detectors.settings == b.detectors.settings
     }
 
     /// The mutable state of one `run`: the evaluation cache and log. Used on the tuning thread only.
