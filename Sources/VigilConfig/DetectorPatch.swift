@@ -114,10 +114,10 @@ struct NumberRange: Sendable {
 /// What kind of value a key takes, for tools that generate values rather than read them
 /// (`vigil eval --tune` checks a search range against it).
 enum FieldKind: Sendable {
-    /// A whole number in `min...max`.
-    case integer(min: Int, max: Int)
-    /// A number in the range.
-    case number(NumberRange)
+    /// A whole number (its range is checked by the key's `read`).
+    case integer
+    /// A number (its range is checked by the key's `read`).
+    case number
     /// `true` or `false`.
     case bool
     /// One of these words.
@@ -139,7 +139,7 @@ struct FieldSpec<Target> {
     var render: (Target) -> String?
 
     static func int(_ key: String, _ path: WritableKeyPath<Target, Int>, min: Int, max: Int = .max) -> Self {
-        Self(key: key, kind: .integer(min: min, max: max),
+        Self(key: key, kind: .integer,
              read: { r, node, p in r.int(node, p, min: min, max: max).map(FieldValue.int) },
              write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
              get: { .int($0[keyPath: path]) },
@@ -147,7 +147,7 @@ struct FieldSpec<Target> {
     }
 
     static func int(_ key: String, _ path: WritableKeyPath<Target, Int?>, min: Int) -> Self {
-        Self(key: key, kind: .integer(min: min, max: .max),
+        Self(key: key, kind: .integer,
              read: { r, node, p in r.int(node, p, min: min, max: .max).map(FieldValue.int) },
              write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
              get: { $0[keyPath: path].map(FieldValue.int) },
@@ -163,7 +163,7 @@ struct FieldSpec<Target> {
     }
 
     static func number(_ key: String, _ path: WritableKeyPath<Target, Double>, _ range: NumberRange) -> Self {
-        Self(key: key, kind: .number(range),
+        Self(key: key, kind: .number,
              read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
              write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
              get: { .double($0[keyPath: path]) },
@@ -171,7 +171,7 @@ struct FieldSpec<Target> {
     }
 
     static func number(_ key: String, _ path: WritableKeyPath<Target, Double?>, _ range: NumberRange) -> Self {
-        Self(key: key, kind: .number(range),
+        Self(key: key, kind: .number,
              read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
              write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
              get: { $0[keyPath: path].map(FieldValue.double) },
