@@ -162,4 +162,17 @@ struct TuningSpaceTests {
             #expect(DetectorFields.keys(of: SectionKey(rawValue: String(parts[1]))!).contains(String(parts[2])))
         }
     }
+
+    @Test("the example spaces in Configs/eval are valid and fit the three bundled fixtures")
+    func shippedExamples() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Configs/eval")
+        let spaces = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("tune-") }.sorted()
+        #expect(spaces == ["tune-zscore.yaml"])
+        for name in spaces {
+            let s = try TuningSpace.load(path: dir.appendingPathComponent(name).path)
+            #expect(s.folds <= 3 && !s.parameters.isEmpty, "\(name)")
+            #expect(s.point(of: VigilConfiguration()) != nil, "\(name): the shipped defaults lie in the space, so searches start there")
+        }
+    }
 }
