@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
-        .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors"]),
+        .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors", "VigilConfig"]),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
             .product(name: "Logging", package: "swift-log"),
@@ -74,7 +74,7 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline"]),
-        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"],
+        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilConfig", "VigilTestKit"],
                     resources: [.copy("Resources")]),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "VigilDaemon", "VigilCore", "VigilDetectors", "VigilPipeline", "VigilJournal", "ZeroMQ", "VigilTestKit",

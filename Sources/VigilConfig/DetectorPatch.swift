@@ -111,59 +111,86 @@ struct NumberRange: Sendable {
     }
 }
 
+/// What kind of value a key takes, for tools that generate values rather than read them
+/// (`vigil eval --tune` checks a search range against it).
+enum FieldKind: Sendable {
+    /// A whole number (its range is checked by the key's `read`).
+    case integer
+    /// A number (its range is checked by the key's `read`).
+    case number
+    /// `true` or `false`.
+    case bool
+    /// One of these words.
+    case choice([String])
+    /// A random seed (a whole number, but not a setting that means anything to tune).
+    case seed
+    /// A mapping of detector names to weights.
+    case weights
+}
+
 /// How one key is read, written into its section and shown.
 struct FieldSpec<Target> {
     var key: String
+    var kind: FieldKind
     var read: (inout ConfigReader, Node, String) -> FieldValue?
     var write: (FieldValue, inout Target) -> Void
+    /// The current value, nil for an unset optional key.
+    var get: (Target) -> FieldValue?
     var render: (Target) -> String?
 
     static func int(_ key: String, _ path: WritableKeyPath<Target, Int>, min: Int, max: Int = .max) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .integer,
              read: { r, node, p in r.int(node, p, min: min, max: max).map(FieldValue.int) },
              write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
+             get: { .int($0[keyPath: path]) },
              render: { "\($0[keyPath: path])" })
     }
 
     static func int(_ key: String, _ path: WritableKeyPath<Target, Int?>, min: Int) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .integer,
              read: { r, node, p in r.int(node, p, min: min, max: .max).map(FieldValue.int) },
              write: { v, t in if case .int(let i) = v { t[keyPath: path] = i } },
+             get: { $0[keyPath: path].map(FieldValue.int) },
              render: { $0[keyPath: path].map { "\($0)" } })
     }
 
     static func seed(_ key: String, _ path: WritableKeyPath<Target, UInt64>) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .seed,
              read: { r, node, p in r.int(node, p, min: 0, max: .max).map(FieldValue.int) },
              write: { v, t in if case .int(let i) = v { t[keyPath: path] = UInt64(i) } },
+             get: { Int(exactly: $0[keyPath: path]).map(FieldValue.int) },
              render: { "\($0[keyPath: path])" })
     }
 
     static func number(_ key: String, _ path: WritableKeyPath<Target, Double>, _ range: NumberRange) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .number,
              read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
              write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
+             get: { .double($0[keyPath: path]) },
              render: { formatNumber($0[keyPath: path]) })
     }
 
     static func number(_ key: String, _ path: WritableKeyPath<Target, Double?>, _ range: NumberRange) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .number,
              read: { r, node, p in r.double(node, p, range).map(FieldValue.double) },
              write: { v, t in if case .double(let d) = v { t[keyPath: path] = d } },
+             get: { $0[keyPath: path].map(FieldValue.double) },
              render: { $0[keyPath: path].map(formatNumber) })
     }
 
     static func bool(_ key: String, _ path: WritableKeyPath<Target, Bool>) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .bool,
              read: { r, node, p in r.bool(node, p).map(FieldValue.bool) },
              write: { v, t in if case .bool(let b) = v { t[keyPath: path] = b } },
+             get: { .bool($0[keyPath: path]) },
              render: { "\($0[keyPath: path])" })
     }
 
     static func choice<E: RawRepresentable<String> & CaseIterable>(_ key: String, _ path: WritableKeyPath<Target, E>) -> Self {
-        Self(key: key,
+        Self(key: key, kind: .choice(E.allCases.map(\.rawValue)),
              read: { r, node, p in r.choice(node, p, of: E.self).map { FieldValue.text($0.rawValue) } },
              write: { v, t in if case .text(let s) = v, let e = E(rawValue: s) { t[keyPath: path] = e } },
+             get: { .text($0[keyPath: path].rawValue) },
              render: { $0[keyPath: path].rawValue })
     }
 }
@@ -238,9 +265,10 @@ enum DetectorFields {
     static var combine: [FieldSpec<Section<CombineSettings>>] {
         commonFields(thresholds: .halfOpenUnit) + [
             .choice("rule", \.configuration.rule),
-            FieldSpec(key: "weights",
+            FieldSpec(key: "weights", kind: .weights,
                       read: { r, node, p in r.weights(node, p).map(FieldValue.weights) },
                       write: { v, t in if case .weights(let w) = v { t.configuration.weights = w } },
+                      get: { .weights($0.configuration.weights) },
                       render: { FieldValue.weights($0.configuration.weights).rendered }),
         ]
     }
@@ -255,6 +283,28 @@ enum DetectorFields {
         case .calibration: calibration.map(\.key)
         case .combine: combine.map(\.key)
         }
+    }
+
+    /// The kind of value key `key` of `section` takes, nil for a key the section does not have.
+    static func kind(_ section: SectionKey, _ key: String) -> FieldKind? {
+        func kind<T>(_ table: [FieldSpec<T>]) -> FieldKind? { table.first { $0.key == key }?.kind }
+        switch section {
+        case .zscore: return kind(zscore)
+        case .spectralResidual: return kind(spectralResidual)
+        case .isolationForest: return kind(isolationForest)
+        case .alerts: return kind(alerts)
+        case .calibration: return kind(calibration)
+        case .combine: return kind(combine)
+        }
+    }
+
+    /// Why `value` may not be set where it is written, nil when it may: `features: asset` needs
+    /// an `assets` entry (`inAsset`). Each value is first checked on its own by `read`.
+    static func contextProblem(_ section: SectionKey, _ key: String, _ value: FieldValue, inAsset: Bool) -> String? {
+        if section == .isolationForest, key == "features", value == .text(IsolationFeatures.asset.rawValue), !inAsset {
+            return "features: asset needs the sensors of an asset; set it in an assets entry"
+        }
+        return nil
     }
 
     /// Reads one key of `section`, or nil (with a problem recorded) when the value is wrong.
@@ -290,6 +340,26 @@ enum DetectorFields {
 }
 
 extension VigilConfiguration.Detectors {
+    /// The value of key `key` of `section`; a detector section's unset `raise_after`,
+    /// `clear_after` or `clear_ratio` is the one of `alerts` it falls back to.
+    func value(_ section: SectionKey, _ key: String) -> FieldValue? {
+        func get<T>(_ table: [FieldSpec<T>], _ target: T) -> FieldValue? {
+            table.first { $0.key == key }?.get(target)
+        }
+        let v: FieldValue? = switch section {
+        case .zscore: get(DetectorFields.zscore, zscore)
+        case .spectralResidual: get(DetectorFields.spectralResidual, spectralResidual)
+        case .isolationForest: get(DetectorFields.isolationForest, isolationForest)
+        case .alerts: get(DetectorFields.alerts, alerts)
+        case .calibration: get(DetectorFields.calibration, calibration)
+        case .combine: get(DetectorFields.combine, combine)
+        }
+        if v == nil, section != .alerts, DetectorFields.keys(of: .alerts).contains(key) {
+            return get(DetectorFields.alerts, alerts)
+        }
+        return v
+    }
+
     /// Applies the keys of `patch` in order.
     mutating func apply(_ patch: DetectorPatch) {
         for e in patch.entries {

@@ -12,22 +12,7 @@ extension VigilConfiguration {
     /// together in the thrown `ConfigError`; problems carry `path` as their file. An empty file
     /// (or one holding only comments) gives the built-in defaults.
     public static func load(path: String) throws(ConfigError) -> VigilConfiguration {
-        func fail(_ message: String) -> ConfigError {
-            ConfigError(problems: [ConfigProblem(code: .unreadableFile, file: path, line: 0, column: 0, keyPath: "",
-                                                 message: message)])
-        }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            var message = "configuration file not found"
-            if !path.hasPrefix("/") { message += " (looked in \(FileManager.default.currentDirectoryPath))" }
-            throw fail(message)
-        }
-        if isDirectory.boolValue { throw fail("is a directory, not a configuration file") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail("cannot read configuration file (permission denied?)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else { throw fail("configuration file is not valid UTF-8") }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: readConfigText(path: path, what: "configuration file"), file: path)
     }
 
     /// Parses and validates configuration text; `file` names it in problems.
@@ -49,14 +34,37 @@ extension VigilConfiguration {
         }
         var configuration = VigilConfiguration()
         if let root { reader.read(root, into: &configuration) }
-        guard reader.problems.isEmpty else {
-            let sorted = reader.problems.enumerated().sorted {
-                ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
-            }
-            throw ConfigError(problems: sorted.map(\.element))
-        }
+        guard reader.problems.isEmpty else { throw ConfigError(problems: sortedProblems(reader.problems)) }
         return (configuration, reader.visitedKeyPaths)
     }
+}
+
+/// The text of a YAML file Vigil reads (`what`: "configuration file"), or a problem without a
+/// position when it is missing, a directory, unreadable or not UTF-8.
+func readConfigText(path: String, what: String) throws(ConfigError) -> String {
+    func fail(_ message: String) -> ConfigError {
+        ConfigError(problems: [ConfigProblem(code: .unreadableFile, file: path, line: 0, column: 0, keyPath: "",
+                                             message: message)])
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        var message = "\(what) not found"
+        if !path.hasPrefix("/") { message += " (looked in \(FileManager.default.currentDirectoryPath))" }
+        throw fail(message)
+    }
+    if isDirectory.boolValue { throw fail("is a directory, not a \(what)") }
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw fail("cannot read \(what) (permission denied?)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else { throw fail("\(what) is not valid UTF-8") }
+    return text
+}
+
+/// Problems in file order (line, column, then the order found).
+func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
+    problems.enumerated().sorted {
+        ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset)
+    }.map(\.element)
 }
 
 // MARK: - The walk
@@ -385,10 +393,8 @@ extension ConfigReader {
             guard let section = SectionKey(rawValue: s.key) else { continue }
             for e in entries(of: s.value, s.path, known: DetectorFields.keys(of: section)) {
                 guard let value = DetectorFields.read(section, e.key, &self, e.value, e.path) else { continue }
-                if section == .isolationForest, e.key == "features", value == .text(IsolationFeatures.asset.rawValue),
-                   context != .asset {
-                    report(.invalidValue, at: e.value, e.path,
-                           "features: asset needs the sensors of an asset; set it in an assets entry")
+                if let problem = DetectorFields.contextProblem(section, e.key, value, inAsset: context == .asset) {
+                    report(.invalidValue, at: e.value, e.path, problem)
                     continue
                 }
                 let location = SourceLocation(line: e.value.mark?.line ?? 0, column: e.value.mark?.column ?? 0, keyPath: e.path)

@@ -47,7 +47,19 @@ public struct EvaluationRunner: Sendable {
     /// see `outputPaths`), else the first output file that could not be written (`.cannotWrite`).
     public func run(_ fixtures: [Fixture], progress: @escaping @Sendable (Int) -> Void = { _ in }) throws(FixtureError) -> EvaluationReport {
         _ = try outputPaths(fixtures)
-        let results = Mutex<[Int: Result<EvaluationReport.File, FixtureError>]>([:])
+        return EvaluationReport(files: try map(fixtures, progress: progress) { run throws(FixtureError) in
+            try write(run)
+            return EvaluationReport.File(run)
+        })
+    }
+
+    /// Runs every fixture through the evaluator and hands each run to `body` on the worker
+    /// thread that made it, so the run can be reduced and dropped there; the results come back
+    /// in input order whatever the scheduling. Throws the error of the first fixture (in input
+    /// order) whose `body` threw. Writes nothing.
+    public func map<T: Sendable, E: Error>(_ fixtures: [Fixture], progress: @escaping @Sendable (Int) -> Void = { _ in },
+                                           _ body: @escaping @Sendable (FixtureRun) throws(E) -> T) throws(E) -> [T] {
+        let results = Mutex<[Int: Result<T, E>]>([:])
         let next = Atomic<Int>(0)
         let workers = min(concurrency, max(fixtures.count, 1))
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -55,20 +67,20 @@ public struct EvaluationRunner: Sendable {
                 let i = next.add(1, ordering: .relaxed).oldValue
                 guard i < fixtures.count else { return }
                 let run = evaluator.run(fixtures[i], progress: progress)
-                let result: Result<EvaluationReport.File, FixtureError>
-                do throws(FixtureError) {
-                    try write(run)
-                    result = .success(EvaluationReport.File(run))
+                let result: Result<T, E>
+                do throws(E) {
+                    result = .success(try body(run))
                 } catch {
                     result = .failure(error)
                 }
                 results.withLock { $0[i] = result }
             }
         }
-        var files: [EvaluationReport.File] = []
+        var out: [T] = []
+        out.reserveCapacity(fixtures.count)
         let all = results.withLock { $0 }
-        for i in fixtures.indices { files.append(try all[i]!.get()) }
-        return EvaluationReport(files: files)
+        for i in fixtures.indices { out.append(try all[i]!.get()) }
+        return out
     }
 
     /// The files the outputs of `fixture` are written to: `--scores-out` at the fixture's

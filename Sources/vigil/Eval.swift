@@ -35,6 +35,16 @@ struct Eval: ParsableCommand {
         --nab-threshold or at NAB's --nab-thresholds file (config/thresholds.json). A file that \
         cannot be scored (missing results, rows that do not match, a label timestamp that is not \
         a row) is named on stderr, the others are scored, and the exit status is 1.
+
+        Tuning from history: --tune SPACE.yaml searches the detector keys the space file lists \
+        (e.g. detectors.zscore.threshold: {min: 3, max: 10, scale: log}) with Bayesian optimisation \
+        (a Gaussian process and expected improvement), cross-validated by file: each fold's settings \
+        are tuned on the other folds and scored on it. Prints the held-out score next to the base \
+        configuration's (--config) on the same folds, the number of evaluations, and the final \
+        settings (tuned on every file) as a config snippet for detectors:. The space file also sets \
+        budget (evaluations per search), folds, objective (event_f1, point_f1, detection_at_fa with \
+        max_false_alarm_rate) and is checked like a config (file:line:col: key: message). The same \
+        inputs and --seed give the same output. Example: Configs/eval/tune-zscore.yaml.
         """)
 
     @Argument(help: ArgumentHelp("Fixture files or directories.", valueName: "FILE|DIR"))
@@ -58,7 +68,7 @@ struct Eval: ParsableCommand {
     @Flag(help: "Also run the evaluation over a grid of threshold factors and report the precision/recall trade-off.")
     var sweep = false
 
-    @Option(help: ArgumentHelp("Daemon configuration whose detector settings to evaluate (default: Configs/vigil.yaml when present, else the built-in defaults).", valueName: "PATH"))
+    @Option(help: ArgumentHelp("Daemon configuration whose detector settings to evaluate (default: Configs/vigil.yaml when present, else the built-in defaults); with --tune, the base the tuned values are overlaid on and compared with.", valueName: "PATH"))
     var config: String?
 
     @Option(name: .customLong("nab-score"), help: ArgumentHelp("Score the NAB results in DIR (another detector's) instead of running Vigil's detectors; needs --labels.", valueName: "DIR"))
@@ -69,6 +79,12 @@ struct Eval: ParsableCommand {
 
     @Option(name: .customLong("nab-thresholds"), help: ArgumentHelp("With --nab-score: also score at the thresholds of NAB's config/thresholds.json (detector → profile → threshold).", valueName: "PATH"))
     var nabThresholds: String?
+
+    @Option(help: ArgumentHelp("Tune the detector keys a tuning space file lists on the fixtures, cross-validated by file, and print the best settings as a config snippet.", valueName: "SPACE.yaml"))
+    var tune: String?
+
+    @Option(help: ArgumentHelp("Seed of --tune's fold assignment and searches: the same inputs and seed give the same output.", valueName: "N"))
+    var seed: UInt64 = Tuner.defaultSeed
 
     func validate() throws {
         if nabScore != nil {
@@ -85,6 +101,13 @@ struct Eval: ParsableCommand {
             throw ValidationError("give either --nab-threshold or --nab-thresholds")
         }
         if let t = nabThreshold, !t.isFinite { throw ValidationError("--nab-threshold must be a finite number") }
+        if tune != nil {
+            let conflicting = [("--sweep", sweep), ("--plot", plot != nil), ("--nab-results", nabResults != nil), ("--scores-out", scoresOut != nil), ("--nab-score", nabScore != nil)]
+                .filter(\.1).map(\.0)
+            if !conflicting.isEmpty {
+                throw ValidationError("--tune cannot be combined with \(conflicting.joined(separator: ", ")): it writes no per-candidate files")
+            }
+        }
     }
 
     /// The configuration whose detectors are evaluated, resolved exactly as `vigild` does.
@@ -100,15 +123,18 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let started = ContinuousClock.now
+        // A bad space file is reported before any fixture is read.
+        let space = try tune.map { path in
+            do { return try TuningSpace.load(path: path) } catch { throw ValidationError("\(error)") }
+        }
         let labels = try self.labels.map { path throws(FixtureError) in try NABLabels(path: path) }
         let fixtures = try FixtureLoader(labels: labels).load(paths)
         if let nabScore { return try scoreResults(in: nabScore, fixtures: fixtures, started: started) }
         let read = ContinuousClock.now - started
         let samples = fixtures.reduce(0) { $0 + $1.sampleCount }
         let configuration = try loadConfiguration()
-        var assetOf: (@Sendable (String) -> String?)? = nil
-        if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
-        let evaluator = Evaluator(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf)
+        if let space { return try runTuning(space, configuration, fixtures, samples: samples, read: read) }
+        let evaluator = Evaluator(configuration: configuration)
         let runner = EvaluationRunner(evaluator: evaluator, outputs: .init(nabResults: nabResults, scores: scoresOut, plots: plot))
 
         let bar = ProgressBar(total: samples * (sweep ? 1 + ThresholdSweep.defaultFactors.count : 1))
@@ -132,7 +158,7 @@ struct Eval: ParsableCommand {
         }
         let seconds = EvaluationFormat.seconds(evaluated)
         FileHandle.standardError.write(Data(String(
-            "vigil eval: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.text(EvaluationFormat.seconds(read))), evaluated in \(EvaluationFormat.text(seconds)) (\(Int(Double(samples) / max(seconds, 1e-9))) samples/s)\n").utf8))
+            "vigil eval: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.text(read)), evaluated in \(EvaluationFormat.text(evaluated)) (\(Int(Double(samples) / max(seconds, 1e-9))) samples/s)\n").utf8))
         try Self.failIfNotScored(nab.map { [$0] } ?? [])
     }
 
@@ -159,7 +185,7 @@ struct Eval: ParsableCommand {
         let elapsed = EvaluationFormat.seconds(ContinuousClock.now - started)
         let rows = fixtures.reduce(0) { $0 + $1.rowCount }
         FileHandle.standardError.write(Data(String(
-            "vigil eval: NAB scores of \(detectors.count) detector\(detectors.count == 1 ? "" : "s") on \(fixtures.count) files (\(rows) rows) in \(EvaluationFormat.text(elapsed)): data read in \(EvaluationFormat.text(EvaluationFormat.seconds(read))), scoring \(EvaluationFormat.text(EvaluationFormat.seconds(scoring)))\n").utf8))
+            "vigil eval: NAB scores of \(detectors.count) detector\(detectors.count == 1 ? "" : "s") on \(fixtures.count) files (\(rows) rows) in \(EvaluationFormat.text(elapsed)): data read in \(EvaluationFormat.text(read)), scoring \(EvaluationFormat.text(EvaluationFormat.seconds(scoring)))\n").utf8))
         try Self.failIfNotScored(summaries)
     }
 
@@ -172,11 +198,40 @@ struct Eval: ParsableCommand {
         }
         throw ExitCode(1)
     }
+
+    /// `--tune`: the report on stdout (deterministic), timing on stderr.
+    func runTuning(_ space: TuningSpace, _ configuration: VigilConfiguration, _ fixtures: [Fixture],
+                   samples: Int, read: Duration) throws {
+        let labelled = fixtures.filter(\.isLabelled).reduce(0) { $0 + $1.sampleCount }
+        // Roughly: every search evaluates its budget on (folds − 1)/folds of the samples, the final one on all.
+        let expected = labelled * (1 + space.budget * (space.folds - 1 + 1))
+        let bar = ProgressBar(total: expected)
+        let tuneStart = ContinuousClock.now
+        let report: TuningReport
+        do {
+            report = try Tuner(space: space, base: configuration, seed: seed).run(fixtures, progress: bar.advance)
+        } catch let error as ConfigError {
+            bar.finish()
+            throw ValidationError("\(error)")
+        } catch let error as TuningError {
+            bar.finish()
+            throw ValidationError(error.description)
+        }
+        let tuned = ContinuousClock.now - tuneStart
+        bar.finish()
+        // Unbuffered, so the report is out before the timing line on stderr.
+        FileHandle.standardOutput.write(Data((json ? report.json() : report.text()).utf8))
+        FileHandle.standardError.write(Data(String(
+            "vigil eval --tune: \(fixtures.count) files, \(samples) samples read in \(EvaluationFormat.text(read)); "
+                + "\(report.searchEvaluations) evaluations (\(report.fileRuns) file runs) in \(EvaluationFormat.text(tuned))\n").utf8))
+    }
 }
 
 enum EvaluationFormat {
-    static func text(_ s: Double) -> String { String(format: "%.3f s", s) }
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
     }
+
+    static func text(_ s: Double) -> String { String(format: "%.3f s", s) }
+    static func text(_ d: Duration) -> String { text(seconds(d)) }
 }

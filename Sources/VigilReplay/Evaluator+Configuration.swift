@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilConfig
+
+extension Evaluator {
+    /// An evaluator with `configuration`'s detector settings and assets, resolved per sensor
+    /// exactly as `vigild` resolves them.
+    public init(configuration: VigilConfiguration) {
+        var assetOf: (@Sendable (String) -> String?)? = nil
+        if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
+        self.init(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf)
+    }
+}
