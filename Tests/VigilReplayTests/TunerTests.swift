@@ -168,16 +168,8 @@ struct TunerTests {
         #expect(report.fileRuns < expectedFileRuns(report, base: nil), "the first trials cost no run")
     }
 
-    @Test("an objective this build lacks, too many folds, no labels: each a clear error")
+    @Test("too many folds, no labels: each a clear error")
     func errors() throws {
-        let nab = try tuningSpace(tuningSpaceText.replacingOccurrences(of: "objective: event_f1", with: "objective: nab_standard"))
-        #expect(throws: ConfigError.self) { try Tuner(space: nab, base: badBase).run(tuningFixtures) }
-        do {
-            _ = try TuningObjectives.objective(for: nab)
-        } catch {
-            #expect(error.description == "space.yaml:3:12: objective: nab_standard is not available in this build "
-                + "(NAB scoring is not part of it yet); use event_f1, point_f1, detection_at_fa")
-        }
         let seven = try tuningSpace(tuningSpaceText.replacingOccurrences(of: "folds: 3", with: "folds: 7"))
         do {
             _ = try Tuner(space: seven, base: badBase).run(tuningFixtures)
@@ -238,5 +230,53 @@ struct TuningObjectiveTests {
         #expect(o.score([counts(tp: 0, fp: 1, fn: 0, tn: 10)]) == nil)
         #expect(o.summary([feasible]) == "detection 0.600, false-alarm rate 0.040 (≤ 0.05)")
         #expect(o.summary([infeasible]) == "detection 1.000, false-alarm rate 0.100 (> 0.05: infeasible)")
+    }
+}
+
+@Suite("NAB tuning objective")
+struct NABObjectiveTests {
+    static func bundledNAB() throws -> [Fixture] {
+        let labels = try NABLabels(path: repositoryRoot + "/Fixtures/nab/labels/combined_windows.json")
+        return try FixtureLoader(labels: labels).load([repositoryRoot + "/Fixtures/nab/data"])
+    }
+
+    @Test("the objective is the deployed NAB score vigil eval reports, per profile")
+    func equalsTheReportedDeployedScore() throws {
+        let fixtures = try Self.bundledNAB()
+        let runner = EvaluationRunner(evaluator: Evaluator(configuration: VigilConfiguration()))
+        let report = try runner.run(fixtures)
+        let summary = try #require(report.nabSummary())
+        for (profile, name) in [(NABProfile.standard, "nab_standard"), (.rewardLowFPRate, "nab_low_fp"), (.rewardLowFNRate, "nab_low_fn")] {
+            let objective = NABObjective(profile: profile)
+            #expect(objective.name == name)
+            let measures = try runner.map(fixtures) { objective.measure($0) }
+            let expected = try #require(summary.score(profile.name, "deployed")?.normalised)
+            let got = try #require(objective.score(measures))
+            #expect(abs(got - expected) < 1e-9, "\(name): \(got) vs \(expected)")
+        }
+    }
+
+    @Test("files without NAB windows take no part; no windows at all is nothing to score")
+    func nonNABFiles() throws {
+        let objective = NABObjective(profile: .standard)
+        let wide = objective.measure(Evaluator().run(tuningFixtures[0]))
+        #expect(wide.windows == 0 && wide.raw == 0)
+        #expect(objective.score([wide]) == nil)
+        let nab = try EvaluationRunner().map(try Self.bundledNAB()) { objective.measure($0) }
+        #expect(objective.score(nab + [wide]) == objective.score(nab))
+    }
+
+    @Test("a space naming nab_standard tunes on NAB files")
+    func tunes() throws {
+        let space = try tuningSpace("""
+            budget: 4
+            folds: 2
+            objective: nab_standard
+            parameters:
+              detectors.zscore.window: {min: 32, max: 512, scale: log}
+            """)
+        #expect(try TuningObjectives.objective(for: space).name == "nab_standard")
+        let report = try Tuner(space: space, base: VigilConfiguration(), seed: 1).run(try Self.bundledNAB())
+        #expect(report.text().contains("NAB "))
     }
 }
