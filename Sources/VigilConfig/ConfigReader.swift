@@ -184,7 +184,7 @@ struct ConfigReader {
 
     /// `{zscore: 1, spectral_residual: 0.5, …}`: a weight ≥ 0 per detector.
     mutating func weights(_ node: Node, _ path: String) -> [DetectorKind: Double]? {
-        let kinds = DetectorKind.allCases.filter { $0 != .combined }
+        let kinds = DetectorKind.combinable
         var out: [DetectorKind: Double] = [:]
         var ok = true
         if !isNull(node), node.mapping == nil {

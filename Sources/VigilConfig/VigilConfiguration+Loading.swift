@@ -94,7 +94,7 @@ enum ConfigKeys {
                 "detectors.\(section.rawValue).\($0.key)"
             }
         }
-        paths += DetectorKind.allCases.filter { $0 != .combined }.map { "detectors.combine.weights.\($0.rawValue)" }
+        paths += DetectorKind.combinable.map { "detectors.combine.weights.\($0.rawValue)" }
         return paths
     }
 }

@@ -205,7 +205,8 @@ extension DetectorSettings {
         if let c = combine {
             w.write(true)
             w.write(c.configuration.rule.rawValue)
-            for kind in DetectorKind.allCases { w.write(c.configuration.weights[kind] ?? .nan) }
+            // The per-sensor detectors only (`pca` is an asset's), so fingerprints stay as they were.
+            for kind in DetectorKind.allCases where kind != .pca { w.write(c.configuration.weights[kind] ?? .nan) }
             Self.write(c.alerts, to: &w)
         } else {
             w.write(false)

@@ -129,6 +129,7 @@ public struct Evaluator: Sendable {
         case .zscore: return s.zscore?.alerts.threshold
         case .spectralResidual: return s.spectralResidual?.alerts.threshold
         case .isolationForest: return s.isolationForest?.alerts.threshold
+        case .pca: return nil  // an asset's, recorded with its own threshold
         }
     }
 
@@ -139,6 +140,7 @@ public struct Evaluator: Sendable {
         case .spectralResidual: 1
         case .isolationForest: 2
         case .combined: 3
+        case .pca: 4
         }
     }
 }
