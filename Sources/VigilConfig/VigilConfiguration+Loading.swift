@@ -377,6 +377,11 @@ extension ConfigReader {
         var patch = DetectorPatch()
         for s in sections {
             guard let section = SectionKey(rawValue: s.key) else { continue }
+            if section == .pca, context == .sensor {
+                report(.invalidValue, at: s.keyNode, s.path,
+                       "pca monitors an asset; set it in detectors (every asset) or in an assets entry")
+                continue
+            }
             for e in entries(of: s.value, s.path, known: DetectorFields.keys(of: section)) {
                 guard let value = DetectorFields.read(section, e.key, &self, e.value, e.path) else { continue }
                 if section == .isolationForest, e.key == "features", value == .text(IsolationFeatures.asset.rawValue),

@@ -84,6 +84,17 @@ public struct PCAMonitor: Sendable {
 
     /// Rounds a named baseline period needs at the least.
     public static let minimumBaseline = 20
+    /// The most variables a monitor takes: the fit decomposes a `width × width` matrix and keeps
+    /// several of that size. An asset with more members than this runs no PCA monitor; one
+    /// with fewer but too many for its lags runs with as many lags as fit.
+    public static let maximumWidth = 256
+
+    /// The lags a monitor of `dimension` members runs with (the configured ones, fewer if the
+    /// vector would exceed `maximumWidth`), or nil when even the unlagged vector is too wide.
+    public static func lags(for configuration: PCAConfiguration, dimension: Int) -> Int? {
+        guard dimension >= 1, dimension <= maximumWidth else { return nil }
+        return min(configuration.lags, maximumWidth / dimension - 1)
+    }
     /// Contiguous blocks of the baseline for the empirical limits.
     public static let folds = 5
 
@@ -172,17 +183,17 @@ public struct PCAMonitor: Sendable {
         }
     }
 
-    /// A monitor of `dimension` members that has learned nothing yet.
+    /// A monitor of `dimension` members (at most `maximumWidth`) that has learned nothing yet.
     public init(configuration: PCAConfiguration, dimension: Int) {
-        precondition(dimension >= 1, "a PCA monitor needs at least one member")
+        precondition(dimension >= 1 && dimension <= Self.maximumWidth, "a PCA monitor takes 1...\(Self.maximumWidth) members")
         precondition(configuration.lags >= 0 && configuration.warmup >= 2 && configuration.updateEvery >= 1)
         precondition(configuration.alpha > 0 && configuration.alpha < 0.5)
         precondition(configuration.smoothing > 0 && configuration.smoothing <= 1)
         precondition(configuration.forgetting > 0 && configuration.forgetting <= 1)
         self.configuration = configuration
         self.dimension = dimension
-        lags = configuration.lags
-        width = dimension * (configuration.lags + 1)
+        lags = Self.lags(for: configuration, dimension: dimension)!
+        width = dimension * (lags + 1)
         capacity = configuration.warmup
         at = Layout(m: dimension, p: width, n: capacity, l: lags)
         arena = Array(repeating: 0, count: at.total)

@@ -61,7 +61,8 @@ struct Eval: ParsableCommand {
         let configuration = try loadConfiguration()
         var assetOf: (@Sendable (String) -> String?)? = nil
         if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
-        let evaluator = Evaluator(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf)
+        let evaluator = Evaluator(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf,
+                                  pcaSettings: { configuration.pcaSettings(forAsset: $0) })
         let runner = EvaluationRunner(evaluator: evaluator, outputs: .init(nabResults: nabResults, scores: scoresOut, plots: plot))
 
         let bar = ProgressBar(total: samples * (sweep ? 1 + ThresholdSweep.defaultFactors.count : 1))
