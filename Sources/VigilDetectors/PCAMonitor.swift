@@ -48,8 +48,8 @@ import VigilCore
 /// exponentially weighted mean and covariance of the vector (forgetting factor `forgetting`,
 /// i.e. a memory of about `1/(1 − forgetting)` rounds), updated only on *in-control* rounds: the
 /// score below 1 and the asset's PCA alert not raised. Every `updateEvery` in-control rounds the
-/// model (mean, scaling, components and their variances) is refreshed from them by one subspace
-/// iteration warm-started from the current components and a Rayleigh–Ritz step; the number of
+/// model (mean, scaling, components and their variances) is refreshed from them: Jacobi sweeps
+/// started from the current eigenvectors (one or two suffice, the matrix having moved little); the number of
 /// components and the limits stay those of the baseline. Slow drift of the process and gradual
 /// changes of the operating point are therefore followed, while a fault — out of limits, or
 /// raised — is never learned: a sustained fault stays flagged for as long as it lasts. A state
@@ -760,16 +760,14 @@ extension PCAMonitor {
 // MARK: - Refresh
 
 extension PCAMonitor {
-    /// Refreshes the model from the adapted mean and covariance: one subspace iteration of the
-    /// `k` components from the current ones, then a Rayleigh–Ritz step (a `k × k` Jacobi). Keeps
-    /// the current model if the iteration degenerates.
+    /// Refreshes the model from the adapted mean and covariance: their correlation matrix is
+    /// decomposed by Jacobi sweeps started from the current eigenvectors (one or two sweeps, the
+    /// matrix having changed little), keeping the number of components and the limits.
     private mutating func refresh() {
-        let p = width, k = components
-        let ok: Bool = arena.withUnsafeMutableBufferPointer { buf in
+        let p = width
+        arena.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
-            let cov = base + at.adCov
-            let matrix = base + at.matrix, work = base + at.work, basis = base + at.basis
-            let scale = base + at.colB
+            let cov = base + at.adCov, matrix = base + at.matrix, scale = base + at.colB
             // Correlation of the adapted covariance (upper triangle maintained) into matrix.
             for i in 0..<p {
                 let v = cov[i * p + i]
@@ -782,79 +780,17 @@ extension PCAMonitor {
                     matrix[j * p + i] = c
                 }
             }
-            // Y = B R (rows), orthonormalised (modified Gram–Schmidt) into B' (in work).
-            Self.multiply(rows: basis, count: k, by: matrix, width: p, into: work)
-            for a in 0..<k {
-                let ya = work + a * p
-                for b in 0..<a {
-                    let yb = work + b * p
-                    var d = 0.0
-                    for i in 0..<p { d += ya[i] * yb[i] }
-                    for i in 0..<p { ya[i] -= d * yb[i] }
-                }
-                var norm = 0.0
-                for i in 0..<p { norm += ya[i] * ya[i] }
-                guard norm > 1e-20 else { return false }
-                let inv = 1 / norm.squareRoot()
-                for i in 0..<p { ya[i] *= inv }
-            }
-            // Rayleigh–Ritz: H = B' R B'ᵀ (k × k), with R B'ᵀ's rows computed into basis
-            // (the old basis is no longer needed).
-            Self.multiply(rows: work, count: k, by: matrix, width: p, into: basis)
-            for a in 0..<k {
-                for b in a..<k {
-                    var s = 0.0
-                    let u = basis + a * p, v = work + b * p
-                    for i in 0..<p { s += u[i] * v[i] }
-                    matrix[a * k + b] = s
-                }
-            }
-            for a in 0..<k {
-                for b in 0..<a { matrix[a * k + b] = matrix[b * k + a] }
-            }
-            return true
         }
-        guard ok else { return }
-        decompose(order: k, start: false)
+        decompose(order: p, start: true)
         arena.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
-            let work = base + at.work, basis = base + at.basis, eigen = base + at.eigen
-            let mean = base + at.mean, scale = base + at.scale, adMean = base + at.adMean, newScale = base + at.colB
-            solver.vectors.withUnsafeBufferPointer { ub in
-                solver.values.withUnsafeBufferPointer { values in
-                    let u = ub.baseAddress!
-                    // New components: rows of U B'.
-                    for a in 0..<k {
-                        let out = basis + a * p
-                        for i in 0..<p { out[i] = 0 }
-                        for b in 0..<k {
-                            let c = u[a * k + b]
-                            let row = work + b * p
-                            for i in 0..<p { out[i] += c * row[i] }
-                        }
-                        eigen[a] = values[a]
-                    }
-                }
-            }
-            mean.update(from: adMean, count: p)
-            scale.update(from: newScale, count: p)
+            solver.vectors.withUnsafeBufferPointer { (base + at.basis).update(from: $0.baseAddress!, count: p * p) }
+            solver.values.withUnsafeBufferPointer { (base + at.eigen).update(from: $0.baseAddress!, count: p) }
+            (base + at.mean).update(from: base + at.adMean, count: p)
+            (base + at.scale).update(from: base + at.colB, count: p)
         }
         setInverseRoots()
         refreshes &+= 1
-    }
-
-    /// `out` rows = rows of `rows` (count × p) times the symmetric p × p `matrix`.
-    private static func multiply(rows: UnsafeMutablePointer<Double>, count: Int, by matrix: UnsafeMutablePointer<Double>,
-                                 width p: Int, into out: UnsafeMutablePointer<Double>) {
-        for a in 0..<count {
-            let row = rows + a * p, o = out + a * p
-            for j in 0..<p { o[j] = 0 }
-            for i in 0..<p {
-                let c = row[i]
-                let m = matrix + i * p
-                for j in 0..<p { o[j] += c * m[j] }
-            }
-        }
     }
 }
 
@@ -904,8 +840,9 @@ extension PCAMonitor {
         w.write(k)
         w.write(Array(arena[at.mean..<(at.mean + p)]))
         w.write(Array(arena[at.scale..<(at.scale + p)]))
-        w.write(Array(arena[at.basis..<(at.basis + k * p)]))
-        w.write(Array(arena[at.eigen..<(at.eigen + k)]))
+        // Every eigenvector and eigenvalue: the next refresh starts from them.
+        w.write(Array(arena[at.basis..<(at.basis + p * p)]))
+        w.write(Array(arena[at.eigen..<(at.eigen + p)]))
         w.write(t2Limit)
         w.write(qLimit)
         w.write(t2Start)
@@ -981,8 +918,8 @@ extension PCAMonitor {
         let k = try r.readInt("pca components", in: 1...max(1, p - 1))
         let mean = try r.readDoubles("pca mean", count: p)
         let scale = try r.readDoubles("pca scale", count: p)
-        let basis = try r.readDoubles("pca components", count: k * p)
-        let eigen = try r.readDoubles("pca variances", count: k)
+        let basis = try r.readDoubles("pca components", count: p * p)
+        let eigen = try r.readDoubles("pca variances", count: p)
         let t2Limit = try r.readFinite("pca T² limit")
         let qLimit = try r.readFinite("pca Q limit")
         let t2Start = try r.readFinite("pca T² start")
@@ -998,7 +935,7 @@ extension PCAMonitor {
         let inControl = try r.readInt("pca in-control rounds", in: 0...SnapshotReader.maxCounter)
         let raised = try r.readInt("pca raised rounds", in: 0...SnapshotReader.maxCounter)
         guard [mean, basis, partT, partQ, adMean, upper].allSatisfy({ $0.allSatisfy(\.isFinite) }),
-              scale.allSatisfy({ $0.isFinite && $0 > 0 }), eigen.allSatisfy({ $0.isFinite && $0 > 0 }),
+              scale.allSatisfy({ $0.isFinite && $0 > 0 }), eigen.allSatisfy(\.isFinite), eigen.prefix(k).allSatisfy({ $0 > 0 }),
               t2Limit > 0, qLimit > 0 else {
             throw r.corrupt("pca model holds a non-finite or non-positive value")
         }

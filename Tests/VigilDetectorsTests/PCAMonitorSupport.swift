@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import Foundation
 import VigilCore
 import VigilDetectors
 import VigilTestKit
@@ -11,6 +12,8 @@ struct PCARun {
     var alerts: [AlertEvent]
     var scores: [Double?]
     var monitor: PCAMonitor?
+    var rawT2: [Double] = []
+    var rawQ: [Double] = []
 
     /// The share of `rounds` flagged.
     func share(_ rounds: Range<Int>) -> Double {
@@ -46,13 +49,18 @@ enum PCATestSupport {
         var flagged = [Bool](repeating: false, count: values.count)
         var alerts: [AlertEvent] = []
         var scores = [Double?](repeating: nil, count: values.count)
+        var rawT2 = [Double](repeating: .nan, count: values.count), rawQ = rawT2
         for (t, row) in values.enumerated() {
             for (i, v) in row.enumerated() {
                 detector.update(position: i, timestamp: Int64(t), value: v,
                                 score: { kind, s in if kind == .pca { scores[t] = s } }, emit: { alerts.append($0) })
             }
             flagged[t] = detector.isRaised
+            if scores[t] != nil, let m = detector.pcaMonitor {
+                rawT2[t] = m.lastT2 / m.t2Limit
+                rawQ[t] = m.lastQ / m.qLimit
+            }
         }
-        return PCARun(flagged: flagged, alerts: alerts, scores: scores, monitor: detector.pcaMonitor)
+        return PCARun(flagged: flagged, alerts: alerts, scores: scores, monitor: detector.pcaMonitor, rawT2: rawT2, rawQ: rawQ)
     }
 }
