@@ -23,8 +23,9 @@ public struct LatentFactorPlant: Sendable {
             case stuck
             /// The sensor's noise has `magnitude` times its usual standard deviation.
             case variance
-            /// The sensor responds to the process with the opposite sign around its mean: every
-            /// value stays within the sensor's usual range, only its relation to the others breaks.
+            /// The sensor replays what it read `LatentFactorPlant.replayShift` rounds earlier: every
+            /// value is one it has read before (within its usual range), only its relation to the
+            /// others breaks.
             case correlationBreak
         }
 
@@ -40,6 +41,10 @@ public struct LatentFactorPlant: Sendable {
             self.magnitude = magnitude
         }
     }
+
+    /// How far back a sensor with a broken correlation replays its readings (a prime, so no
+    /// period of the plant lines up with it).
+    public static let replayShift = 997
 
     /// Sensors (members of the asset).
     public var sensors: Int
@@ -133,8 +138,7 @@ public struct LatentFactorPlant: Sendable {
                 case .variance:
                     values[t][i] += (fault.magnitude - 1) * noise * signalDeviation[i] * scale[i] * rng.gaussian()
                 case .correlationBreak:
-                    // offset + scale·(−signal + noise): the signal part mirrored about the offset.
-                    values[t][i] -= 2 * scale[i] * signal[t][i]
+                    values[t][i] = clean[t >= Self.replayShift ? t - Self.replayShift : t][i]
                 }
             }
         }
