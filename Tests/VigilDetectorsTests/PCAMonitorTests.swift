@@ -331,3 +331,177 @@ extension PCAMonitorTests {
         #expect(asset.pcaMonitor?.skippedRounds == 1)
     }
 }
+
+extension PCAMonitorTests {
+    @Test("a new member grows the asset: the monitor learns the larger vector, a raised alert is kept and cleared with its id")
+    func growth() throws {
+        let plant = LatentFactorPlant(sensors: 4, factors: 2, rounds: 1600, faults: [.init(.step, rounds: 400..<520, sensor: 1, magnitude: 6)], seed: 9)
+        let values = plant.generate().values
+        let section = PCATestSupport.section { $0.warmup = 300 }
+        var asset = AssetDetector(asset: 2, settings: .init(pca: section), dimension: 3)
+        var alerts: [AlertEvent] = []
+        var raisedBeforeGrowth = false
+        for (t, row) in values.enumerated() {
+            // Member 3 joins at round 500, while the fault keeps the alert raised.
+            let members = t < 500 ? 3 : 4
+            if t == 500 { raisedBeforeGrowth = asset.isRaised }
+            for i in 0..<members {
+                asset.update(position: i, timestamp: Int64(t), value: row[i], score: { _, _ in }, emit: { alerts.append($0) })
+            }
+            if t == 500 {
+                #expect(asset.dimension == 4)
+                let m = try #require(asset.pcaMonitor)
+                #expect(m.dimension == 4 && !m.isMonitoring && m.baselineCount <= 1, "the monitor restarts at the new dimension")
+            }
+        }
+        #expect(raisedBeforeGrowth)
+        let m = try #require(asset.pcaMonitor)
+        #expect(m.isMonitoring && m.dimension == 4 && m.width == 12)
+        let raised = try #require(alerts.first { $0.event == .raised })
+        #expect(raised.timestamp >= 400 && raised.timestamp < 500)
+        let cleared = try #require(alerts.first { $0.event == .cleared })
+        #expect(cleared.raisedAt == raised.raisedAt && cleared.timestamp >= 800, "cleared once the new model sees the process in control")
+    }
+
+    /// Feeds `rows` of `values` (every member once per round) to `a`, collecting scores and alerts.
+    static func feed(_ a: inout AssetDetector, _ values: [[Double]], _ rows: Range<Int>) -> (scores: [Double], alerts: [AlertEvent]) {
+        var scores: [Double] = [], alerts: [AlertEvent] = []
+        for t in rows {
+            for (i, v) in values[t].enumerated() {
+                a.update(position: i, timestamp: Int64(t), value: v, score: { _, s in scores.append(s) }, emit: { alerts.append($0) })
+            }
+        }
+        return (scores, alerts)
+    }
+
+    @Test("a restored monitor continues bit for bit (in the baseline, monitoring, raised, after refreshes)",
+          arguments: [150, 301, 1200, 2510])
+    func snapshotContinuesExactly(at cut: Int) throws {
+        let plant = LatentFactorPlant(sensors: 6, factors: 2, rounds: 3200, faults: [.init(.step, rounds: 2500..<2700, sensor: 3, magnitude: 5)], seed: 12)
+        let values = plant.generate().values
+        let settings = AssetDetector.Settings(pca: PCATestSupport.section { $0.warmup = 300; $0.updateEvery = 100 })
+        var original = AssetDetector(asset: 4, settings: settings, dimension: 6)
+        _ = Self.feed(&original, values, 0..<cut)
+        // A round in progress too: half its members reported.
+        for i in 0..<3 { original.update(position: i, timestamp: Int64(cut), value: values[cut][i], score: { _, _ in }, emit: { _ in }) }
+        var w = SnapshotWriter()
+        original.write(to: &w)
+        var r = SnapshotReader(w.bytes)
+        var restored = try AssetDetector(asset: 4, settings: settings, restoringFrom: &r)
+        #expect(r.isAtEnd)
+        var partial = values
+        partial[cut] = Array(values[cut][3...]) // the rest of the round, positions 3..<6
+        func finishRound(_ a: inout AssetDetector) -> [Double] {
+            var s: [Double] = []
+            for i in 3..<6 { a.update(position: i, timestamp: Int64(cut), value: values[cut][i], score: { _, x in s.append(x) }, emit: { _ in }) }
+            return s
+        }
+        #expect(finishRound(&original) == finishRound(&restored))
+        let a = Self.feed(&original, values, (cut + 1)..<3200)
+        let b = Self.feed(&restored, values, (cut + 1)..<3200)
+        #expect(a.scores == b.scores, "scores differ after the restore")
+        #expect(a.alerts == b.alerts)
+        #expect(!a.scores.isEmpty)
+        var w1 = SnapshotWriter(), w2 = SnapshotWriter()
+        original.write(to: &w1)
+        restored.write(to: &w2)
+        #expect(w1.bytes == w2.bytes)
+        if cut == 2510 { #expect(original.pcaMonitor!.refreshes > 0 && a.alerts.contains { $0.event == .cleared }) }
+    }
+
+    @Test("damaged records throw SnapshotError, never trap")
+    func snapshotDamage() throws {
+        let plant = LatentFactorPlant(sensors: 4, factors: 2, rounds: 400, seed: 2)
+        let values = plant.generate().values
+        let settings = AssetDetector.Settings(pca: PCATestSupport.section { $0.warmup = 200; $0.lags = 1 })
+        var a = AssetDetector(asset: 1, settings: settings, dimension: 4)
+        _ = Self.feed(&a, values, 0..<400)
+        var w = SnapshotWriter()
+        a.write(to: &w)
+        let bytes = w.bytes
+        // Every truncation.
+        for end in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 500)) {
+            var r = SnapshotReader(Array(bytes[0..<end]))
+            #expect(throws: SnapshotError.self) { _ = try AssetDetector(asset: 1, settings: settings, restoringFrom: &r) }
+        }
+        // Values out of range: a huge dimension, a NaN in the model, a bad phase.
+        func patched(_ offset: Int, _ value: UInt64) -> [UInt8] {
+            var b = bytes
+            withUnsafeBytes(of: value.littleEndian) { for (i, x) in $0.enumerated() { b[offset + i] = x } }
+            return b
+        }
+        var r1 = SnapshotReader(patched(0, 1 << 40))
+        #expect(throws: SnapshotError.self) { _ = try AssetDetector(asset: 1, settings: settings, restoringFrom: &r1) }
+        var damaged = bytes
+        // Sixteen bytes of 0xFF inside the adapted covariance hold at least one whole NaN.
+        for i in (bytes.count - 216)..<(bytes.count - 200) { damaged[i] = 0xFF }
+        var r2 = SnapshotReader(damaged)
+        #expect(throws: SnapshotError.self) { _ = try AssetDetector(asset: 1, settings: settings, restoringFrom: &r2) }
+        // A record written for other settings (more lags) does not fit.
+        var other = SnapshotReader(bytes)
+        #expect(throws: SnapshotError.self) {
+            _ = try AssetDetector(asset: 1, settings: .init(pca: PCATestSupport.section { $0.warmup = 200; $0.lags = 2 }), restoringFrom: &other)
+        }
+    }
+}
+
+extension PCAMonitorTests {
+    static let second: Int64 = 1_000_000_000
+
+    @Test("a named baseline period: rounds before it are ignored, its rounds are learned, monitoring starts at its end")
+    func namedBaseline() throws {
+        let values = LatentFactorPlant(sensors: 5, factors: 2, rounds: 2000, seed: 6).generate().values
+        let configuration = PCAConfiguration(lags: 1, warmup: 1500, baselineStart: 400 * Self.second, baselineEnd: 1000 * Self.second)
+        var monitor = PCAMonitor(configuration: configuration, dimension: 5)
+        var firstScored: Int?
+        var atEnd: PCAMonitor?
+        for (t, row) in values.enumerated() {
+            let out = row.withUnsafeBufferPointer { monitor.update(timestamp: Int64(t) * Self.second, vector: $0, alertRaised: false) }
+            if t < 400 { #expect(monitor.phase == .waiting && out == nil) }
+            if out != nil, firstScored == nil { firstScored = t }
+            if t == 1000 { atEnd = monitor }
+        }
+        #expect(firstScored == 1000, "the first round at the period's end is scored")
+        #expect(monitor.isMonitoring && monitor.baselines == 1)
+        // The model is that of rounds 400..<1000 (the same as a warm-up over exactly those rounds).
+        var reference = PCAMonitor(configuration: PCAConfiguration(lags: 1, warmup: 600), dimension: 5)
+        for t in 399..<1000 { values[t].withUnsafeBufferPointer { _ = reference.update(timestamp: 0, vector: $0, alertRaised: false) } }
+        let fitted = try #require(atEnd)
+        #expect(reference.isMonitoring && fitted.baselineCount == 600)
+        #expect(reference.model.mean == fitted.model.mean && reference.t2Limit == fitted.t2Limit && reference.qLimit == fitted.qLimit)
+    }
+
+    @Test("a named period that yields too few rounds falls back to the first warm-up rounds after it")
+    func namedBaselineInThePast() {
+        let values = LatentFactorPlant(sensors: 5, factors: 2, rounds: 900, seed: 6).generate().values
+        let configuration = PCAConfiguration(lags: 1, warmup: 400, baselineStart: -10 * Self.second, baselineEnd: -5 * Self.second)
+        var monitor = PCAMonitor(configuration: configuration, dimension: 5)
+        var firstScored: Int?
+        for (t, row) in values.enumerated() {
+            let out = row.withUnsafeBufferPointer { monitor.update(timestamp: Int64(t) * Self.second, vector: $0, alertRaised: false) }
+            if out != nil, firstScored == nil { firstScored = t }
+        }
+        // Round 0 fills the lag history; the warm-up is rounds 1…400, round 401 the first scored.
+        #expect(firstScored == 401, "first scored round \(String(describing: firstScored))")
+    }
+
+    @Test("relearn_after: a state raised for long is taken as a new operating point and learned")
+    func relearn() throws {
+        // Every sensor moves to a new operating point at round 1500 (a step of each by 3 deviations).
+        var values = LatentFactorPlant(sensors: 6, factors: 2, rounds: 4000, seed: 10).generate().values
+        let spread = (0..<6).map { j in
+            let column = values[0..<1000].map { $0[j] }
+            let mean = column.reduce(0, +) / 1000
+            return (column.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / 999).squareRoot()
+        }
+        for t in 1500..<4000 { for j in 0..<6 where j % 2 == 0 { values[t][j] += 3 * spread[j] } }
+        let never = PCATestSupport.run(values, section: PCATestSupport.section { $0.warmup = 500 })
+        let relearning = PCATestSupport.run(values, section: PCATestSupport.section { $0.warmup = 500; $0.relearnAfter = 300 })
+        #expect(never.share(1600..<4000) > 0.99, "without relearn_after the new point stays flagged")
+        #expect(relearning.share(2400..<4000) < 0.05, "after relearning the new point is normal")
+        #expect(relearning.monitor?.baselines == 2)
+        let raised = try #require(relearning.alerts.first { $0.event == .raised && $0.timestamp >= 1500 })
+        let cleared = try #require(relearning.alerts.first { $0.event == .cleared && $0.timestamp > raised.timestamp })
+        #expect(cleared.raisedAt == raised.raisedAt && cleared.timestamp > 1500 + 300 + 500)
+    }
+}
