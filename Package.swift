@@ -73,7 +73,7 @@ let package = Package(
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline", "VigilCore"]),
-        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"]),
+        .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit", "VigilConfig"]),
         .testTarget(name: "EndToEndTests", dependencies: ["VigilDaemon", "VigilCore", "ZeroMQ", "VigilTestKit", "VigilReplay", "VigilConfig"],
                     exclude: ["pyzmq_peer.py"]),
     ],
