@@ -24,6 +24,7 @@ struct PCAMonitorTests {
         if let a = env["VIGIL_PCA_ALPHA"].flatMap(Double.init) { section.configuration.alpha = a }
         if let f = env["VIGIL_PCA_FORGETTING"].flatMap(Double.init) { section.configuration.forgetting = f }
         if env["VIGIL_PCA_THEORETICAL"] != nil { section.configuration.limits = .theoretical }
+        if let v = env["VIGIL_PCA_VARIANCE"].flatMap(Double.init) { section.configuration.components = .variance(v) }
         for seed in 1...3 as ClosedRange<UInt64> {
             var plant = LatentFactorPlant(sensors: 24, rounds: env["VIGIL_PCA_ROUNDS"].flatMap(Int.init) ?? 11_000,
                                           faults: env["VIGIL_PCA_NOFAULTS"] != nil ? [] : faults, seed: seed)
