@@ -311,9 +311,7 @@ public struct PCAMonitor: Sendable {
             }
             var t2 = 0.0
             for a in 0..<k {
-                let row = basis + a * p
-                var s = 0.0
-                for i in 0..<p { s += row[i] * z[i] }
+                let s = VectorKernels.dot(basis + a * p, z, p)
                 t[a] = s
                 t2 += s * s / eigen[a]
             }
@@ -326,8 +324,7 @@ public struct PCAMonitor: Sendable {
                     w[i] += ua * b
                 }
             }
-            var q = 0.0
-            for i in 0..<p { q += r[i] * r[i] }
+            let q = VectorKernels.dot(r, r, p)
             // Members' parts (summed over lags), smoothed like the statistics.
             let partT = base + at.partT, partQ = base + at.partQ
             var sumT = 0.0, sumQ = 0.0
@@ -502,14 +499,19 @@ extension PCAMonitor {
     }
 
     /// Decomposes the first `order`² of `matrix` (row-major) with the solver; with `start`, from the
-    /// basis' first `order` rows (the full basis when `order == width`).
-    private mutating func decompose(order: Int, start: Bool) {
+    /// basis' first `order` rows (the full basis when `order == width`), for at most `sweeps`.
+    private mutating func decompose(order: Int, start: Bool, sweeps: Int = 3) {
         let p = width
         arena.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
             let matrix = UnsafeBufferPointer(start: base + at.matrix, count: order * order)
             let basis = UnsafeBufferPointer(start: base + at.basis, count: p * p)
-            solver.decompose(matrix, order: order, start: start ? basis : nil)
+            // From a nearby basis (a fold, a refresh) a few sweeps to 1e-9 relative suffice.
+            if start {
+                solver.decompose(matrix, order: order, start: basis, maximumSweeps: sweeps, tolerance: 1e-18)
+            } else {
+                solver.decompose(matrix, order: order)
+            }
         }
     }
 
@@ -674,9 +676,7 @@ extension PCAMonitor {
                             }
                             var t2 = 0.0, explained = 0.0
                             for a in 0..<k {
-                                let v = vectors + a * p
-                                var s = 0.0
-                                for i in 0..<p { s += v[i] * z[i] }
+                                let s = VectorKernels.dot(vectors + a * p, z, p)
                                 t2 += s * s / max(values[a], floor)
                                 explained += s * s
                             }
@@ -781,7 +781,9 @@ extension PCAMonitor {
                 }
             }
         }
-        decompose(order: p, start: true)
+        // One sweep: the refreshes chain, each starting from the last one's eigenvectors, so what
+        // one sweep leaves (quadratically small) the next one removes.
+        decompose(order: p, start: true, sweeps: 1)
         arena.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!
             solver.vectors.withUnsafeBufferPointer { (base + at.basis).update(from: $0.baseAddress!, count: p * p) }

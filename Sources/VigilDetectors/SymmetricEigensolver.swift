@@ -43,10 +43,14 @@ public struct SymmetricEigensolver: Sendable {
     /// Decomposes the symmetric `n` × `n` matrix `matrix` (row-major; only symmetric input is
     /// meaningful, the upper triangle is what is read). `start`, when given, is an orthonormal
     /// basis (row-major, rows are vectors) close to the eigenvectors: the matrix is first
-    /// transformed into it, so that few sweeps remain. Returns the number of sweeps.
+    /// transformed into it, so that few sweeps remain. The sweeps stop when the squared
+    /// off-diagonal mass is at most `tolerance` times the squared diagonal (the default is
+    /// rounding level; `1e-18` leaves off-diagonal elements of about 1e-9 relative, plenty for
+    /// tracking a slowly changing matrix) or after `maximumSweeps`. Returns the number of sweeps.
     @discardableResult
     public mutating func decompose(_ matrix: UnsafeBufferPointer<Double>, order n: Int,
-                                   start: UnsafeBufferPointer<Double>? = nil, maximumSweeps: Int = 60) -> Int {
+                                   start: UnsafeBufferPointer<Double>? = nil, maximumSweeps: Int = 60,
+                                   tolerance: Double = 1e-30) -> Int {
         precondition(n >= 1 && n <= capacity && matrix.count >= n * n)
         order = n
         let swept: Int = a.withUnsafeMutableBufferPointer { aBuf in
@@ -77,9 +81,7 @@ public struct SymmetricEigensolver: Sendable {
                         }
                         for i in 0..<n {
                             for j in i..<n {
-                                var sum = 0.0
-                                let si = s + i * n, bj = b + j * n
-                                for k in 0..<n { sum += si[k] * bj[k] }
+                                let sum = VectorKernels.dot(s + i * n, b + j * n, n)
                                 a[i * n + j] = sum
                                 a[j * n + i] = sum
                             }
@@ -89,7 +91,7 @@ public struct SymmetricEigensolver: Sendable {
                         for i in 0..<(n * n) { v[i] = 0 }
                         for i in 0..<n { v[i * n + i] = 1 }
                     }
-                    return Self.jacobi(a, v, n, maximumSweeps)
+                    return Self.jacobi(a, v, n, maximumSweeps, tolerance)
                 }
             }
         }
@@ -101,7 +103,7 @@ public struct SymmetricEigensolver: Sendable {
     /// Cyclic Jacobi on the full symmetric `a` (both triangles kept), accumulating the rotations
     /// into the rows of `v` (each row an eigenvector estimate).
     private static func jacobi(_ a: UnsafeMutablePointer<Double>, _ v: UnsafeMutablePointer<Double>,
-                               _ n: Int, _ maximumSweeps: Int) -> Int {
+                               _ n: Int, _ maximumSweeps: Int, _ tolerance: Double) -> Int {
         guard n > 1 else { return 0 }
         var sweep = 0
         while sweep < maximumSweeps {
@@ -111,7 +113,7 @@ public struct SymmetricEigensolver: Sendable {
                 for j in (i + 1)..<n { off += a[i * n + j] * a[i * n + j] }
             }
             // Converged when the off-diagonal mass is at rounding level of the diagonal's.
-            if off <= 1e-30 * diag || off == 0 { break }
+            if off <= tolerance * diag || off == 0 { break }
             sweep += 1
             // Rutishauser's threshold for the first three sweeps skips tiny elements early.
             let threshold = sweep < 4 ? 0.2 * off.squareRoot() / Double(n * n) : 0
@@ -137,19 +139,22 @@ public struct SymmetricEigensolver: Sendable {
                     let c = 1 / (t * t + 1).squareRoot()
                     let s = t * c
                     let tau = s / (1 + c)
-                    a[p * n + p] = app - t * apq
-                    a[q * n + q] = aqq + t * apq
-                    a[p * n + q] = 0
-                    a[q * n + p] = 0
-                    // Rows/columns p and q of the rest (kept symmetric).
-                    for r in 0..<n where r != p && r != q {
-                        let arp = a[r * n + p], arq = a[r * n + q]
-                        let np = arp - s * (arq + tau * arp)
-                        let nq = arq + s * (arp - tau * arq)
-                        a[r * n + p] = np
-                        a[p * n + r] = np
-                        a[r * n + q] = nq
-                        a[q * n + r] = nq
+                    // Rows and columns p and q of the rest (kept symmetric): the rows are read and
+                    // written contiguously, the columns mirrored from them.
+                    let rowP = a + p * n, rowQ = a + q * n
+                    for r in 0..<n {
+                        let arp = rowP[r], arq = rowQ[r]
+                        rowP[r] = arp - s * (arq + tau * arp)
+                        rowQ[r] = arq + s * (arp - tau * arq)
+                    }
+                    // The four elements of the pair itself (the loop's values there are not used).
+                    rowP[p] = app - t * apq
+                    rowQ[q] = aqq + t * apq
+                    rowP[q] = 0
+                    rowQ[p] = 0
+                    for r in 0..<n {
+                        a[r * n + p] = rowP[r]
+                        a[r * n + q] = rowQ[r]
                     }
                     let vp = v + p * n, vq = v + q * n
                     for r in 0..<n {

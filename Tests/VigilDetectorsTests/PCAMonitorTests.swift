@@ -23,6 +23,7 @@ struct PCAMonitorTests {
         if let b = env["VIGIL_PCA_SMOOTHING"].flatMap(Double.init) { section.configuration.smoothing = b }
         if let a = env["VIGIL_PCA_ALPHA"].flatMap(Double.init) { section.configuration.alpha = a }
         if let f = env["VIGIL_PCA_FORGETTING"].flatMap(Double.init) { section.configuration.forgetting = f }
+        if let u = env["VIGIL_PCA_EVERY"].flatMap(Int.init) { section.configuration.updateEvery = u }
         if env["VIGIL_PCA_THEORETICAL"] != nil { section.configuration.limits = .theoretical }
         if let v = env["VIGIL_PCA_VARIANCE"].flatMap(Double.init) { section.configuration.components = .variance(v) }
         for seed in 1...3 as ClosedRange<UInt64> {

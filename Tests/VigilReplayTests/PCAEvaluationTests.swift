@@ -85,3 +85,19 @@ struct PCAEvaluationTests {
         }
     }
 }
+
+extension PCAEvaluationTests {
+    @Test("diagnostics (prints eval figures)", .enabled(if: ProcessInfo.processInfo.environment["VIGIL_PCA_DIAGNOSTICS"] != nil))
+    func diagnostics() throws {
+        for seed in [UInt64(1), 2, 3] {
+            let fixture = try WideCSVReader().read(bytes: Array(plantCSV(seed: seed).utf8), name: "plant/rig.csv")
+            for (label, yaml) in [("per-sensor only (shipped)", ""),
+                                  ("PCA only", "detectors: {zscore: {enabled: false}, combine: {enabled: false}}\nassets: [{name: rig, sensors: [\"rig/*\"]}]"),
+                                  ("shipped + PCA", "assets: [{name: rig, sensors: [\"rig/*\"]}]")] {
+                let m = try Self.evaluator(yaml).run(fixture).metrics()
+                let fp = Double(m.point.falsePositives) / Double(m.point.falsePositives + m.point.trueNegatives)
+                print(String(format: "seed %d, %@: fault time flagged %.3f, normal time flagged %.3f", seed, label, m.point.recall ?? 0, fp))
+            }
+        }
+    }
+}
