@@ -48,8 +48,9 @@ import VigilCore
 /// exponentially weighted mean and covariance of the vector (forgetting factor `forgetting`,
 /// i.e. a memory of about `1/(1 − forgetting)` rounds), updated only on *in-control* rounds: the
 /// score below 1 and the asset's PCA alert not raised. Every `updateEvery` in-control rounds the
-/// model (mean, scaling, components and their variances) is refreshed from them: Jacobi sweeps
-/// started from the current eigenvectors (one or two suffice, the matrix having moved little); the number of
+/// model (mean, scaling, components and their variances) is refreshed from them: one Jacobi
+/// sweep started from the current eigenvectors (the refreshes chain, so what one sweep leaves
+/// the next removes); the number of
 /// components and the limits stay those of the baseline. Slow drift of the process and gradual
 /// changes of the operating point are therefore followed, while a fault — out of limits, or
 /// raised — is never learned: a sustained fault stays flagged for as long as it lasts. A state
@@ -68,9 +69,9 @@ import VigilCore
 /// learned, not added to the lag history (the model and limits stay as they were).
 ///
 /// Threading: owned by one worker thread. Every buffer is allocated in `init`; `update` does not
-/// allocate, including the fit at the end of the baseline and the periodic refresh (whose cost
-/// grows as `width³` and `k·width²` respectively: a few milliseconds and a fraction of one for 90
-/// variables).
+/// allocate, including the fit at the end of the baseline and the periodic refresh, whose cost
+/// grows as `width³` (for 90 variables, about 50 ms and a few ms on the worker, once per
+/// baseline and once per `updateEvery` in-control rounds; see `Benchmarks/RESULTS.md`).
 public struct PCAMonitor: Sendable {
     /// Where the monitor is in its life.
     public enum Phase: UInt8, Sendable {
