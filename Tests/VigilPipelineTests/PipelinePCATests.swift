@@ -3,6 +3,9 @@ import Testing
 import VigilCore
 import VigilDetectors
 import VigilPipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Members that move together (b = 2a + noise, c = −a + noise) until the relation of b breaks.
 private func rounds(_ range: Range<Int>, breakAt: Int) -> [(Double, Double, Double)] {
@@ -83,5 +86,32 @@ struct PipelinePCATests {
         // Other PCA settings: the asset starts fresh.
         let changed = Self.pipeline(workers: 1, pca: DetectorSection(PCAConfiguration(lags: 2, warmup: 200), alerts: Self.pca.alerts))
         #expect(try changed.restore(bytes).assetsSkipped == 1)
+    }
+
+    @Test("a reload keeps an asset whose settings did not change and rebuilds one whose PCA section did")
+    func reload() throws {
+        let reference = Self.pipeline(workers: 1)
+        reference.start()
+        reference.submit(Self.samples(reference, 0..<700, breakAt: 500))
+        let expected = Self.finish(reference)
+
+        func run(reloadingTo pca: DetectorSection<PCAConfiguration>) -> [AlertEvent] {
+            let p = Self.pipeline(workers: 2)
+            p.start()
+            p.submit(Self.samples(p, 0..<300, breakAt: 500))
+            while p.samplesProcessed < 900 { usleep(1000) }
+            p.reload(settings: { _ in DetectorSettings(zscore: nil, combine: nil) }, pcaSettings: { $0 == "rig" ? pca : nil })
+            usleep(20_000)  // the worker picks the new resolvers up before the next batch
+            p.submit(Self.samples(p, 300..<700, breakAt: 500))
+            return Self.finish(p)
+        }
+        #expect(run(reloadingTo: Self.pca) == expected, "unchanged settings: the asset keeps its state")
+        var other = Self.pca
+        other.configuration.warmup = 250
+        let rebuilt = run(reloadingTo: other)
+        // Rebuilt at round 300: it learns rounds 301…551 and only then scores (the break at 500
+        // is in its baseline, so whatever it raises comes later than the reference's alert).
+        #expect(rebuilt != expected)
+        #expect(rebuilt.allSatisfy { $0.timestamp > 551 }, "\(rebuilt.map(\.timestamp))")
     }
 }
