@@ -317,13 +317,7 @@ public struct PCAMonitor: Sendable {
                 t2 += s * s / eigen[a]
             }
             for a in 0..<k {
-                let row = basis + a * p
-                let ta = t[a], ua = t[a] * invSqrt[a]
-                for i in 0..<p {
-                    let b = row[i]
-                    r[i] -= ta * b
-                    w[i] += ua * b
-                }
+                VectorKernels.subtractAdd(r, t[a], w, t[a] * invSqrt[a], basis + a * p, p)
             }
             let q = VectorKernels.dot(r, r, p)
             // Members' parts (summed over lags), smoothed like the statistics.
@@ -394,9 +388,7 @@ public struct PCAMonitor: Sendable {
             // C ← λ (C + (1 − λ) d dᵀ), upper triangle.
             let f = lambda * gain
             for i in 0..<p {
-                let row = cov + i * p
-                let fi = f * d[i]
-                for j in i..<p { row[j] = lambda * row[j] + fi * d[j] }
+                VectorKernels.scaleAdd(cov + i * p + i, lambda, f * d[i], d + i, p - i)
             }
         }
     }

@@ -26,4 +26,43 @@ enum VectorKernels {
         }
         return s
     }
+
+    /// `y[i] = α·y[i] + β·x[i]` over `n` values.
+    @inline(__always)
+    static func scaleAdd(_ y: UnsafeMutablePointer<Double>, _ alpha: Double, _ beta: Double,
+                         _ x: UnsafePointer<Double>, _ n: Int) {
+        let ry = UnsafeMutableRawPointer(y), rx = UnsafeRawPointer(x)
+        let a = SIMD4<Double>(repeating: alpha), b = SIMD4<Double>(repeating: beta)
+        var i = 0
+        while i + 4 <= n {
+            let v = ry.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self) * a
+                + rx.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self) * b
+            ry.storeBytes(of: v, toByteOffset: i * 8, as: SIMD4<Double>.self)
+            i += 4
+        }
+        while i < n {
+            y[i] = alpha * y[i] + beta * x[i]
+            i += 1
+        }
+    }
+
+    /// `r[i] −= a·x[i]` and `w[i] += b·x[i]` over `n` values (one pass over `x`).
+    @inline(__always)
+    static func subtractAdd(_ r: UnsafeMutablePointer<Double>, _ a: Double, _ w: UnsafeMutablePointer<Double>, _ b: Double,
+                            _ x: UnsafePointer<Double>, _ n: Int) {
+        let rr = UnsafeMutableRawPointer(r), rw = UnsafeMutableRawPointer(w), rx = UnsafeRawPointer(x)
+        let va = SIMD4<Double>(repeating: a), vb = SIMD4<Double>(repeating: b)
+        var i = 0
+        while i + 4 <= n {
+            let xv = rx.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self)
+            rr.storeBytes(of: rr.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self) - va * xv, toByteOffset: i * 8, as: SIMD4<Double>.self)
+            rw.storeBytes(of: rw.loadUnaligned(fromByteOffset: i * 8, as: SIMD4<Double>.self) + vb * xv, toByteOffset: i * 8, as: SIMD4<Double>.self)
+            i += 4
+        }
+        while i < n {
+            r[i] -= a * x[i]
+            w[i] += b * x[i]
+            i += 1
+        }
+    }
 }

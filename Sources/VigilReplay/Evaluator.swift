@@ -8,7 +8,10 @@ import VigilDetectors
 ///
 /// Rows are fed in file order; within a row, sensors in column order — the order `vigil replay`
 /// publishes them in. Each sensor gets its own `SensorDetectors`, built from the settings the
-/// resolver returns for its id (`<asset>/<column>`).
+/// resolver returns for its id (`<asset>/<column>`). Sensors that `assetOf` groups into an asset
+/// also feed that asset's `AssetDetector` (its PCA monitor from `pcaSettings`, an asset
+/// isolation forest from the members' settings), exactly as the daemon's worker does; its
+/// scores and alerts are shown on the asset's last column.
 ///
 /// Threading: a value; `run` may be called concurrently for different fixtures.
 public struct Evaluator: Sendable {

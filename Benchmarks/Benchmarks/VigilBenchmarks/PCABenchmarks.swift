@@ -24,6 +24,7 @@ func pcaBenchmarks() {
     let roundsPerRun = 20_000
 
     func monitorBenchmark(_ name: String, _ configuration: PCAConfiguration) {
+        let roundsPerRun = configuration.updateEvery == 1 ? 200 : roundsPerRun
         Benchmark(name, configuration: config) { benchmark in
             var monitor = PCAMonitor(configuration: configuration, dimension: members)
             flat.withUnsafeBufferPointer { values in
@@ -43,6 +44,9 @@ func pcaBenchmarks() {
     }
     monitorBenchmark("PCA/monitor update, 30 members, 2 lags, no adaptation", PCAConfiguration(forgetting: 1))
     monitorBenchmark("PCA/monitor update, 30 members, 2 lags, shipped adaptation (refresh every 1000)", PCAConfiguration())
+    monitorBenchmark("PCA/monitor update, 30 members, 2 lags, adaptation without refresh", PCAConfiguration(updateEvery: 1 << 40))
+    // Every in-control round refreshes: the rate is that of refreshes (plus a round's scoring).
+    monitorBenchmark("PCA/monitor refresh every round (one Jacobi sweep, 90 variables)", PCAConfiguration(updateEvery: 1))
 
     Benchmark("PCA/AssetDetector round, 30 members, 2 lags (shipped settings)", configuration: config) { benchmark in
         let section = DetectorSection(PCAConfiguration(), alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 3, clearAfter: 5, clearRatio: 1))
