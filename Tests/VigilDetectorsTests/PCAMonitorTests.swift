@@ -178,6 +178,9 @@ extension PCAMonitorTests {
             t2 += r.t2 / 2
             q += r.q / 2
         }
+        if ProcessInfo.processInfo.environment["VIGIL_PCA_DIAGNOSTICS"] != nil {
+            print("\(limits) limits, α = \(alpha): T² exceeded on \(t2), Q on \(q) of fresh rounds")
+        }
         #expect(t2 > alpha / 2 && t2 < 2 * alpha, "\(limits): T² exceeds its limit on \(t2) of fresh rounds (nominal \(alpha))")
         #expect(q > alpha / 2 && q < 2 * alpha, "\(limits): Q exceeds its limit on \(q) of fresh rounds (nominal \(alpha))")
     }
