@@ -213,9 +213,70 @@ struct ConfigReader {
         }
     }
 
+    /// A PCA monitor's `components`: `auto`, a count ≥ 1, or an explained-variance fraction in (0, 1).
+    mutating func pcaComponents(_ node: Node, _ path: String) -> FieldValue? {
+        let wording = "auto, a number of components ≥ 1, or an explained-variance fraction in (0, 1)"
+        guard case .scalar(let s) = node, !isNull(node) else {
+            report(.wrongType, at: node, path, "expected \(wording), got \(describe(node))")
+            return nil
+        }
+        if s.string == "auto" { return .text("auto") }
+        if tagName(node) == .int, let n = node.int {
+            guard n >= 1 else {
+                report(.outOfRange, at: node, path, "expected \(wording), got \(describe(node))")
+                return nil
+            }
+            return .int(n)
+        }
+        if tagName(node) == .float, let f = node.float {
+            guard f > 0, f < 1 else {
+                report(.outOfRange, at: node, path, "expected \(wording), got \(describe(node))")
+                return nil
+            }
+            return .double(f)
+        }
+        report(tagName(node) == .str ? .invalidValue : .wrongType, at: node, path, "expected \(wording), got \(describe(node))")
+        return nil
+    }
+
+    /// A period `{from: RFC 3339, to: RFC 3339}` with `from` before `to`; `off` (or nothing) for none.
+    mutating func period(_ node: Node, _ path: String) -> FieldValue? {
+        if isNull(node) { return .text("off") }
+        if case .scalar(let s) = node, s.string == "off" { return .text("off") }
+        guard node.mapping != nil else {
+            report(.wrongType, at: node, path, "expected a period {from: RFC 3339 time, to: RFC 3339 time}, or off, got \(describe(node))")
+            return nil
+        }
+        var from: Int64?, to: Int64?
+        var ok = true
+        for e in entries(of: node, path, known: ["from", "to"]) {
+            guard let text = string(e.value, e.path, what: "an RFC 3339 time") else {
+                ok = false
+                continue
+            }
+            guard let t = Timestamp.parse(text) else {
+                report(.invalidValue, at: e.value, e.path,
+                       "expected an RFC 3339 time such as 2024-11-25T02:00:00Z, got \(describe(e.value))")
+                ok = false
+                continue
+            }
+            if e.key == "from" { from = t } else { to = t }
+        }
+        guard ok else { return nil }
+        guard let from, let to else {
+            report(.missingKey, at: node, join(path, from == nil ? "from" : "to"), "a baseline period needs both from and to")
+            return nil
+        }
+        guard from < to else {
+            report(.inconsistent, at: node, path, "the baseline period must end after it starts")
+            return nil
+        }
+        return .period(from, to)
+    }
+
     /// `{zscore: 1, spectral_residual: 0.5, …}`: a weight ≥ 0 per detector.
     mutating func weights(_ node: Node, _ path: String) -> [DetectorKind: Double]? {
-        let kinds = DetectorKind.allCases.filter { $0 != .combined }
+        let kinds = DetectorKind.combinable
         var out: [DetectorKind: Double] = [:]
         var ok = true
         if !isNull(node), node.mapping == nil {

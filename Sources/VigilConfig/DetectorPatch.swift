@@ -17,6 +17,8 @@ enum SectionKey: String, Sendable, CaseIterable {
     case alerts
     case calibration
     case combine
+    /// An asset's PCA monitor (in `detectors`: the default of every asset).
+    case pca
 }
 
 /// A config value after its type and range were checked against its key.
@@ -27,9 +29,12 @@ enum FieldValue: Sendable, Equatable {
     /// An enum's raw value, already known to be valid.
     case text(String)
     case weights([DetectorKind: Double])
+    /// A time period `[from, to)` in nanoseconds since the epoch.
+    case period(Int64, Int64)
 
     var rendered: String {
         switch self {
+        case .period(let from, let to): "{from: \(Timestamp.rfc3339(from)), to: \(Timestamp.rfc3339(to))}"
         case .bool(let b): "\(b)"
         case .int(let i): "\(i)"
         case .double(let d): formatNumber(d)
@@ -95,6 +100,7 @@ struct NumberRange: Sendable {
     static let nonNegative = NumberRange(lower: 0, lowerInclusive: true, upper: nil, upperInclusive: false)
     static let openUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
     static let halfOpenUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: true)
+    static let falseAlarmRate = NumberRange(lower: 0, lowerInclusive: false, upper: 0.5, upperInclusive: false)
 
     func contains(_ x: Double) -> Bool {
         guard x.isFinite else { return false }
@@ -126,6 +132,8 @@ enum FieldKind: Sendable {
     case seed
     /// A mapping of detector names to weights.
     case weights
+    /// A structured value with its own syntax (PCA `components`, a `baseline` period): not tunable.
+    case structured
 }
 
 /// How one key is read, written into its section and shown.
@@ -246,6 +254,61 @@ enum DetectorFields {
         ]
     }
 
+    static var pca: [FieldSpec<Section<PCAConfiguration>>] {
+        commonFields(thresholds: .positive) + [
+            FieldSpec(key: "components", kind: .structured,
+                      read: { r, node, p in r.pcaComponents(node, p) },
+                      write: { v, t in
+                          switch v {
+                          case .int(let n): t.configuration.components = .count(n)
+                          case .double(let f): t.configuration.components = .variance(f)
+                          default: t.configuration.components = .auto
+                          }
+                      },
+                      get: { t in
+                          switch t.configuration.components {
+                          case .auto: .text("auto")
+                          case .count(let n): .int(n)
+                          case .variance(let f): .double(f)
+                          }
+                      },
+                      render: { t in
+                          switch t.configuration.components {
+                          case .auto: "auto"
+                          case .count(let n): "\(n)"
+                          case .variance(let f): formatNumber(f)
+                          }
+                      }),
+            .int("lags", \.configuration.lags, min: 0, max: 16),
+            .int("warmup", \.configuration.warmup, min: PCAMonitor.minimumBaseline, max: 1_000_000),
+            FieldSpec(key: "baseline", kind: .structured,
+                      read: { r, node, p in r.period(node, p) },
+                      write: { v, t in
+                          if case .period(let from, let to) = v {
+                              t.configuration.baselineStart = from
+                              t.configuration.baselineEnd = to
+                          } else {
+                              t.configuration.baselineStart = nil
+                              t.configuration.baselineEnd = nil
+                          }
+                      },
+                      get: { t in
+                          guard let from = t.configuration.baselineStart, let to = t.configuration.baselineEnd else { return nil }
+                          return .period(from, to)
+                      },
+                      render: { t in
+                          guard let from = t.configuration.baselineStart, let to = t.configuration.baselineEnd else { return nil }
+                          return FieldValue.period(from, to).rendered
+                      }),
+            .choice("limits", \.configuration.limits),
+            .number("alpha", \.configuration.alpha, .falseAlarmRate),
+            .number("smoothing", \.configuration.smoothing, .halfOpenUnit),
+            .number("forgetting", \.configuration.forgetting, .halfOpenUnit),
+            .int("update_every", \.configuration.updateEvery, min: 1),
+            .int("relearn_after", \.configuration.relearnAfter, min: 0),
+        ]
+    }
+
     static var alerts: [FieldSpec<VigilConfiguration.AlertDefaults>] {
         [
             .int("raise_after", \.raiseAfter, min: 1),
@@ -282,6 +345,7 @@ enum DetectorFields {
         case .alerts: alerts.map(\.key)
         case .calibration: calibration.map(\.key)
         case .combine: combine.map(\.key)
+        case .pca: pca.map(\.key)
         }
     }
 
@@ -295,6 +359,7 @@ enum DetectorFields {
         case .alerts: return kind(alerts)
         case .calibration: return kind(calibration)
         case .combine: return kind(combine)
+        case .pca: return kind(pca)
         }
     }
 
@@ -320,6 +385,7 @@ enum DetectorFields {
         case .alerts: return read(alerts)
         case .calibration: return read(calibration)
         case .combine: return read(combine)
+        case .pca: return read(pca)
         }
     }
 
@@ -335,6 +401,7 @@ enum DetectorFields {
         case .alerts: return render(alerts, d.alerts)
         case .calibration: return render(calibration, d.calibration)
         case .combine: return render(combine, d.combine)
+        case .pca: return render(pca, d.pca)
         }
     }
 }
@@ -353,6 +420,7 @@ extension VigilConfiguration.Detectors {
         case .alerts: get(DetectorFields.alerts, alerts)
         case .calibration: get(DetectorFields.calibration, calibration)
         case .combine: get(DetectorFields.combine, combine)
+        case .pca: get(DetectorFields.pca, pca)
         }
         if v == nil, section != .alerts, DetectorFields.keys(of: .alerts).contains(key) {
             return get(DetectorFields.alerts, alerts)
@@ -373,6 +441,7 @@ extension VigilConfiguration.Detectors {
             case .alerts: write(DetectorFields.alerts, &alerts)
             case .calibration: write(DetectorFields.calibration, &calibration)
             case .combine: write(DetectorFields.combine, &combine)
+            case .pca: write(DetectorFields.pca, &pca)
             }
         }
     }
@@ -413,6 +482,7 @@ extension VigilConfiguration.Detectors {
         atMost(.calibration, "short_window", calibration.shortWindow, "history", calibration.history)
         atMost(.calibration, "warmup", calibration.warmup, "history", calibration.history)
         thresholds(.combine, combine)
+        thresholds(.pca, pca)
         return out
     }
 
@@ -432,5 +502,6 @@ extension VigilConfiguration.Detectors {
         calibration.shortWindow = min(calibration.shortWindow, calibration.history)
         calibration.warmup = min(calibration.warmup, calibration.history)
         combine.critical = max(combine.critical, combine.threshold)
+        pca.critical = max(pca.critical, pca.threshold)
     }
 }

@@ -40,7 +40,7 @@ extension TuningSpace {
 
     static func isTunable(_ kind: FieldKind) -> Bool {
         switch kind {
-        case .seed, .weights: false
+        case .seed, .weights, .structured: false
         default: true
         }
     }
@@ -119,6 +119,9 @@ extension ConfigReader {
             case .weights:
                 report(.invalidValue, at: node, path, "not a tunable key: weights is a mapping; tune the detectors' own keys instead")
                 return nil
+            case .structured:
+                report(.invalidValue, at: node, path, "not a tunable key: \(parts[2]) takes a structured value")
+                return nil
             default:
                 return (section, parts[2])
             }
@@ -181,7 +184,7 @@ extension ConfigReader {
         switch kind {
         case .integer: integerKey = true
         case .number: integerKey = false
-        case .bool, .choice, .seed, .weights:
+        case .bool, .choice, .seed, .weights, .structured:
             let words = if case .choice(let c) = kind { c } else { ["true", "false"] }
             let at = entry("min") ?? entry("max")
             let what = if case .choice = kind { "one of " + words.joined(separator: ", ") } else { "true or false" }

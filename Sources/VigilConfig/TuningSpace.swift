@@ -135,6 +135,10 @@ public struct TuningSpace: Sendable {
                 if enabled(.combine) == false {
                     out.append((p.keyPath, "no effect: detectors.combine is off in the base configuration"))
                 }
+            case .pca:
+                if enabled(.pca) == false {
+                    out.append((p.keyPath, "no effect: detectors.pca is off in the base configuration"))
+                }
             case .alerts:
                 break
             }

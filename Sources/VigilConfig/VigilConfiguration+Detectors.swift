@@ -17,6 +17,9 @@ extension VigilConfiguration {
         public var calibration: CalibrationConfiguration
         /// `detectors.combine`: one alert stream from the calibrated scores (on by default).
         public var combine: Detector<CombineSettings>
+        /// `detectors.pca`: the PCA monitor of every asset (on by default; sensors outside an
+        /// asset have none).
+        public var pca: Detector<PCAConfiguration>
 
         /// The built-in defaults, as listed in the shipped `Configs/vigil.yaml`.
         public init(
@@ -30,7 +33,10 @@ extension VigilConfiguration {
             combine: Detector<CombineSettings> =
                 .init(enabled: true,
                       CombineSettings(rule: .max, weights: [.zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
-                      threshold: 0.9999999, critical: 0.99999999)
+                      threshold: 0.9999999, critical: 0.99999999),
+            pca: Detector<PCAConfiguration> =
+                .init(enabled: true, PCAConfiguration(), threshold: 1, critical: 3,
+                      raiseAfter: 3, clearAfter: 5, clearRatio: 1)
         ) {
             self.zscore = zscore
             self.spectralResidual = spectralResidual
@@ -38,6 +44,7 @@ extension VigilConfiguration {
             self.alerts = alerts
             self.calibration = calibration
             self.combine = combine
+            self.pca = pca
         }
     }
 
@@ -118,8 +125,9 @@ extension VigilConfiguration {
         public var changes: [String] { patch.changes }
     }
 
-    /// One entry of `assets`: a named group of sensors whose members can share a multivariate
-    /// isolation forest (`isolation_forest.features: asset`), with detector keys for its members.
+    /// One entry of `assets`: a named group of sensors monitored together (its `pca` section, and
+    /// an isolation forest over the members with `isolation_forest.features: asset`), with
+    /// detector keys for its members.
     public struct Asset: Sendable, Equatable {
         /// The asset's name (`name`), unique in the file, e.g. `plant1/pump7`.
         public var name: String

@@ -102,7 +102,7 @@ enum ConfigKeys {
                 "detectors.\(section.rawValue).\($0.key)"
             }
         }
-        paths += DetectorKind.allCases.filter { $0 != .combined }.map { "detectors.combine.weights.\($0.rawValue)" }
+        paths += DetectorKind.combinable.map { "detectors.combine.weights.\($0.rawValue)" }
         return paths
     }
 }
@@ -391,6 +391,11 @@ extension ConfigReader {
         var patch = DetectorPatch()
         for s in sections {
             guard let section = SectionKey(rawValue: s.key) else { continue }
+            if section == .pca, context == .sensor {
+                report(.invalidValue, at: s.keyNode, s.path,
+                       "pca monitors an asset; set it in detectors (every asset) or in an assets entry")
+                continue
+            }
             for e in entries(of: s.value, s.path, known: DetectorFields.keys(of: section)) {
                 guard let value = DetectorFields.read(section, e.key, &self, e.value, e.path) else { continue }
                 if let problem = DetectorFields.contextProblem(section, e.key, value, inAsset: context == .asset) {

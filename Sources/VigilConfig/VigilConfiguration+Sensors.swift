@@ -16,6 +16,15 @@ extension VigilConfiguration {
         resolvedDetectors(forSensor: name).settings
     }
 
+    /// The PCA monitor of asset `name`: `detectors.pca` with the asset entry's keys applied; nil
+    /// when disabled. Called once per asset, not per sample. Thread-safe (pure).
+    public func pcaSettings(forAsset name: String) -> DetectorSection<PCAConfiguration>? {
+        var d = detectors
+        if let asset = assets.first(where: { $0.name == name }) { d.apply(asset.patch) }
+        d.repair()
+        return d.pca.section(alerts: d.alerts)
+    }
+
     /// The name of the first asset with a glob matching `sensor`, or nil.
     public func asset(ofSensor sensor: String) -> String? {
         assets.first { $0.contains(sensor: sensor) }?.name

@@ -7,6 +7,14 @@ public enum DetectorKind: String, Sendable, CaseIterable, Codable, Hashable {
     case isolationForest = "isolation_forest"
     /// The per-sensor combination of several detectors' calibrated scores.
     case combined
+    /// The PCA monitor of an asset (Hotelling's T² and the squared prediction error).
+    case pca
+}
+
+extension DetectorKind {
+    /// The per-sensor detectors whose calibrated scores a sensor's combination takes (and whose
+    /// weights the config names): not `combined` itself, not the asset-level `pca`.
+    public static let combinable: [DetectorKind] = [.zscore, .spectralResidual, .isolationForest]
 }
 
 /// Alert severity, ordered: `warning < critical`.
@@ -37,6 +45,8 @@ public enum AlertEvidence: Sendable, Equatable {
     case isolationForest(pathLength: Double, feature: Int32, featureCount: Int32)
     /// A combined alert: the detector that contributed the highest calibrated score.
     case combined(strongest: DetectorKind, strongestScore: Double)
+    /// PCA monitor of an asset: T² and Q against their limits, and the members that moved.
+    case pca(PCAEvidence)
     /// No evidence (used for cleared events).
     case none
 }
@@ -49,6 +59,7 @@ extension AlertEvidence {
         case .spectralResidual: .spectralResidual
         case .isolationForest: .isolationForest
         case .combined(let strongest, _): strongest
+        case .pca: .pca
         case .none: nil
         }
     }

@@ -16,14 +16,25 @@ public struct AlertRecord: Sendable, Equatable, Codable {
     public var time: String
     public var context: [String: ContextValue]
 
-    /// A context entry: a number or a string.
-    public enum ContextValue: Sendable, Equatable, Codable {
+    /// A context entry: a number, a string, or (for evidence with several parts, such as a PCA
+    /// alert's contributions) a list or an object of entries.
+    public indirect enum ContextValue: Sendable, Equatable, Codable {
         case number(Double)
         case string(String)
+        case list([ContextValue])
+        case object([String: ContextValue])
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let d = try? c.decode(Double.self) { self = .number(d) } else { self = .string(try c.decode(String.self)) }
+            if let d = try? c.decode(Double.self) {
+                self = .number(d)
+            } else if let s = try? c.decode(String.self) {
+                self = .string(s)
+            } else if let l = try? c.decode([ContextValue].self) {
+                self = .list(l)
+            } else {
+                self = .object(try c.decode([String: ContextValue].self))
+            }
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -31,13 +42,45 @@ public struct AlertRecord: Sendable, Equatable, Codable {
             switch self {
             case .number(let d): try c.encode(d)
             case .string(let s): try c.encode(s)
+            case .list(let l): try c.encode(l)
+            case .object(let o): try c.encode(o)
             }
         }
 
         public var number: Double? { if case .number(let d) = self { d } else { nil } }
+        public var string: String? { if case .string(let s) = self { s } else { nil } }
+        public var list: [ContextValue]? { if case .list(let l) = self { l } else { nil } }
+        public var object: [String: ContextValue]? { if case .object(let o) = self { o } else { nil } }
+
+        /// Appends the JSON form (object keys sorted).
+        func appendJSON(to s: inout String) {
+            switch self {
+            case .number(let d): JSONText.appendNumber(d, to: &s)
+            case .string(let v): JSONText.appendString(v, to: &s)
+            case .list(let l):
+                s += "["
+                for (i, v) in l.enumerated() {
+                    if i > 0 { s += "," }
+                    v.appendJSON(to: &s)
+                }
+                s += "]"
+            case .object(let o):
+                s += "{"
+                for (i, key) in o.keys.sorted().enumerated() {
+                    if i > 0 { s += "," }
+                    JSONText.appendString(key, to: &s)
+                    s += ":"
+                    o[key]!.appendJSON(to: &s)
+                }
+                s += "}"
+            }
+        }
     }
 
-    public init(seq: UInt64, event: AlertEvent, sensorName: String) {
+    /// The record of `event`. `memberName` names the sensor at a position of the alerting asset's
+    /// vector (nil when the position, or the alert, is not an asset's): an isolation forest's
+    /// isolating feature becomes `feature_sensor`, each PCA contribution gets its `sensor`.
+    public init(seq: UInt64, event: AlertEvent, sensorName: String, memberName: (Int) -> String? = { _ in nil }) {
         self.seq = seq
         self.id = event.id(sensorName: sensorName)
         self.event = event.event
@@ -49,7 +92,7 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         self.value = event.value
         self.ts = event.timestamp
         self.time = Timestamp.rfc3339(event.timestamp)
-        var context = Self.context(of: event.evidence)
+        var context = Self.context(of: event.evidence, memberName: memberName)
         // A combined alert carries the evidence of the detector that contributed most.
         if event.detector == .combined, let strongest = event.evidence.detector {
             context["strongest"] = .string(strongest.rawValue)
@@ -57,15 +100,29 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         self.context = context
     }
 
-    static func context(of evidence: AlertEvidence) -> [String: ContextValue] {
+    static func context(of evidence: AlertEvidence, memberName: (Int) -> String? = { _ in nil }) -> [String: ContextValue] {
         switch evidence {
         case .zscore(let mean, let deviation, let z):
             return ["mean": .number(mean), "deviation": .number(deviation), "z": .number(z)]
         case .spectralResidual(let saliency, let baseline, let f):
             return ["saliency": .number(saliency), "saliency_baseline": .number(baseline), "dominant_frequency": .number(f)]
         case .isolationForest(let pathLength, let feature, let featureCount):
-            return ["path_length": .number(pathLength), "feature": .number(Double(feature)),
-                    "feature_count": .number(Double(featureCount))]
+            var c: [String: ContextValue] = ["path_length": .number(pathLength), "feature": .number(Double(feature)),
+                                             "feature_count": .number(Double(featureCount))]
+            // An asset alert names the member sensor that isolated the point most often.
+            if let name = memberName(Int(feature)) { c["feature_sensor"] = .string(name) }
+            return c
+        case .pca(let e):
+            let contributions: [ContextValue] = e.contributions.map { part in
+                var o: [String: ContextValue] = ["position": .number(Double(part.position)),
+                                                 "t2_share": .number(Self.rounded(part.t2Share)),
+                                                 "q_share": .number(Self.rounded(part.qShare)),
+                                                 "z": .number(Self.rounded(part.z))]
+                if let name = memberName(Int(part.position)) { o["sensor"] = .string(name) }
+                return .object(o)
+            }
+            return ["t2": .number(e.t2), "t2_limit": .number(e.t2Limit), "q": .number(e.q), "q_limit": .number(e.qLimit),
+                    "contributions": .list(contributions)]
         case .combined(let strongest, let score):
             return ["strongest": .string(strongest.rawValue), "strongest_score": .number(score)]
         case .none:
@@ -73,10 +130,17 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         }
     }
 
+    /// A single-precision evidence figure as a short decimal (6 places): `0.25`, not `0.2500000037`.
+    private static func rounded(_ f: Float) -> Double {
+        guard f.isFinite else { return Double(f) }
+        return (Double(f) * 1e6).rounded() / 1e6
+    }
+
     /// The topic frame: `alert/<sensor>`.
     public var topic: String { "alert/" + sensor }
 
-    /// The JSON object of the design brief, keys in the brief's order, context keys sorted.
+    /// The JSON object of the design brief, keys in the brief's order, context keys sorted (also
+    /// inside nested objects).
     public var json: String {
         var s = "{\"seq\":\(seq),\"id\":"
         JSONText.appendString(id, to: &s)
@@ -95,10 +159,7 @@ public struct AlertRecord: Sendable, Equatable, Codable {
             first = false
             JSONText.appendString(key, to: &s)
             s += ":"
-            switch context[key]! {
-            case .number(let d): JSONText.appendNumber(d, to: &s)
-            case .string(let v): JSONText.appendString(v, to: &s)
-            }
+            context[key]!.appendJSON(to: &s)
         }
         s += "}}"
         return s

@@ -96,11 +96,10 @@ final class AlertPublisher: @unchecked Sendable {
             if batch.isEmpty {
                 pipeline.drainAlerts(maximum: 1024) { event in
                     seq += 1
-                    var record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor))
-                    // An asset alert names the member sensor that isolated the point most often.
-                    if case .isolationForest(_, let feature, _) = event.evidence,
-                       let member = pipeline.assets.member(of: event.sensor, at: Int(feature)) {
-                        record.context["feature_sensor"] = .string(pipeline.registry.name(of: member))
+                    // An asset alert names its members: the isolation forest's isolating feature
+                    // (`feature_sensor`), each PCA contribution (`sensor`).
+                    let record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor)) { position in
+                        pipeline.assets.member(of: event.sensor, at: position).map { pipeline.registry.name(of: $0) }
                     }
                     batch.append((record, record.json))
                 }

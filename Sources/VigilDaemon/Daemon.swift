@@ -42,7 +42,7 @@ public final class Daemon: @unchecked Sendable {
         context = try ZMQContext(ioThreads: 1)
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
-                            settings: options.settings, assetOf: options.assetOf)
+                            settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings)
         ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
         history = HistoryServer(options: options, logger: logger)
@@ -140,18 +140,19 @@ public final class Daemon: @unchecked Sendable {
         ])
     }
 
-    /// Applies new detector settings without losing detector state of unchanged sensors.
-    /// Endpoint and pipeline changes need a restart.
-    public func reload(settings: @escaping SettingsResolver) {
+    /// Applies new detector settings without losing detector state of unchanged sensors and
+    /// assets. Endpoint and pipeline changes need a restart.
+    public func reload(settings: @escaping SettingsResolver, pcaSettings: PCASettingsResolver? = nil) {
         notifier.notify("RELOADING=1")
-        pipeline.reload(settings: settings)
+        pipeline.reload(settings: settings, pcaSettings: pcaSettings)
         notifier.notify("READY=1\nSTATUS=running (reloaded)")
         logger.info("configuration reloaded")
     }
 
     /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP through `reloadSettings` and pinging
     /// the systemd watchdog. Call `Daemon.blockSignals()` before creating any thread.
-    public func runUntilSignalled(environment: [String: String], reloadSettings: () -> SettingsResolver?) {
+    public func runUntilSignalled(environment: [String: String],
+                                  reloadSettings: () -> (settings: SettingsResolver, pca: PCASettingsResolver?)?) {
         var set = Daemon.handledSignals()
         let watchdog = SystemdNotifier.watchdogMicroseconds(environment: environment)
         let tick = watchdog.map { max($0 / 2, 100_000) } ?? 1_000_000
@@ -163,7 +164,7 @@ public final class Daemon: @unchecked Sendable {
                 break
             }
             if sig == SIGHUP {
-                if let settings = reloadSettings() { reload(settings: settings) }
+                if let fresh = reloadSettings() { reload(settings: fresh.settings, pcaSettings: fresh.pca) }
                 continue
             }
             if watchdog != nil { notifier.notify("WATCHDOG=1") }

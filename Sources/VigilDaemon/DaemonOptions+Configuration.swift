@@ -33,6 +33,7 @@ extension DaemonOptions {
                                             overflow: c.pipeline.overflow),
             maxSensors: c.limits.maxSensors,
             settings: { c.detectorSettings(forSensor: $0) },
-            assetOf: assetOf)
+            assetOf: assetOf,
+            pcaSettings: { c.pcaSettings(forAsset: $0) })
     }
 }

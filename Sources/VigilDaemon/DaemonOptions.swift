@@ -51,6 +51,8 @@ public struct DaemonOptions: Sendable {
     public var settings: SettingsResolver
     /// The asset of a sensor (config `assets`), nil when sensors are not grouped.
     public var assetOf: (@Sendable (String) -> String?)?
+    /// The PCA monitor of an asset, by its name (config `pca`).
+    public var pcaSettings: PCASettingsResolver?
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
@@ -61,8 +63,10 @@ public struct DaemonOptions: Sendable {
                 journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
-                assetOf: (@Sendable (String) -> String?)? = nil) {
+                assetOf: (@Sendable (String) -> String?)? = nil,
+                pcaSettings: PCASettingsResolver? = nil) {
         self.assetOf = assetOf
+        self.pcaSettings = pcaSettings
         self.ingestEndpoints = ingestEndpoints
         self.subscriptions = subscriptions
         self.maxMessageBytes = maxMessageBytes

@@ -134,3 +134,73 @@ public enum CombineRule: String, Sendable, Equatable, Codable, CaseIterable {
     /// The weighted mean of calibrated scores.
     case weighted
 }
+
+/// How many principal components a PCA monitor keeps.
+public enum PCAComponents: Sendable, Equatable, Codable {
+    /// The number that minimizes the variance of the reconstruction error (Qin & Dunia, 2000):
+    /// the residual space then holds what the variables do not share, which is where sensor
+    /// faults show. Independent of the noise level, unlike a variance fraction.
+    case auto
+    /// Exactly this many (at most the vector's dimension − 1).
+    case count(Int)
+    /// The fewest whose cumulative explained variance reaches this fraction, in (0, 1).
+    case variance(Double)
+}
+
+/// Where a PCA monitor's control limits come from.
+public enum PCALimitMethod: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Quantiles of the statistics the baseline's own rounds get from models fitted without them
+    /// (contiguous-block cross-validation): right for autocorrelated and non-normal data.
+    case empirical
+    /// T² from the F distribution, Q from Jackson–Mudholkar (Box's approximation when smoothed):
+    /// right for independent, normal rounds.
+    case theoretical
+}
+
+/// Settings of the PCA monitor of an asset (`PCAMonitor`): multivariate statistical process
+/// monitoring with Hotelling's T² and the squared prediction error Q.
+public struct PCAConfiguration: Sendable, Equatable, Codable {
+    /// Components kept.
+    public var components: PCAComponents
+    /// Lagged copies of the vector appended to it (dynamic PCA); 0 = static PCA.
+    public var lags: Int
+    /// Rounds learned as the baseline of normal operation before monitoring starts (also the most
+    /// rounds a named baseline period keeps).
+    public var warmup: Int
+    /// A named baseline period `[start, end)` in nanoseconds since the epoch (nil: the first
+    /// `warmup` rounds).
+    public var baselineStart: Int64?
+    public var baselineEnd: Int64?
+    /// Where the control limits come from.
+    public var limits: PCALimitMethod
+    /// False-alarm probability of each limit per round, in (0, 0.5).
+    public var alpha: Double
+    /// Weight of the newest round in the exponentially weighted T² and Q the limits apply to, in
+    /// (0, 1]; 1 = no smoothing.
+    public var smoothing: Double
+    /// Forgetting factor of the in-control adaptation of the mean and covariance, in (0, 1]; 1 =
+    /// the model never adapts after its baseline.
+    public var forgetting: Double
+    /// In-control rounds between two refreshes of the model from the adapted mean and covariance.
+    public var updateEvery: Int
+    /// Consecutive raised rounds after which the monitor accepts the state as a new operating
+    /// point and learns a new baseline (0 = never).
+    public var relearnAfter: Int
+
+    public init(components: PCAComponents = .auto, lags: Int = 2, warmup: Int = 1000,
+                baselineStart: Int64? = nil, baselineEnd: Int64? = nil, limits: PCALimitMethod = .empirical,
+                alpha: Double = 0.005, smoothing: Double = 0.2, forgetting: Double = 0.999, updateEvery: Int = 1000,
+                relearnAfter: Int = 0) {
+        self.components = components
+        self.lags = lags
+        self.warmup = warmup
+        self.baselineStart = baselineStart
+        self.baselineEnd = baselineEnd
+        self.limits = limits
+        self.alpha = alpha
+        self.smoothing = smoothing
+        self.forgetting = forgetting
+        self.updateEvery = updateEvery
+        self.relearnAfter = relearnAfter
+    }
+}

@@ -46,7 +46,7 @@ public struct DetectorSnapshot: Sendable, Equatable {
     /// One asset's multivariate detector.
     public struct AssetRecord: Sendable, Equatable {
         public var name: String
-        /// `DetectorSettings.fingerprint(of:)` of its isolation forest section.
+        /// `DetectorSettings.fingerprint(of:)` of its models' settings.
         public var fingerprint: UInt64
         /// Member sensor names in vector order.
         public var members: [String]
@@ -205,7 +205,8 @@ extension DetectorSettings {
         if let c = combine {
             w.write(true)
             w.write(c.configuration.rule.rawValue)
-            for kind in DetectorKind.allCases { w.write(c.configuration.weights[kind] ?? .nan) }
+            // The per-sensor detectors only (`pca` is an asset's), so fingerprints stay as they were.
+            for kind in DetectorKind.allCases where kind != .pca { w.write(c.configuration.weights[kind] ?? .nan) }
             Self.write(c.alerts, to: &w)
         } else {
             w.write(false)
@@ -213,7 +214,44 @@ extension DetectorSettings {
         return fnv1a64(w.bytes)
     }
 
-    /// The fingerprint of an asset's isolation forest section (an `AssetDetector`'s settings).
+    /// The fingerprint of an asset's models (an `AssetDetector`'s settings). With only an isolation
+    /// forest it is that section's fingerprint, as earlier versions computed it, so their
+    /// snapshots still restore.
+    public static func fingerprint(of settings: AssetDetector.Settings) -> UInt64 {
+        if settings.pca == nil, let forest = settings.isolationForest { return fingerprint(of: forest) }
+        var w = SnapshotWriter()
+        w.write("vigil-asset-settings-2")
+        if let f = settings.isolationForest {
+            w.write(true)
+            write(f.configuration, to: &w)
+            write(f.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        if let p = settings.pca {
+            w.write(true)
+            let c = p.configuration
+            switch c.components {
+            case .auto: w.write(UInt8(0))
+            case .count(let n): w.write(UInt8(1)); w.write(n)
+            case .variance(let f): w.write(UInt8(2)); w.write(f)
+            }
+            w.write(c.lags)
+            w.write(c.warmup)
+            w.write(c.baselineStart ?? .min)
+            w.write(c.baselineEnd ?? .min)
+            w.write(c.limits.rawValue)
+            for v in [c.alpha, c.smoothing, c.forgetting] { w.write(v) }
+            w.write(c.updateEvery)
+            w.write(c.relearnAfter)
+            write(p.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
+        return fnv1a64(w.bytes)
+    }
+
+    /// The fingerprint of an asset's isolation forest section.
     public static func fingerprint(of section: DetectorSection<IsolationForestConfiguration>) -> UInt64 {
         var w = SnapshotWriter()
         w.write("vigil-asset-settings-1")

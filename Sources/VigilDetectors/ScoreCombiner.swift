@@ -81,7 +81,8 @@ public struct ScoreCombiner: Sendable, Equatable {
 
     /// How probabilities are combined.
     public let rule: CombineRule
-    /// Weight per detector, in `DetectorKind.allCases` order; stored inline (no array) so that
+    /// Weight per per-sensor detector (z-score, spectral residual, isolation forest, combined);
+    /// stored inline (no array) so that
     /// the per-sample accumulator copies no reference.
     private let weights: (Double, Double, Double, Double)
 
@@ -89,7 +90,7 @@ public struct ScoreCombiner: Sendable, Equatable {
     /// finite and ≥ 0).
     public init(rule: CombineRule = .max, weights: [DetectorKind: Double] = [:]) {
         self.rule = rule
-        var w = [Double](repeating: 1, count: DetectorKind.allCases.count)
+        var w = [Double](repeating: 1, count: 4)
         for (kind, weight) in weights {
             precondition(weight.isFinite && weight >= 0, "detector weights must be finite and non-negative")
             w[Self.slot(kind)] = weight
@@ -132,7 +133,8 @@ public struct ScoreCombiner: Sendable, Equatable {
         case .zscore: 0
         case .spectralResidual: 1
         case .isolationForest: 2
-        case .combined: 3
+        // `pca` monitors an asset, never a sensor's chain, so it is never combined.
+        case .combined, .pca: 3
         }
     }
 }

@@ -248,7 +248,7 @@ public struct SensorDetectors: Sendable {
         case .zscore: 0
         case .spectralResidual: 1
         case .isolationForest: 2
-        case .combined: 0
+        case .combined, .pca: 0  // neither is a detector of the chain
         }
     }
 
@@ -359,6 +359,12 @@ extension AlertEvidence {
             w.write(UInt8(3)); w.write(pathLength); w.write(Int(feature)); w.write(Int(count))
         case .combined(let strongest, let score):
             w.write(UInt8(4)); w.write(strongest.rawValue); w.write(score)
+        case .pca(let e):
+            w.write(UInt8(5)); w.write(e.t2); w.write(e.t2Limit); w.write(e.q); w.write(e.qLimit)
+            for i in 0..<PCAEvidence.slots {
+                let c = e[i]
+                w.write(Int(c.position)); w.write(Double(c.t2Share)); w.write(Double(c.qShare)); w.write(Double(c.z))
+            }
         case .none:
             w.write(UInt8(0))
         }
@@ -379,6 +385,14 @@ extension AlertEvidence {
             let name = try r.readString("detector")
             guard let kind = DetectorKind(rawValue: name) else { throw r.corrupt("unknown detector \(name)") }
             self = .combined(strongest: kind, strongestScore: try r.readDouble())
+        case 5:
+            var e = PCAEvidence(t2: try r.readDouble(), t2Limit: try r.readDouble(), q: try r.readDouble(), qLimit: try r.readDouble())
+            for i in 0..<PCAEvidence.slots {
+                let position = try r.readInt("contribution position", in: -1...Int(Int32.max))
+                e[i] = PCAContribution(position: Int32(position), t2Share: Float(try r.readDouble()),
+                                       qShare: Float(try r.readDouble()), z: Float(try r.readDouble()))
+            }
+            self = .pca(e)
         case let tag: throw r.corrupt("unknown evidence tag \(tag)")
         }
     }

@@ -78,6 +78,15 @@ final class WorkerSlot: @unchecked Sendable {
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
+/// Resolves an asset's PCA monitor settings from the asset's name (nil: no PCA monitor).
+public typealias PCASettingsResolver = @Sendable (String) -> DetectorSection<PCAConfiguration>?
+
+/// The resolvers a worker reads together (replaced together on reload).
+struct Resolvers: Sendable {
+    var settings: SettingsResolver
+    var pca: PCASettingsResolver?
+}
+
 /// The lock-free core of the daemon: an ingest side that shards samples by sensor over N worker
 /// threads through SPSC rings, workers that own their sensors' detector state and emit alert
 /// events into per-worker SPSC rings, and a publisher side that drains those.
@@ -102,7 +111,7 @@ public final class Pipeline: @unchecked Sendable {
     private let ingestFinished = Atomic<Bool>(false)
     private let workersRunning = Atomic<Int>(0)
 
-    private let resolver: Lock<SettingsResolver>
+    private let resolver: Lock<Resolvers>
     private let settingsGeneration = Atomic<Int>(0)
 
     /// Counters: [0] samples accepted by ingest, [1 + w] samples processed by worker w,
@@ -122,17 +131,20 @@ public final class Pipeline: @unchecked Sendable {
     /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
     private let slots: [WorkerSlot]
 
-    /// - Parameter assetOf: the asset of a sensor name; an asset's sensors are processed by one
-    ///   worker, which also runs the asset's multivariate detector (`AssetDetector`).
+    /// - Parameters:
+    ///   - assetOf: the asset of a sensor name; an asset's sensors are processed by one worker,
+    ///     which also runs the asset's multivariate detector (`AssetDetector`).
+    ///   - pcaSettings: the PCA monitor of an asset, by the asset's name.
     public init(configuration: PipelineConfiguration, registry: SensorRegistry, drops: DropCounters,
-                settings: @escaping SettingsResolver, assetOf: (@Sendable (String) -> String?)? = nil) {
+                settings: @escaping SettingsResolver, assetOf: (@Sendable (String) -> String?)? = nil,
+                pcaSettings: PCASettingsResolver? = nil) {
         self.assetOf = assetOf
         self.configuration = configuration
         self.registry = registry
         self.drops = drops
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
-        resolver = Lock(settings)
+        resolver = Lock(Resolvers(settings: settings, pca: pcaSettings))
         slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
         staging = (0..<configuration.workers).map { _ in
@@ -263,10 +275,11 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Reload
 
-    /// Replaces the settings resolver (config reload). Each worker re-resolves its sensors at
-    /// its next batch; sensors whose settings did not change keep their detector state.
-    public func reload(settings: @escaping SettingsResolver) {
-        resolver.withLock { $0 = settings }
+    /// Replaces the settings resolvers (config reload). Each worker re-resolves its sensors and
+    /// assets at its next batch; sensors and assets whose settings did not change keep their
+    /// detector state.
+    public func reload(settings: @escaping SettingsResolver, pcaSettings: PCASettingsResolver? = nil) {
+        resolver.withLock { $0 = Resolvers(settings: settings, pca: pcaSettings) }
         settingsGeneration.wrappingAdd(1, ordering: .releasing)
     }
 
@@ -336,7 +349,8 @@ public final class Pipeline: @unchecked Sendable {
         let snapshot = try DetectorSnapshot(decoding: bytes)
         for name in snapshot.names { _ = registry.intern(name) }
         classifyNewSensors()
-        let resolve = resolver.withLock { $0 }
+        let resolvers = resolver.withLock { $0 }
+        let resolve = resolvers.settings
         var seeds = slots.map { _ in WorkerState() }
         var summary = RestoreSummary()
         var restored = Set<UInt32>()
@@ -361,14 +375,17 @@ public final class Pipeline: @unchecked Sendable {
         }
         for record in snapshot.assets {
             guard let asset = registry.index(of: record.name), let first = record.members.first,
-                  let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members,
-                  let section = resolve(first).isolationForest, section.configuration.features == .asset,
-                  DetectorSettings.fingerprint(of: section) == record.fingerprint else {
+                  let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members else {
+                summary.assetsSkipped += 1
+                continue
+            }
+            let settings = AssetDetector.Settings(member: resolve(first), pca: resolvers.pca?(record.name))
+            guard !settings.isEmpty, DetectorSettings.fingerprint(of: settings) == record.fingerprint else {
                 summary.assetsSkipped += 1
                 continue
             }
             var reader = SnapshotReader(record.state)
-            let detector = try AssetDetector(asset: asset, settings: section, restoringFrom: &reader)
+            let detector = try AssetDetector(asset: asset, settings: settings, restoringFrom: &reader)
             try reader.expectEnd("asset \(record.name)")
             let worker = Int(shardOf[Int(firstIndex)])
             guard seeds[worker].assetDetectors.updateValue(detector, forKey: asset) == nil else {
@@ -405,20 +422,28 @@ public final class Pipeline: @unchecked Sendable {
         var slotOf: [Int32] = []
         var states: [SensorDetectors] = []
         var memberships: [AssetTable.Membership?] = []
+        // Per slot of an asset member: the asset's models as this member's settings resolve them.
+        var assetSettings: [AssetDetector.Settings?] = []
         var assetDetectors: [UInt32: AssetDetector] = [:]
         // Restored state (before the first sample; see `WorkerSlot`).
         let seed = slots[w].seed
         slots[w].seed = WorkerState()
+        var resolvers = resolver.withLock { $0 }
+        func settingsOfAsset(member slot: Int) -> AssetDetector.Settings? {
+            guard let m = memberships[slot] else { return nil }
+            let s = AssetDetector.Settings(member: states[slot].settings, pca: resolvers.pca?(registry.name(of: m.asset)))
+            return s.isEmpty ? nil : s
+        }
         for chain in seed.states {
             let sensor = Int(chain.sensor)
             if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
             slotOf[sensor] = Int32(states.count)
             states.append(chain)
             memberships.append(assets.membership(of: chain.sensor))
+            assetSettings.append(settingsOfAsset(member: states.count - 1))
         }
         assetDetectors = seed.assetDetectors
         var generation = settingsGeneration.load(ordering: .acquiring)
-        var resolve = resolver.withLock { $0 }
         var backoff = Backoff()
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
@@ -431,12 +456,16 @@ public final class Pipeline: @unchecked Sendable {
             let g = settingsGeneration.load(ordering: .acquiring)
             if g != generation {
                 generation = g
-                resolve = resolver.withLock { $0 }
+                resolvers = resolver.withLock { $0 }
                 for k in states.indices {
-                    let updated = resolve(registry.name(of: states[k].sensor))
+                    let updated = resolvers.settings(registry.name(of: states[k].sensor))
                     if updated != states[k].settings {
                         states[k] = SensorDetectors(sensor: states[k].sensor, settings: updated)
-                        if let m = memberships[k] { assetDetectors[m.asset] = nil }  // rebuilt on its next round
+                    }
+                    assetSettings[k] = settingsOfAsset(member: k)
+                    // An asset whose models changed is rebuilt on its next round.
+                    if let m = memberships[k], let d = assetDetectors[m.asset], d.settings != assetSettings[k] {
+                        assetDetectors[m.asset] = nil
                     }
                 }
             }
@@ -450,19 +479,19 @@ public final class Pipeline: @unchecked Sendable {
                     if slot < 0 {
                         slot = states.count
                         slotOf[sensor] = Int32(slot)
-                        states.append(SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor))))
+                        states.append(SensorDetectors(sensor: sample.sensor, settings: resolvers.settings(registry.name(of: sample.sensor))))
                         memberships.append(assets.membership(of: sample.sensor))
+                        assetSettings.append(settingsOfAsset(member: slot))
                     }
                     states[slot].process(sample, emit: emit)
                     if let m = memberships[slot] {
-                        if assetDetectors[m.asset] == nil,
-                           let section = states[slot].settings.isolationForest, section.configuration.features == .asset {
-                            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section,
+                        if assetDetectors[m.asset] == nil, let s = assetSettings[slot] {
+                            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: s,
                                                                     dimension: assets.memberCount(of: m.asset))
                         }
                         if assetDetectors[m.asset] != nil {
                             assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp,
-                                                            value: sample.value, score: { _ in }, emit: emit)
+                                                            value: sample.value, score: { _, _ in }, emit: emit)
                         }
                     }
                 }

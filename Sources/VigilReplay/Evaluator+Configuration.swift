@@ -7,6 +7,7 @@ extension Evaluator {
     public init(configuration: VigilConfiguration) {
         var assetOf: (@Sendable (String) -> String?)? = nil
         if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
-        self.init(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf)
+        self.init(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf,
+                  pcaSettings: { configuration.pcaSettings(forAsset: $0) })
     }
 }

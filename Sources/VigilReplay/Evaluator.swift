@@ -8,7 +8,10 @@ import VigilDetectors
 ///
 /// Rows are fed in file order; within a row, sensors in column order — the order `vigil replay`
 /// publishes them in. Each sensor gets its own `SensorDetectors`, built from the settings the
-/// resolver returns for its id (`<asset>/<column>`).
+/// resolver returns for its id (`<asset>/<column>`). Sensors that `assetOf` groups into an asset
+/// also feed that asset's `AssetDetector` (its PCA monitor from `pcaSettings`, an asset
+/// isolation forest from the members' settings), exactly as the daemon's worker does; its
+/// scores and alerts are shown on the asset's last column.
 ///
 /// Threading: a value; `run` may be called concurrently for different fixtures.
 public struct Evaluator: Sendable {
@@ -24,11 +27,17 @@ public struct Evaluator: Sendable {
     /// The asset of a sensor id (the config's `assets`), nil when sensors are not grouped.
     public var assetOf: (@Sendable (String) -> String?)?
 
-    /// An evaluator resolving each sensor's settings with `settings` and its asset with `assetOf`.
+    /// The PCA monitor of an asset, by the asset's name (the config's `pca` sections).
+    public var pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)?
+
+    /// An evaluator resolving each sensor's settings with `settings`, its asset with `assetOf` and
+    /// an asset's PCA monitor with `pcaSettings`.
     public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings,
-                assetOf: (@Sendable (String) -> String?)? = nil) {
+                assetOf: (@Sendable (String) -> String?)? = nil,
+                pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)? = nil) {
         self.settings = settings
         self.assetOf = assetOf
+        self.pcaSettings = pcaSettings
     }
 
     /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
@@ -45,19 +54,24 @@ public struct Evaluator: Sendable {
         var membership = [(asset: UInt32, position: Int)?](repeating: nil, count: sensorCount)
         var memberCount: [UInt32: Int] = [:]
         var lastMember: [UInt32: Int] = [:]
+        var assetNames: [UInt32: String] = [:]
         if let assetOf {
             for k in 0..<sensorCount {
                 guard let name = assetOf(names[k]), let asset = registry.intern(name) else { continue }
                 membership[k] = (asset, memberCount[asset, default: 0])
                 memberCount[asset, default: 0] += 1
                 lastMember[asset] = k
+                assetNames[asset] = name
             }
         }
+        // The asset's models as its first member's settings resolve them (as the daemon's worker
+        // does with the member whose sample comes first).
         var assetDetectors: [UInt32: AssetDetector] = [:]
         for k in 0..<sensorCount {
-            if let m = membership[k], assetDetectors[m.asset] == nil,
-               let section = resolved[k].isolationForest, section.configuration.features == .asset {
-                assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section, dimension: memberCount[m.asset]!,
+            guard let m = membership[k], assetDetectors[m.asset] == nil else { continue }
+            let models = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(assetNames[m.asset]!))
+            if !models.isEmpty {
+                assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: memberCount[m.asset]!,
                                                         synchronousTraining: true)
             }
         }
@@ -98,9 +112,9 @@ public struct Evaluator: Sendable {
                 // last column (the sensor that completes a round in a wide file).
                 if let m = membership[k], assetDetectors[m.asset] != nil {
                     let column = lastMember[m.asset]!
-                    let threshold = assetDetectors[m.asset]!.settings.alerts.threshold
+                    let models = assetDetectors[m.asset]!.settings
                     assetDetectors[m.asset]!.update(position: m.position, timestamp: ts, value: v,
-                                                    score: { record(column, .isolationForest, $0, threshold: threshold) },
+                                                    score: { record(column, $0, $1, threshold: models.threshold(of: $0)) },
                                                     emit: { alert(column, $0) })
                 }
             }
@@ -129,6 +143,7 @@ public struct Evaluator: Sendable {
         case .zscore: return s.zscore?.alerts.threshold
         case .spectralResidual: return s.spectralResidual?.alerts.threshold
         case .isolationForest: return s.isolationForest?.alerts.threshold
+        case .pca: return nil  // an asset's, recorded with its own threshold
         }
     }
 
@@ -139,6 +154,7 @@ public struct Evaluator: Sendable {
         case .spectralResidual: 1
         case .isolationForest: 2
         case .combined: 3
+        case .pca: 4
         }
     }
 }

@@ -284,13 +284,24 @@ struct AlertPrinter {
         }
         let label = r.event == .cleared ? "CLEARED " : (r.severity == .critical ? "CRITICAL" : "WARNING ")
         let evidence = r.context.keys.sorted().map { key -> String in
-            switch r.context[key]! {
-            case .number(let d): return "\(key)=\(format(d))"
-            case .string(let s): return "\(key)=\(s)"
-            }
+            "\(key)=" + text(r.context[key]!)
         }.joined(separator: " ")
         let head = color ? on + label + off : label
         return "\(r.time)  \(head)  \(r.sensor)  \(r.detector.rawValue)  score=\(format(r.score)) threshold=\(format(r.threshold)) value=\(format(r.value))  \(evidence)  #\(r.seq)"
+    }
+
+    /// A context value for people: numbers formatted, a list as `[a, b]`, an object as `sensor(k=v …)`
+    /// when it names a sensor (a PCA contribution), else `(k=v …)`.
+    private func text(_ v: AlertRecord.ContextValue) -> String {
+        switch v {
+        case .number(let d): return format(d)
+        case .string(let s): return s
+        case .list(let l): return "[" + l.map(text).joined(separator: ", ") + "]"
+        case .object(let o):
+            let head = o["sensor"]?.string ?? ""
+            let rest = o.keys.sorted().filter { $0 != "sensor" }.map { "\($0)=" + text(o[$0]!) }.joined(separator: " ")
+            return head + "(" + rest + ")"
+        }
     }
 
     private func format(_ d: Double) -> String {

@@ -54,7 +54,7 @@ struct VigilD: ParsableCommand {
                     || fresh.pipeline != configuration.pipeline {
                     logger.warning("endpoint and pipeline changes take effect at the next restart; detector settings reload now")
                 }
-                return { fresh.detectorSettings(forSensor: $0) }
+                return ({ fresh.detectorSettings(forSensor: $0) }, { fresh.pcaSettings(forAsset: $0) })
             } catch {
                 logger.error("reload refused, keeping the running configuration: \(error)")
                 return nil

@@ -33,11 +33,11 @@ struct AssetDetectorTests {
             // Members report in either order; a vector is scored once both have.
             let ts = Int64(i)
             if i % 2 == 0 {
-                asset.update(position: 0, timestamp: ts, value: a, score: { _ in Issue.record("scored before the round completed") }, emit: { alerts.append($0) })
-                asset.update(position: 1, timestamp: ts, value: b, score: { scores.append($0) }, emit: { alerts.append($0) })
+                asset.update(position: 0, timestamp: ts, value: a, score: { _, _ in Issue.record("scored before the round completed") }, emit: { alerts.append($0) })
+                asset.update(position: 1, timestamp: ts, value: b, score: { scores.append($1) }, emit: { alerts.append($0) })
             } else {
-                asset.update(position: 1, timestamp: ts, value: b, score: { _ in Issue.record("scored before the round completed") }, emit: { alerts.append($0) })
-                asset.update(position: 0, timestamp: ts, value: a, score: { scores.append($0) }, emit: { alerts.append($0) })
+                asset.update(position: 1, timestamp: ts, value: b, score: { _, _ in Issue.record("scored before the round completed") }, emit: { alerts.append($0) })
+                asset.update(position: 0, timestamp: ts, value: a, score: { scores.append($1) }, emit: { alerts.append($0) })
             }
         }
         return (alerts, scores)
@@ -68,8 +68,8 @@ struct AssetDetectorTests {
         let section = DetectorSection(IsolationForestConfiguration(trainingWindow: 64, retrainEvery: 32, features: .asset),
                                       alerts: AlertPolicy(threshold: 0.9, criticalThreshold: 0.95))
         var asset = AssetDetector(asset: 1, settings: section, dimension: 1, synchronousTraining: true)
-        asset.update(position: 0, timestamp: 0, value: 1, score: { _ in }, emit: { _ in })
-        asset.update(position: 2, timestamp: 1, value: 1, score: { _ in }, emit: { _ in })
+        asset.update(position: 0, timestamp: 0, value: 1, score: { _, _ in }, emit: { _ in })
+        asset.update(position: 2, timestamp: 1, value: 1, score: { _, _ in }, emit: { _ in })
         #expect(asset.dimension == 3)
     }
 }

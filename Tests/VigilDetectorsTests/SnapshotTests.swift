@@ -197,18 +197,18 @@ struct DetectorSnapshotTests {
         let section = DetectorSection(forest, alerts: AlertPolicy(threshold: 0.7, criticalThreshold: 0.8))
         var a = AssetDetector(asset: 9, settings: section, dimension: 3, synchronousTraining: true)
         for i in 0..<100 {
-            for p in 0..<3 { a.update(position: p, timestamp: Int64(i), value: Double(p) + sin(Double(i)), score: { _ in }, emit: { _ in }) }
+            for p in 0..<3 { a.update(position: p, timestamp: Int64(i), value: Double(p) + sin(Double(i)), score: { _, _ in }, emit: { _ in }) }
         }
-        a.update(position: 0, timestamp: 100, value: 0, score: { _ in }, emit: { _ in })  // round in progress
+        a.update(position: 0, timestamp: 100, value: 0, score: { _, _ in }, emit: { _ in })  // round in progress
         var w = SnapshotWriter()
         a.write(to: &w)
         var r = SnapshotReader(w.bytes)
         var b = try AssetDetector(asset: 9, settings: section, synchronousTraining: true, restoringFrom: &r)
         #expect(r.isAtEnd && b.dimension == 3)
         var scored = 0
-        b.update(position: 1, timestamp: 100, value: 1, score: { _ in scored += 1 }, emit: { _ in })
+        b.update(position: 1, timestamp: 100, value: 1, score: { _, _ in scored += 1 }, emit: { _ in })
         #expect(scored == 0, "the round still waits for member 2")
-        b.update(position: 2, timestamp: 100, value: 2, score: { _ in scored += 1 }, emit: { _ in })
+        b.update(position: 2, timestamp: 100, value: 2, score: { _, _ in scored += 1 }, emit: { _ in })
         #expect(scored == 1, "the round completes and the rebuilt forest scores it")
     }
 

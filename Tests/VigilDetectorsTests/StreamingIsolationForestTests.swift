@@ -217,6 +217,19 @@ struct StreamingIsolationForestTests {
                     }
                 }
             }
+            // On a loaded machine the workers can outrun the trainer: keep feeding (the same values
+            // again) until each detector has adopted two forests, within a generous deadline, so
+            // the check is about the hand-over, not about scheduling.
+            let deadline = ContinuousClock.now + .seconds(120)
+            var i = values.count
+            while detectors.contains(where: { $0.forestGeneration < 2 }) && ContinuousClock.now < deadline {
+                for k in detectors.indices {
+                    if let out = detectors[k].update(timestamp: Int64(i), value: values[i % values.count]), !(out.score > 0 && out.score <= 1) {
+                        invalid += 1
+                    }
+                }
+                i += 1
+            }
             for d in detectors {
                 results.withLock { $0.append((d.forestGeneration, d.trainingRequests, invalid)) }
             }
