@@ -109,9 +109,12 @@ public enum CurveKeyFile {
         var seen: Set<CurveKey> = []
         var firstProblem: KeyFileError?
         var badLines: [Int] = []
-        for (number, candidate) in keyLines(text) {
+        for (number, candidate, extra) in keyLines(text) {
             do throws(CurveKeyError) {
                 let key = try CurveKey(z85: candidate)
+                guard !extra else {
+                    throw CurveKeyError(code: .character, message: "text after the key (one key a line, then optionally a # comment)")
+                }
                 if seen.insert(key).inserted { keys.append(key) }
             } catch {
                 badLines.append(number)
@@ -131,9 +134,10 @@ public enum CurveKeyFile {
     }
 
     /// The lines of `text` that should hold a key, with their 1-based numbers: comments and
-    /// blank lines left out, a trailing `# comment` and surrounding blanks removed.
-    static func keyLines(_ text: String) -> [(line: Int, text: Substring)] {
-        var out: [(Int, Substring)] = []
+    /// blank lines left out, a trailing `# comment` and surrounding blanks removed. `extra` tells
+    /// that more than a comment follows the first word (a malformed line).
+    static func keyLines(_ text: String) -> [(line: Int, text: Substring, extra: Bool)] {
+        var out: [(Int, Substring, Bool)] = []
         for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = raw.trimmingBlanks
             if line.isEmpty { continue }
@@ -143,11 +147,7 @@ public enum CurveKeyFile {
             if line.hasPrefix("#") && !(word.utf8.count == 40 && rest.isEmpty && word.utf8.allSatisfy(Z85.isDigit)) {
                 continue  // a comment (a key that starts with # is 40 Z85 characters alone)
             }
-            if rest.isEmpty || rest.hasPrefix("#") {
-                out.append((i + 1, word))
-            } else {
-                out.append((i + 1, line))  // refused whole: one key per line
-            }
+            out.append((i + 1, word, !(rest.isEmpty || rest.hasPrefix("#"))))
         }
         return out
     }
@@ -155,6 +155,10 @@ public enum CurveKeyFile {
     /// The one key line of a secret or public key file.
     private static func single(_ text: String, path: String, what: String) throws(KeyFileError) -> (Int, Substring) {
         let lines = keyLines(text)
+        if let bad = lines.first(where: \.extra) {
+            throw KeyFileError(code: .malformed, path: path, line: bad.line,
+                               message: "text after the key (a \(what) file holds one key, then optionally a # comment)")
+        }
         guard let first = lines.first else {
             throw KeyFileError(code: .malformed, path: path, message: "no \(what) in the file (expected one line of 40 Z85 characters)")
         }
@@ -162,7 +166,7 @@ public enum CurveKeyFile {
             throw KeyFileError(code: .malformed, path: path, line: lines[1].line,
                                message: "a second line holding text; a \(what) file holds exactly one key (line \(first.line))")
         }
-        return first
+        return (first.line, first.text)
     }
 
     /// The text and permission bits of the regular file `path`, checked on the open descriptor.

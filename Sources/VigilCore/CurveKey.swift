@@ -82,6 +82,11 @@ public struct CurveKeyError: Error, Sendable, Equatable, CustomStringConvertible
     /// For operators: `expected 40 Z85 characters, got 39`.
     public var message: String
 
+    public init(code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public var description: String { message }
 }
 

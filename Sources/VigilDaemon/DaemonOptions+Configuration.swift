@@ -16,7 +16,7 @@ extension DaemonOptions {
         self.init(
             ingestEndpoints: c.ingest.endpoints,
             subscriptions: c.ingest.subscribe.map {
-                Subscription(endpoint: $0.endpoint, bind: $0.mode == .bind, topics: $0.topics)
+                Subscription(endpoint: $0.endpoint, bind: $0.mode == .bind, topics: $0.topics, serverKey: $0.serverKey)
             },
             maxMessageBytes: c.ingest.maxMessageBytes,
             receiveHighWaterMark: Int32(clamping: c.ingest.receiveHighWaterMark),
@@ -33,6 +33,9 @@ extension DaemonOptions {
                                             overflow: c.pipeline.overflow),
             maxSensors: c.limits.maxSensors,
             settings: { c.detectorSettings(forSensor: $0) },
-            assetOf: assetOf)
+            assetOf: assetOf,
+            curve: c.security.curve.map {
+                Curve(secretKey: $0.secretKey, authorizedKeys: $0.authorizedKeys, authorizedKeysFile: $0.authorizedKeysFile)
+            })
     }
 }

@@ -16,11 +16,33 @@ public struct DaemonOptions: Sendable {
         public var bind: Bool
         /// Topic prefixes to subscribe to ("" = everything).
         public var topics: [String]
+        /// The publisher's CURVE public key, for a connecting subscription with `curve` set: the
+        /// socket is then a CURVE client with the daemon's key pair. Required in that case.
+        public var serverKey: CurveKey?
 
-        public init(endpoint: String, bind: Bool = false, topics: [String] = [""]) {
+        public init(endpoint: String, bind: Bool = false, topics: [String] = [""], serverKey: CurveKey? = nil) {
             self.endpoint = endpoint
             self.bind = bind
             self.topics = topics
+            self.serverKey = serverKey
+        }
+    }
+
+    /// CURVE security (`security.curve`): every bound socket is a CURVE server with
+    /// `secretKey`, and only `authorizedKeys` get in (SIGHUP replaces them, see
+    /// `Daemon.replaceAuthorizedKeys`).
+    public struct Curve: Sendable, Equatable {
+        /// The daemon's secret key.
+        public var secretKey: CurveSecretKey
+        /// The client public keys admitted.
+        public var authorizedKeys: [CurveKey]
+        /// Where `authorizedKeys` came from, for log lines.
+        public var authorizedKeysFile: String
+
+        public init(secretKey: CurveSecretKey, authorizedKeys: [CurveKey], authorizedKeysFile: String = "authorized keys") {
+            self.secretKey = secretKey
+            self.authorizedKeys = authorizedKeys
+            self.authorizedKeysFile = authorizedKeysFile
         }
     }
 
@@ -51,6 +73,8 @@ public struct DaemonOptions: Sendable {
     public var settings: SettingsResolver
     /// The asset of a sensor (config `assets`), nil when sensors are not grouped.
     public var assetOf: (@Sendable (String) -> String?)?
+    /// CURVE authentication of every socket the daemon binds; nil: none.
+    public var curve: Curve?
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
@@ -61,8 +85,9 @@ public struct DaemonOptions: Sendable {
                 journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
-                assetOf: (@Sendable (String) -> String?)? = nil) {
+                assetOf: (@Sendable (String) -> String?)? = nil, curve: Curve? = nil) {
         self.assetOf = assetOf
+        self.curve = curve
         self.ingestEndpoints = ingestEndpoints
         self.subscriptions = subscriptions
         self.maxMessageBytes = maxMessageBytes
@@ -79,6 +104,13 @@ public struct DaemonOptions: Sendable {
         self.pipeline = pipeline
         self.maxSensors = maxSensors
         self.settings = settings
+    }
+
+    /// Every endpoint the daemon binds (bound PULL and SUB sockets, PUB, ROUTER), in that
+    /// order: the CURVE servers when `curve` is set, and the `endpoint` labels of
+    /// `vigil_auth_failures_total`.
+    public var boundEndpoints: [String] {
+        ingestEndpoints + subscriptions.filter(\.bind).map(\.endpoint) + [publishEndpoint, historyEndpoint]
     }
 
     /// Path of the alert journal inside the state directory.

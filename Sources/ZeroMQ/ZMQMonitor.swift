@@ -147,15 +147,46 @@ public final class ZMQMonitor: @unchecked Sendable {
 
     /// Waits up to `timeoutMilliseconds` for the monitored (connecting) socket's handshake to
     /// succeed or fail; requires the monitor to include `.handshakes` and `.connected`.
-    public func awaitHandshake(timeoutMilliseconds: Int) throws(ZMQError) -> ZMQHandshakeOutcome {
-        let deadline = monotonicMilliseconds() + timeoutMilliseconds
+    ///
+    /// A connection closed without a reason is not final at once: the peer may have closed it
+    /// before our side read its greeting, and the next attempt (libzmq reconnects within
+    /// `ZMQ_RECONNECT_IVL`) often names the cause, so up to `detailMilliseconds` more are given
+    /// to it.
+    public func awaitHandshake(timeoutMilliseconds: Int, detailMilliseconds: Int = 1000) throws(ZMQError) -> ZMQHandshakeOutcome {
+        var deadline = monotonicMilliseconds() + timeoutMilliseconds
         var connected = false
+        var closed = false
         while true {
             let left = deadline - monotonicMilliseconds()
-            guard left > 0, let e = try next(timeoutMilliseconds: left) else { return .timedOut(connected: connected) }
-            if let outcome = Self.outcome(of: e) { return outcome }
-            if e.event == .connected { connected = true }
+            guard left > 0, let e = try next(timeoutMilliseconds: left) else {
+                return closed ? .closedDuringHandshake : .timedOut(connected: connected)
+            }
+            switch Self.outcome(of: e) {
+            case .closedDuringHandshake?:
+                if !closed { deadline = min(deadline, monotonicMilliseconds() + detailMilliseconds) }
+                closed = true
+            case let outcome?:
+                return outcome
+            case nil:
+                if e.event == .connected { connected = true }
+            }
         }
+    }
+
+    /// The most telling handshake failure among the events already queued since the last
+    /// success (a refusal or a protocol error rather than a connection closed without a
+    /// reason); nil when none, or when a handshake succeeded after them. Never waits.
+    public func queuedHandshakeFailure() throws(ZMQError) -> ZMQHandshakeOutcome? {
+        var best: ZMQHandshakeOutcome?
+        while let e = try next(timeoutMilliseconds: 0) {
+            switch Self.outcome(of: e) {
+            case .succeeded?: best = nil
+            case .closedDuringHandshake?: if best == nil { best = .closedDuringHandshake }
+            case let failure?: best = failure
+            case nil: break
+            }
+        }
+        return best
     }
 
     /// The handshake outcome an event reports, nil for other events.
