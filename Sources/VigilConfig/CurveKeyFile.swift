@@ -54,8 +54,8 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
 ///
 /// Format, the same for all three: UTF-8 lines; a key is 40 Z85 characters, alone on its line
 /// or followed by blanks and a `#` comment; blank lines and lines starting with `#` are ignored
-/// (a 40-character Z85 line is a key even when its first character is `#`, which is a Z85
-/// digit). `vigil keygen --out PATH` writes `PATH.key` and `PATH.pub` in this format, so a
+/// (`#` is a Z85 digit, but no key starts with it: a group of five beginning with `#` or `$`
+/// would exceed 2³² − 1). `vigil keygen --out PATH` writes `PATH.key` and `PATH.pub` in this format, so a
 /// `.pub` file can be appended to an authorized-keys file as it is.
 ///
 /// Threading: pure functions of the file system; call from any thread.
@@ -140,13 +140,10 @@ public enum CurveKeyFile {
         var out: [(Int, Substring, Bool)] = []
         for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated() {
             let line = raw.trimmingBlanks
-            if line.isEmpty { continue }
+            if line.isEmpty || line.hasPrefix("#") { continue }
             // The first word; what follows it must be a comment.
             let word = line.prefix { $0 != " " && $0 != "\t" }
             let rest = line.dropFirst(word.count).trimmingBlanks
-            if line.hasPrefix("#") && !(word.utf8.count == 40 && rest.isEmpty && word.utf8.allSatisfy(Z85.isDigit)) {
-                continue  // a comment (a key that starts with # is 40 Z85 characters alone)
-            }
             out.append((i + 1, word, !(rest.isEmpty || rest.hasPrefix("#"))))
         }
         return out
