@@ -156,6 +156,21 @@ struct SecurityConfigTests {
         #expect(try parse("ingest:\n  subscribe:\n    - {endpoint: \"tcp://*:5557\", mode: bind}\n" + Self.yaml(dir)).ingest.subscribe.count == 1)
     }
 
+    @Test("the commented example in the shipped Configs/vigil.yaml is valid with its files in place")
+    func shippedExample() throws {
+        let shipped = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Configs/vigil.yaml").path
+        let lines = try String(contentsOfFile: shipped, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex(of: "# security:"))
+        let block = lines[start...].prefix { $0.hasPrefix("#") }.map { String($0.dropFirst(2)) }
+        #expect(block.count == 4, "\(block)")
+        let dir = try Self.directory(Self.goodFiles)
+        let yaml = block.joined(separator: "\n")
+            .replacingOccurrences(of: "/etc/vigil/vigild.key", with: dir + "/daemon.key")
+            .replacingOccurrences(of: "/etc/vigil/authorized_keys", with: dir + "/authorized_keys")
+        #expect(try parse(yaml).security.curve?.authorizedKeys.count == 2)
+    }
+
     @Test("key files read directly: a public key file, a secret key at 0400")
     func keyFiles() throws {
         let dir = try Self.directory(["a.pub": ("\(Self.client)\n", 0o644), "a.key": ("\(Self.secret)\n", 0o400)])
