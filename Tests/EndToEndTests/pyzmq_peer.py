@@ -22,7 +22,9 @@ pub ENDPOINT SECRET_FILE CLIENT_PUB SENSOR N SPIKE_AT TIMEOUT_S
 CURVE: with VIGIL_CURVE_SERVER_KEY (the server's Z85 public key) and VIGIL_CURVE_KEY_FILE (a
 file holding the client's Z85 secret key, as `vigil keygen --out` writes it) in the environment,
 every client socket is a CURVE client (its public key derived with zmq.curve_public).
-VIGIL_PEER_LINGER_MS overrides the sender's linger (10 s).
+VIGIL_PEER_LINGER_MS overrides the sender's linger (10 s); VIGIL_PEER_SEND_TIMEOUT_MS bounds each
+send (a PUSH whose only peer refused it has nowhere to queue: its sends block forever), after
+which `send` prints "send timed out after K messages" and stops.
 """
 import json
 import math
@@ -32,6 +34,7 @@ import threading
 import time
 
 import zmq
+import zmq.utils.z85
 
 
 def read_key(path):
@@ -68,11 +71,16 @@ def send(endpoint, sensor, n, spike_at):
     ctx = zmq.Context()
     push = secure(ctx.socket(zmq.PUSH))
     push.setsockopt(zmq.LINGER, int(os.environ.get("VIGIL_PEER_LINGER_MS", "10000")))
+    push.setsockopt(zmq.SNDTIMEO, int(os.environ.get("VIGIL_PEER_SEND_TIMEOUT_MS", "-1")))
     push.connect(endpoint)
-    for message in samples(sensor, n, spike_at):
-        push.send(message)
     # Python's json writes NaN: the daemon must count it, not choke on it.
-    push.send(json.dumps({"sensor": sensor, "ts": 1_750_000_000_000_000_000, "value": float("nan")}).encode())
+    nan = json.dumps({"sensor": sensor, "ts": 1_750_000_000_000_000_000, "value": float("nan")}).encode()
+    for k, message in enumerate(list(samples(sensor, n, spike_at)) + [nan]):
+        try:
+            push.send(message)
+        except zmq.Again:
+            print(f"send timed out after {k} messages", flush=True)
+            break
     push.close()
     ctx.term()
 
