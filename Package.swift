@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
-        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilCore", "VigilDetectors", "VigilPipeline"]),
         .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilTestKit"],
                     resources: [.copy("Resources")]),
         .testTarget(name: "EndToEndTests", dependencies: [
