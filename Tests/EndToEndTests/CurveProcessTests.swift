@@ -105,7 +105,9 @@ struct CurveProcessTests {
         let keys = try CurveKeys()
         let daemon = try VigildProcess(extraYAML: keys.yaml)
         try daemon.start()
-        #expect(daemon.logText.contains("curve=on, public key \(keys.daemonPublic), 1 authorized keys"), "\(daemon.logText)")
+        // stderr reaches the log through a pipe: the ready line may trail /readyz a little.
+        #expect(TestNetwork.waitUntil(seconds: 5) { daemon.logText.contains("curve=on, public key \(keys.daemonPublic), 1 authorized keys") },
+                "\(daemon.logText)")
         #expect(daemon.metric("vigil_auth_authorized_keys") == 1)
         for endpoint in [daemon.ingest, daemon.publish, daemon.history] { #expect(failures(daemon, endpoint) == 0) }
 
