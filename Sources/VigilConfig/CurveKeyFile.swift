@@ -38,6 +38,7 @@ public struct KeyFileError: Error, Sendable, Equatable, CustomStringConvertible 
     /// For operators.
     public var message: String
 
+    /// A problem with `path` (at `line`, or the whole file when 0).
     public init(code: Code, path: String, line: Int = 0, message: String) {
         self.code = code
         self.path = path

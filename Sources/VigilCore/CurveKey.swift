@@ -82,6 +82,7 @@ public struct CurveKeyError: Error, Sendable, Equatable, CustomStringConvertible
     /// For operators: `expected 40 Z85 characters, got 39`.
     public var message: String
 
+    /// An error of kind `code`.
     public init(code: Code, message: String) {
         self.code = code
         self.message = message

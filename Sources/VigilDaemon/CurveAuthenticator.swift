@@ -40,6 +40,8 @@ final class CurveAuthenticator: @unchecked Sendable {
     private var monitors: [(monitor: ZMQMonitor, endpoint: Int)] = []
     private var thread: StageThread?
     private let stopping = Atomic<Bool>(false)
+    /// `ZMQ_HANDSHAKE_IVL` of the server sockets (libzmq's default is 30 s).
+    static let handshakeMilliseconds: Int32 = 10_000
     /// At most one refusal line per endpoint per this many nanoseconds.
     let logInterval: UInt64
 
@@ -87,6 +89,8 @@ final class CurveAuthenticator: @unchecked Sendable {
         do {
             try socket.makeCurveServer(secretKey: curve.secretKey.z85)
             try socket.setZAPDomain(domain(of: index))
+            // A peer that never finishes its handshake holds a connection at most this long.
+            try socket.setHandshakeInterval(Self.handshakeMilliseconds)
             let monitor = try ZMQMonitor(monitoring: socket, context: context,
                                          events: [.handshakeFailedNoDetail, .handshakeFailedProtocol, .monitorStopped])
             monitors.append((monitor, index))

@@ -38,6 +38,7 @@ public final class Daemon: @unchecked Sendable {
         /// One line saying why.
         public var description: String
 
+        /// A failure of kind `code` (`.startup` unless said otherwise).
         public init(description: String, code: Code = .startup) {
             self.description = description
             self.code = code

@@ -39,6 +39,7 @@ public struct DaemonOptions: Sendable {
         /// Where `authorizedKeys` came from, for log lines.
         public var authorizedKeysFile: String
 
+        /// CURVE with the daemon's `secretKey`, admitting `authorizedKeys`.
         public init(secretKey: CurveSecretKey, authorizedKeys: [CurveKey], authorizedKeysFile: String = "authorized keys") {
             self.secretKey = secretKey
             self.authorizedKeys = authorizedKeys

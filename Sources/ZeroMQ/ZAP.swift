@@ -10,15 +10,19 @@ public let ZAPEndpoint = "inproc://zeromq.zap.01"
 /// peer address, routing id, mechanism and its credentials (for CURVE, the client's 32-byte
 /// public key).
 public struct ZAPRequest: Sendable, Equatable {
+    /// Always `1.0`.
     public var version: [UInt8]
+    /// Echoed in the reply so libzmq matches it to the handshake that asked.
     public var requestID: [UInt8]
     /// The requesting socket's `ZMQ_ZAP_DOMAIN`.
     public var domain: String
     /// The peer's address (an IP address for TCP).
     public var address: String
+    /// The connection's routing id (`ZMQ_ROUTING_ID`), usually empty.
     public var routingID: [UInt8]
     /// `NULL`, `PLAIN` or `CURVE`.
     public var mechanism: String
+    /// The mechanism's credential frames.
     public var credentials: [[UInt8]]
 
     /// The request in `frames`; nil when they are not a ZAP request of version 1.0.

@@ -10,7 +10,9 @@ import Darwin
 /// Connection events a socket monitor reports (`ZMQ_EVENT_*`), as a set to choose which ones
 /// `ZMQMonitor` receives; a received event has exactly one member.
 public struct ZMQSocketEvents: OptionSet, Sendable, Hashable, CustomStringConvertible {
+    /// The `ZMQ_EVENT_*` bits.
     public let rawValue: UInt16
+    /// The events whose bits are set in `rawValue`.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// A connecting socket's TCP connection is up (the ZMTP handshake follows).
@@ -55,7 +57,9 @@ public struct ZMQSocketEvents: OptionSet, Sendable, Hashable, CustomStringConver
 
 /// A ZMTP protocol error reported with `handshakeFailedProtocol` (`ZMQ_PROTOCOL_ERROR_*`).
 public struct ZMQProtocolError: Sendable, Hashable, CustomStringConvertible {
+    /// The `ZMQ_PROTOCOL_ERROR_*` value.
     public let rawValue: UInt32
+    /// The error an event's value names.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
     /// The peers use different security mechanisms (one CURVE, the other not).
@@ -78,9 +82,12 @@ public struct ZMQProtocolError: Sendable, Hashable, CustomStringConvertible {
 public struct ZMQMonitorEvent: Sendable, Equatable, CustomStringConvertible {
     /// Exactly one member of `ZMQSocketEvents`.
     public var event: ZMQSocketEvents
+    /// The event's value (see `ZMQSocketEvents` for what it means per event).
     public var value: UInt32
+    /// The endpoint the event concerns, as libzmq names it.
     public var endpoint: String
 
+    /// An event as read from a monitor.
     public init(event: ZMQSocketEvents, value: UInt32, endpoint: String) {
         self.event = event
         self.value = value
