@@ -66,7 +66,7 @@ let package = Package(
 
         // Tests.
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"]),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilTestKit"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilJournalTests", dependencies: ["VigilJournal", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT"]),

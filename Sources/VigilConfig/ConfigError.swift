@@ -32,11 +32,13 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
             case invalidValue = "invalid_value"
             case inconsistent
             case duplicate
+            case insecurePermissions = "insecure_permissions"
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
 
-        /// The file is missing, unreadable, a directory, or not UTF-8.
+        /// The file (or a file it names, such as a key file) is missing, unreadable, a directory, or
+        /// not UTF-8.
         public static let unreadableFile = Code(.unreadableFile)
         /// The text is not valid YAML (or repeats a key in one mapping).
         public static let syntax = Code(.syntax)
@@ -56,6 +58,9 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
         public static let inconsistent = Code(.inconsistent)
         /// A value that must be unique appears twice (an endpoint, an asset name).
         public static let duplicate = Code(.duplicate)
+        /// A file the configuration names has permissions that defeat its purpose: a secret key
+        /// that group or others may read, an authorized-keys list that they may write.
+        public static let insecurePermissions = Code(.insecurePermissions)
 
         /// The code's snake_case name.
         public var description: String { value.rawValue }

@@ -72,9 +72,9 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 /// Every key of the configuration file, by section: the reader accepts exactly these.
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                           "detectors", "sensors", "assets"]
+                           "security", "detectors", "sensors", "assets"]
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
-    static let subscription = ["endpoint", "mode", "topics"]
+    static let subscription = ["endpoint", "mode", "topics", "server_key"]
     static let publish = ["endpoint", "send_hwm"]
     static let history = ["endpoint", "max_reply", "max_request_bytes"]
     static let metrics = ["listen"]
@@ -82,6 +82,8 @@ enum ConfigKeys {
     static let pipeline = ["workers", "ring_capacity", "overflow"]
     static let limits = ["max_sensors"]
     static let logging = ["level"]
+    static let security = ["curve"]
+    static let curve = ["secret_key_file", "authorized_keys_file"]
     static var detectors: [String] { SectionKey.allCases.map(\.rawValue) }
     static var sensorOverride: [String] { ["match"] + detectors }
     static var asset: [String] { ["name", "sensors"] + detectors }
@@ -93,7 +95,8 @@ enum ConfigKeys {
             ("ingest", ingest), ("publish", publish), ("history", history), ("metrics", metrics),
             ("state", state), ("pipeline", pipeline), ("limits", limits), ("logging", logging),
         ]
-        var paths = topLevel
+        // `security` is absent by default: the shipped file shows it commented out.
+        var paths = topLevel.filter { $0 != "security" }
         for (section, keys) in sections { paths += keys.map { "\(section).\($0)" } }
         for section in SectionKey.allCases {
             paths.append("detectors.\(section.rawValue)")
@@ -165,6 +168,7 @@ extension ConfigReader {
             case "pipeline": readPipeline(e, into: &c.pipeline)
             case "limits": readLimits(e, into: &c.limits)
             case "logging": readLogging(e, into: &c.logging)
+            case "security": readSecurity(e, into: &c.security, &locations)
             case "detectors": readDetectors(e, into: &c.detectors)
             case "sensors": c.sensors = readSensors(e, defaults: c.detectors)
             case "assets": c.assets = readAssets(e, defaults: c.detectors)
@@ -172,6 +176,7 @@ extension ConfigReader {
             }
         }
         checkEndpoints(of: c, locations)
+        checkSubscriptionKeys(of: c, locations)
     }
 
     // MARK: Sockets
@@ -222,10 +227,21 @@ extension ConfigReader {
         var endpointNode: Node?
         var mode: VigilConfiguration.Subscription.Mode = .connect
         var topics = [""]
+        var serverKey: CurveKey?
         var ok = true
+        locations[path] = SourceLocation(line: node.mark?.line ?? 0, column: node.mark?.column ?? 0, keyPath: path)
         for e in entries(of: node, path, known: ConfigKeys.subscription) {
             switch e.key {
             case "endpoint": endpointNode = e.value
+            case "server_key":
+                guard let text = string(e.value, e.path, what: "a CURVE public key (40 Z85 characters)") else { ok = false; continue }
+                do throws(CurveKeyError) {
+                    serverKey = try CurveKey(z85: text)
+                    locations[e.path] = SourceLocation(line: e.value.mark?.line ?? 0, column: e.value.mark?.column ?? 0, keyPath: e.path)
+                } catch {
+                    report(.invalidValue, at: e.value, e.path, "not a Z85 CURVE public key: \(error.message)")
+                    ok = false
+                }
             case "mode":
                 if let m = choice(e.value, e.path, of: VigilConfiguration.Subscription.Mode.self) { mode = m } else { ok = false }
             case "topics":
@@ -248,7 +264,7 @@ extension ConfigReader {
         guard let value = endpoint(endpointNode, join(path, "endpoint"), binds: mode == .bind, &locations), ok else {
             return nil
         }
-        return VigilConfiguration.Subscription(endpoint: value, mode: mode, topics: topics)
+        return VigilConfiguration.Subscription(endpoint: value, mode: mode, topics: topics, serverKey: serverKey)
     }
 
     private mutating func readPublish(_ section: Entry, into publish: inout VigilConfiguration.Publish,
@@ -310,6 +326,82 @@ extension ConfigReader {
             } else {
                 report(.duplicate, at: at, "endpoint \(quoted(use.endpoint)) is already bound by \(other)")
             }
+        }
+    }
+
+    /// `server_key` goes with `security.curve` and `mode: connect`; with `security.curve`, every
+    /// connecting subscription needs one (fail closed: no unauthenticated connection).
+    private mutating func checkSubscriptionKeys(of c: VigilConfiguration, _ locations: [String: SourceLocation]) {
+        for (i, s) in c.ingest.subscribe.enumerated() {
+            let path = "ingest.subscribe[\(i)]"
+            let at = locations[path + ".server_key"] ?? locations[path] ?? SourceLocation(line: 0, column: 0, keyPath: path)
+            if s.serverKey != nil, s.mode == .bind {
+                report(.inconsistent, at: at,
+                       "server_key is for mode: connect; a bound SUB socket is a CURVE server with security.curve, and the publishers that connect to it are checked against authorized_keys_file")
+            } else if s.serverKey != nil, c.security.curve == nil {
+                report(.inconsistent, at: at,
+                       "server_key needs security.curve: the daemon's own key pair is its CURVE identity towards the publisher")
+            } else if s.serverKey == nil, s.mode == .connect, c.security.curve != nil {
+                report(.missingKey, at: SourceLocation(line: at.line, column: at.column, keyPath: path + ".server_key"),
+                       "with security.curve, a connecting subscription needs server_key, the publisher's CURVE public key (40 Z85 characters); vigild makes no unauthenticated connection")
+            }
+        }
+    }
+
+    private mutating func readSecurity(_ section: Entry, into security: inout VigilConfiguration.Security,
+                                       _ locations: inout [String: SourceLocation]) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.security) {
+            // `curve:` with nothing after it is a section missing both keys, not "no CURVE".
+            var secret: (path: String, node: Node)?
+            var authorized: (path: String, node: Node)?
+            let fields = entries(of: e.value, e.path, known: ConfigKeys.curve)
+            if !isNull(e.value), e.value.mapping == nil { continue }  // reported by entries(of:)
+            for f in fields {
+                guard let v = string(f.value, f.path, what: "a file path") else { continue }
+                if v.isEmpty {
+                    report(.invalidValue, at: f.value, f.path, "expected a file path, got \"\"")
+                    continue
+                }
+                if f.key == "secret_key_file" { secret = (v, f.value) } else { authorized = (v, f.value) }
+            }
+            for (key, value) in [("secret_key_file", secret), ("authorized_keys_file", authorized)] where value == nil {
+                if !fields.contains(where: { $0.key == key }) {
+                    report(.missingKey, at: e.keyNode, join(e.path, key),
+                           key == "secret_key_file"
+                               ? "security.curve needs the daemon's secret key file (written by vigil keygen --out PATH, as PATH.key)"
+                               : "security.curve needs the file of authorized client public keys (one Z85 key a line, # comments)")
+                }
+            }
+            var secretKey: CurveSecretKey?
+            var keys: [CurveKey]?
+            if let secret {
+                do throws(KeyFileError) {
+                    secretKey = try CurveKeyFile.readSecretKey(path: secret.path)
+                } catch {
+                    report(Self.code(of: error), at: secret.node, join(e.path, "secret_key_file"), error.description)
+                }
+            }
+            if let authorized {
+                do throws(KeyFileError) {
+                    keys = try CurveKeyFile.readAuthorizedKeys(path: authorized.path)
+                } catch {
+                    report(Self.code(of: error), at: authorized.node, join(e.path, "authorized_keys_file"), error.description)
+                }
+            }
+            locations[e.path] = SourceLocation(line: e.keyNode.mark?.line ?? 0, column: e.keyNode.mark?.column ?? 0, keyPath: e.path)
+            if let secret, let authorized, let secretKey, let keys {
+                security.curve = VigilConfiguration.Curve(secretKeyFile: secret.path, authorizedKeysFile: authorized.path,
+                                                          secretKey: secretKey, authorizedKeys: keys)
+            }
+        }
+    }
+
+    /// The config problem code for a key file's problem.
+    static func code(of error: KeyFileError) -> ConfigProblem.Code {
+        switch error.code {
+        case .missing, .unreadable: .unreadableFile
+        case .insecurePermissions: .insecurePermissions
+        default: .invalidValue
         }
     }
 

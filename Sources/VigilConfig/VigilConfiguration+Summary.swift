@@ -10,7 +10,7 @@ extension VigilConfiguration {
         for e in ingest.endpoints { lines.append(("ingest", "pull \(e)")) }
         for s in ingest.subscribe {
             let topics = s.topics == [""] ? "all topics" : "topics " + s.topics.map(quoted).joined(separator: ", ")
-            lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)"))
+            lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)" + (s.serverKey.map { ", server_key \($0)" } ?? "")))
         }
         lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark)"))
         lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
@@ -24,6 +24,10 @@ extension VigilConfiguration {
         lines.append(("pipeline", "workers \(workers), ring_capacity \(pipeline.ringCapacity), overflow \(pipeline.overflow.rawValue)"))
         lines.append(("limits", "max_sensors \(limits.maxSensors)"))
         lines.append(("logging", "level \(logging.level.rawValue)"))
+        if let curve = security.curve {
+            let n = curve.authorizedKeys.count
+            lines.append(("security.curve", "secret_key_file \(curve.secretKeyFile), authorized_keys_file \(curve.authorizedKeysFile) (\(n) key\(n == 1 ? "" : "s"))"))
+        }
         for section in SectionKey.allCases {
             let values = DetectorFields.rendered(section, of: detectors)
             let enabled = values.first { $0.key == "enabled" }?.value

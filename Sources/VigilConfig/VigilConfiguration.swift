@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
 import VigilDetectors
 import VigilPipeline
 
@@ -27,6 +28,8 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var limits: Limits
     /// Log verbosity (`logging`).
     public var logging: Logging
+    /// Authentication of the sockets (`security`); absent: none.
+    public var security: Security
     /// Detector defaults for every sensor (`detectors`).
     public var detectors: Detectors
     /// Per-sensor overrides, applied in order on top of the defaults (`sensors`).
@@ -37,8 +40,8 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// The built-in defaults (or any part replaced).
     public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),
                 metrics: Metrics = .init(), state: State = .init(), pipeline: Pipeline = .init(),
-                limits: Limits = .init(), logging: Logging = .init(), detectors: Detectors = .init(),
-                sensors: [SensorOverride] = [], assets: [Asset] = []) {
+                limits: Limits = .init(), logging: Logging = .init(), security: Security = .init(),
+                detectors: Detectors = .init(), sensors: [SensorOverride] = [], assets: [Asset] = []) {
         self.ingest = ingest
         self.publish = publish
         self.history = history
@@ -47,6 +50,7 @@ public struct VigilConfiguration: Sendable, Equatable {
         self.pipeline = pipeline
         self.limits = limits
         self.logging = logging
+        self.security = security
         self.detectors = detectors
         self.sensors = sensors
         self.assets = assets
@@ -92,12 +96,17 @@ extension VigilConfiguration {
         public var mode: Mode
         /// Topic prefixes subscribed to (`topics`); `[""]`, the default, subscribes to everything.
         public var topics: [String]
+        /// The publisher's CURVE public key (`server_key`, 40 Z85 characters): with
+        /// `security.curve`, a connecting subscription is a CURVE client of the publisher, with
+        /// the daemon's key pair as its identity. Required then for `connect`, refused for `bind`.
+        public var serverKey: CurveKey?
 
         /// A subscription to `endpoint`.
-        public init(endpoint: String, mode: Mode = .connect, topics: [String] = [""]) {
+        public init(endpoint: String, mode: Mode = .connect, topics: [String] = [""], serverKey: CurveKey? = nil) {
             self.endpoint = endpoint
             self.mode = mode
             self.topics = topics
+            self.serverKey = serverKey
         }
     }
 
@@ -220,6 +229,44 @@ extension VigilConfiguration {
         /// The default: 100000 sensors.
         public init(maxSensors: Int = 100_000) {
             self.maxSensors = maxSensors
+        }
+    }
+
+    /// `security`: who may use the daemon's sockets.
+    public struct Security: Sendable, Equatable {
+        /// `security.curve`; nil (the default) means no authentication and no encryption, for
+        /// loopback-only set-ups.
+        public var curve: Curve?
+
+        /// The default: no authentication.
+        public init(curve: Curve? = nil) {
+            self.curve = curve
+        }
+    }
+
+    /// `security.curve`: every socket `vigild` binds (ingest PULL and bound SUB, alerts PUB,
+    /// history ROUTER) is a CURVE server with the daemon's secret key, and only clients whose
+    /// public key is listed in the authorized-keys file get in (ZeroMQ's ZAP, RFC 27).
+    ///
+    /// The loader reads and checks both files (`CurveKeyFile`): a problem with either makes
+    /// the configuration invalid, so the daemon never starts (or reloads) half secured.
+    public struct Curve: Sendable, Equatable {
+        /// The daemon's secret key file (`secret_key_file`), as written; relative paths are
+        /// relative to the daemon's working directory. Mode 0600 or 0400.
+        public var secretKeyFile: String
+        /// The client public keys file (`authorized_keys_file`), as written; re-read on SIGHUP.
+        public var authorizedKeysFile: String
+        /// The daemon's secret key, read from `secretKeyFile`.
+        public var secretKey: CurveSecretKey
+        /// The authorized client keys, read from `authorizedKeysFile`, in file order, each once.
+        public var authorizedKeys: [CurveKey]
+
+        /// A section with the keys already read.
+        public init(secretKeyFile: String, authorizedKeysFile: String, secretKey: CurveSecretKey, authorizedKeys: [CurveKey]) {
+            self.secretKeyFile = secretKeyFile
+            self.authorizedKeysFile = authorizedKeysFile
+            self.secretKey = secretKey
+            self.authorizedKeys = authorizedKeys
         }
     }
 

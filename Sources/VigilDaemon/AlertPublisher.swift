@@ -31,6 +31,7 @@ final class AlertPublisher: @unchecked Sendable {
     private let pipeline: Pipeline
     private let metrics: DaemonMetrics
     private let logger: Logger
+    private let auth: CurveAuthenticator?
     private var socket: ZMQSocket?
     private var journal: Journal?
     private var thread: StageThread?
@@ -43,14 +44,16 @@ final class AlertPublisher: @unchecked Sendable {
     private let retryFirstMilliseconds = 50
     private let retryMaximumMilliseconds = 2000
 
-    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, logger: Logger) {
+    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, auth: CurveAuthenticator?, logger: Logger) {
         self.options = options
+        self.auth = auth
         self.pipeline = pipeline
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// Opens (creating) the journal and binds the PUB socket on the caller's thread.
+    /// Opens (creating) the journal and binds the PUB socket on the caller's thread (a CURVE
+    /// server with `security.curve`).
     func open(context: ZMQContext) throws {
         let j = try Journal(path: options.journalPath, access: .readWrite)
         seq = try j.lastSeq()
@@ -58,6 +61,7 @@ final class AlertPublisher: @unchecked Sendable {
         journal = j
         let s = try ZMQSocket(context: context, type: .pub)
         try s.setSendHighWaterMark(options.sendHighWaterMark)
+        try auth?.secureServer(s, endpoint: options.publishEndpoint, context: context)
         try s.bind(options.publishEndpoint)
         socket = s
     }

@@ -18,15 +18,40 @@ import Glibc
 /// ingest stops reading, workers drain their rings, the publisher journals and publishes every
 /// alert they emitted, then the servers close.
 public final class Daemon: @unchecked Sendable {
+    /// Why the daemon cannot start.
     public struct StartError: Error, CustomStringConvertible {
+        /// What kind of failure; a struct around a private enum so new kinds can be added.
+        public struct Code: Sendable, Hashable, CustomStringConvertible {
+            private enum Value: String, Sendable, Hashable { case startup, security }
+            private let value: Value
+            private init(_ value: Value) { self.value = value }
+            /// An endpoint cannot be bound, the state directory is unusable, …
+            public static let startup = Code(.startup)
+            /// `security.curve` is configured but cannot be enforced (no CURVE in libzmq, a key
+            /// libzmq refuses, a socket that would not take it): fail closed, like a config error.
+            public static let security = Code(.security)
+            public var description: String { value.rawValue }
+        }
+
+        /// What kind of failure.
+        public var code: Code
+        /// One line saying why.
         public var description: String
+
+        /// A failure of kind `code` (`.startup` unless said otherwise).
+        public init(description: String, code: Code = .startup) {
+            self.description = description
+            self.code = code
+        }
     }
 
     private let options: DaemonOptions
     private let logger: Logger
     private let context: ZMQContext
     public let pipeline: Pipeline
-    private let metrics = DaemonMetrics()
+    private let metrics: DaemonMetrics
+    /// CURVE authentication (ZAP handler and socket settings); nil without `security.curve`.
+    private let auth: CurveAuthenticator?
     private let ingest: IngestService
     private let publisher: AlertPublisher
     private let history: HistoryServer
@@ -40,12 +65,19 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         notifier = SystemdNotifier(environment: environment)
         context = try ZMQContext(ioThreads: 1)
+        let metrics = DaemonMetrics(authEndpoints: options.curve == nil ? [] : options.boundEndpoints)
+        self.metrics = metrics
+        if let curve = options.curve {
+            auth = try CurveAuthenticator(curve: curve, metrics: metrics, logger: logger)
+        } else {
+            auth = nil
+        }
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
                             settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings)
-        ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
-        publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, logger: logger)
-        history = HistoryServer(options: options, logger: logger)
+        ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
+        publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
+        history = HistoryServer(options: options, auth: auth, logger: logger)
         retention = options.journalRetention > .zero ? JournalRetention(options: options, metrics: metrics, logger: logger) : nil
         if let listen = options.metricsListen {
             let m = metrics
@@ -65,7 +97,11 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Opens every socket and file and starts every thread. Throws (and starts nothing that
-    /// keeps running) when an endpoint cannot be bound or the state directory is unusable.
+    /// keeps running) when an endpoint cannot be bound or the state directory is unusable, and
+    /// with code `.security` when `security.curve` cannot be enforced.
+    ///
+    /// With CURVE, the ZAP handler is bound first and its thread started before any other, so
+    /// no server socket ever exists without it (libzmq would admit every CURVE client then).
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
@@ -79,15 +115,20 @@ public final class Daemon: @unchecked Sendable {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
             }
             restoreDetectorState()
+            try auth?.open(context: context)
             try publisher.open(context: context)
             try history.open(context: context)
             try retention?.open()
             try metricsServer?.open()
             try ingest.bind(context: context)
+        } catch let error as StartError {
+            context.shutdown()
+            throw error
         } catch {
             context.shutdown()
             throw StartError(description: "\(error)")
         }
+        auth?.start()
         history.start()
         retention?.start()
         metricsServer?.start()
@@ -103,7 +144,11 @@ public final class Daemon: @unchecked Sendable {
             "metrics": "\(options.metricsListen ?? "off")",
             "workers": "\(options.pipeline.workers)",
             "next_seq": "\(publisher.lastSeq + 1)",
+            "curve": "\(auth.map { "on, public key \($0.publicKey), \(options.curve!.authorizedKeys.count) authorized keys" } ?? "off")",
         ])
+        if let auth, auth.authorizedKeys.isEmpty {
+            logger.warning("security.curve: \(options.curve!.authorizedKeysFile) lists no key: every client is refused until keys are added (SIGHUP re-reads it)")
+        }
         notifier.notify("READY=1\nSTATUS=running: ingest \(options.ingestEndpoints.joined(separator: ","))")
     }
 
@@ -123,6 +168,9 @@ public final class Daemon: @unchecked Sendable {
         publisher.join()
         history.stop()
         history.join()
+        // Every server socket is closed now: the ZAP handler is no longer needed.
+        auth?.stop()
+        auth?.join()
         retention?.join()
         metricsServer?.stop()
         metricsServer?.join()
@@ -147,6 +195,17 @@ public final class Daemon: @unchecked Sendable {
         pipeline.reload(settings: settings, pcaSettings: pcaSettings)
         notifier.notify("READY=1\nSTATUS=running (reloaded)")
         logger.info("configuration reloaded")
+    }
+
+    /// Replaces the client keys CURVE authentication admits (SIGHUP re-reads
+    /// `security.curve.authorized_keys_file`); connections already admitted stay open. The
+    /// daemon's own key pair is never reloaded. Returns false (and changes nothing) when the
+    /// daemon runs without CURVE. Any thread.
+    @discardableResult
+    public func replaceAuthorizedKeys(_ keys: [CurveKey], from file: String) -> Bool {
+        guard let auth else { return false }
+        auth.replaceAuthorizedKeys(keys, from: file)
+        return true
     }
 
     /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP through `reloadSettings` and pinging

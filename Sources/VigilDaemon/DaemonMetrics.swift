@@ -22,6 +22,18 @@ final class DaemonMetrics: Sendable {
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
     let startedAt = Clock.wallNanoseconds()
+    /// The `endpoint` labels of `vigil_auth_failures_total` (empty without CURVE).
+    let authEndpoints: [String]
+    /// Refused connections per `authEndpoints` entry.
+    let authFailures: AtomicCounters
+    /// Client keys the ZAP handler admits now.
+    let authorizedKeys = AtomicCounters(count: 1)
+
+    /// Metrics with one `vigil_auth_failures_total` series per entry of `authEndpoints`.
+    init(authEndpoints: [String] = []) {
+        self.authEndpoints = authEndpoints
+        authFailures = AtomicCounters(count: authEndpoints.count)
+    }
 
     /// Counts one published alert.
     func countAlert(_ r: AlertRecord) {
@@ -37,6 +49,20 @@ final class DaemonMetrics: Sendable {
         let di = DetectorKind.allCases.firstIndex(of: d)!
         let si = Severity.allCases.firstIndex(of: s)!
         return (di * Severity.allCases.count + si) * 2 + (e == .raised ? 0 : 1)
+    }
+
+    /// A Prometheus label value: backslash, double quote and newline escaped.
+    static func escapeLabel(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(c)
+            }
+        }
+        return out
     }
 
     func render(pipeline: Pipeline) -> String {
@@ -77,6 +103,13 @@ final class DaemonMetrics: Sendable {
         gauge("vigil_workers", "Worker threads.", Double(pipeline.configuration.workers))
         ingestLatency.render(name: "vigil_ingest_round_seconds", help: "Time to receive, decode and queue one round of ingest messages.", into: &s)
         publishLatency.render(name: "vigil_publish_round_seconds", help: "Time to journal and publish one round of alerts.", into: &s)
+        if !authEndpoints.isEmpty {
+            s += "# HELP vigil_auth_failures_total Connections refused by CURVE authentication (key not authorized, not CURVE, wrong server key), by bound endpoint.\n# TYPE vigil_auth_failures_total counter\n"
+            for (i, e) in authEndpoints.enumerated() {
+                s += "vigil_auth_failures_total{endpoint=\"\(Self.escapeLabel(e))\"} \(authFailures[i])\n"
+            }
+            gauge("vigil_auth_authorized_keys", "Client public keys CURVE authentication admits (security.curve.authorized_keys_file, re-read on SIGHUP).", Double(authorizedKeys[0]))
+        }
         gauge("vigil_start_time_seconds", "Start time of the daemon (Unix seconds).", Double(startedAt) / 1e9)
         return s
     }

@@ -16,7 +16,7 @@ extension DaemonOptions {
         self.init(
             ingestEndpoints: c.ingest.endpoints,
             subscriptions: c.ingest.subscribe.map {
-                Subscription(endpoint: $0.endpoint, bind: $0.mode == .bind, topics: $0.topics)
+                Subscription(endpoint: $0.endpoint, bind: $0.mode == .bind, topics: $0.topics, serverKey: $0.serverKey)
             },
             maxMessageBytes: c.ingest.maxMessageBytes,
             receiveHighWaterMark: Int32(clamping: c.ingest.receiveHighWaterMark),
@@ -34,6 +34,9 @@ extension DaemonOptions {
             maxSensors: c.limits.maxSensors,
             settings: { c.detectorSettings(forSensor: $0) },
             assetOf: assetOf,
-            pcaSettings: { c.pcaSettings(forAsset: $0) })
+            pcaSettings: { c.pcaSettings(forAsset: $0) },
+            curve: c.security.curve.map {
+                Curve(secretKey: $0.secretKey, authorizedKeys: $0.authorizedKeys, authorizedKeysFile: $0.authorizedKeysFile)
+            })
     }
 }

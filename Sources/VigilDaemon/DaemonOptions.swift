@@ -16,11 +16,34 @@ public struct DaemonOptions: Sendable {
         public var bind: Bool
         /// Topic prefixes to subscribe to ("" = everything).
         public var topics: [String]
+        /// The publisher's CURVE public key, for a connecting subscription with `curve` set: the
+        /// socket is then a CURVE client with the daemon's key pair. Required in that case.
+        public var serverKey: CurveKey?
 
-        public init(endpoint: String, bind: Bool = false, topics: [String] = [""]) {
+        public init(endpoint: String, bind: Bool = false, topics: [String] = [""], serverKey: CurveKey? = nil) {
             self.endpoint = endpoint
             self.bind = bind
             self.topics = topics
+            self.serverKey = serverKey
+        }
+    }
+
+    /// CURVE security (`security.curve`): every bound socket is a CURVE server with
+    /// `secretKey`, and only `authorizedKeys` get in (SIGHUP replaces them, see
+    /// `Daemon.replaceAuthorizedKeys`).
+    public struct Curve: Sendable, Equatable {
+        /// The daemon's secret key.
+        public var secretKey: CurveSecretKey
+        /// The client public keys admitted.
+        public var authorizedKeys: [CurveKey]
+        /// Where `authorizedKeys` came from, for log lines.
+        public var authorizedKeysFile: String
+
+        /// CURVE with the daemon's `secretKey`, admitting `authorizedKeys`.
+        public init(secretKey: CurveSecretKey, authorizedKeys: [CurveKey], authorizedKeysFile: String = "authorized keys") {
+            self.secretKey = secretKey
+            self.authorizedKeys = authorizedKeys
+            self.authorizedKeysFile = authorizedKeysFile
         }
     }
 
@@ -53,6 +76,8 @@ public struct DaemonOptions: Sendable {
     public var assetOf: (@Sendable (String) -> String?)?
     /// The PCA monitor of an asset, by its name (config `pca`).
     public var pcaSettings: PCASettingsResolver?
+    /// CURVE authentication of every socket the daemon binds; nil: none.
+    public var curve: Curve?
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
@@ -64,9 +89,10 @@ public struct DaemonOptions: Sendable {
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil,
-                pcaSettings: PCASettingsResolver? = nil) {
+                pcaSettings: PCASettingsResolver? = nil, curve: Curve? = nil) {
         self.assetOf = assetOf
         self.pcaSettings = pcaSettings
+        self.curve = curve
         self.ingestEndpoints = ingestEndpoints
         self.subscriptions = subscriptions
         self.maxMessageBytes = maxMessageBytes
@@ -83,6 +109,13 @@ public struct DaemonOptions: Sendable {
         self.pipeline = pipeline
         self.maxSensors = maxSensors
         self.settings = settings
+    }
+
+    /// Every endpoint the daemon binds (bound PULL and SUB sockets, PUB, ROUTER), in that
+    /// order: the CURVE servers when `curve` is set, and the `endpoint` labels of
+    /// `vigil_auth_failures_total`.
+    public var boundEndpoints: [String] {
+        ingestEndpoints + subscriptions.filter(\.bind).map(\.endpoint) + [publishEndpoint, historyEndpoint]
     }
 
     /// Path of the alert journal inside the state directory.

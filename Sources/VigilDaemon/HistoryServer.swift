@@ -21,6 +21,7 @@ import ZeroMQ
 final class HistoryServer: @unchecked Sendable {
     private let options: DaemonOptions
     private let logger: Logger
+    private let auth: CurveAuthenticator?
     private var socket: ZMQSocket?
     private var journal: Journal?
     private var thread: StageThread?
@@ -28,18 +29,20 @@ final class HistoryServer: @unchecked Sendable {
     /// Requests queued per peer before libzmq stops reading from it.
     private let receiveQueue: Int32 = 64
 
-    init(options: DaemonOptions, logger: Logger) {
+    init(options: DaemonOptions, auth: CurveAuthenticator?, logger: Logger) {
         self.options = options
+        self.auth = auth
         self.logger = logger
     }
 
     /// Opens a read-only journal connection and binds the ROUTER socket (after the publisher
-    /// created the journal).
+    /// created the journal; a CURVE server with `security.curve`).
     func open(context: ZMQContext) throws {
         journal = try Journal(path: options.journalPath, access: .readOnly)
         let s = try ZMQSocket(context: context, type: .router)
         try s.setMaxMessageSize(Int64(options.historyMaxRequestBytes))
         try s.setReceiveHighWaterMark(receiveQueue)
+        try auth?.secureServer(s, endpoint: options.historyEndpoint, context: context)
         try s.bind(options.historyEndpoint)
         socket = s
     }

@@ -17,22 +17,27 @@ final class IngestService: @unchecked Sendable {
     private let pipeline: Pipeline
     private let metrics: DaemonMetrics
     private let logger: Logger
+    private let auth: CurveAuthenticator?
     private var sockets: [ZMQSocket] = []
     private var thread: StageThread?
     private let stopping = Atomic<Bool>(false)
 
-    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, logger: Logger) {
+    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, auth: CurveAuthenticator?, logger: Logger) {
         self.options = options
+        self.auth = auth
         self.pipeline = pipeline
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// Creates and binds/connects every ingest socket. Throws on the first failure.
-    func bind(context: ZMQContext) throws(ZMQError) {
+    /// Creates and binds/connects every ingest socket. Throws on the first failure. With CURVE,
+    /// bound sockets are CURVE servers and a connecting subscription is a CURVE client of its
+    /// publisher (`serverKey`); a connecting subscription without one is refused (fail closed).
+    func bind(context: ZMQContext) throws {
         for endpoint in options.ingestEndpoints {
             let s = try ZMQSocket(context: context, type: .pull)
             try configure(s)
+            try auth?.secureServer(s, endpoint: endpoint, context: context)
             try s.bind(endpoint)
             sockets.append(s)
         }
@@ -40,7 +45,20 @@ final class IngestService: @unchecked Sendable {
             let s = try ZMQSocket(context: context, type: .sub)
             try configure(s)
             for topic in sub.topics { try s.subscribe(topic) }
-            if sub.bind { try s.bind(sub.endpoint) } else { try s.connect(sub.endpoint) }
+            if sub.bind {
+                try auth?.secureServer(s, endpoint: sub.endpoint, context: context)
+                try s.bind(sub.endpoint)
+            } else {
+                switch (auth, sub.serverKey) {
+                case (let auth?, let key?): try auth.secureClient(s, endpoint: sub.endpoint, serverKey: key)
+                case (nil, nil): break
+                case (_?, nil):
+                    throw CurveAuthenticator.failure("the subscription to \(sub.endpoint) has no server_key; with CURVE, vigild makes no unauthenticated connection")
+                case (nil, _?):
+                    throw CurveAuthenticator.failure("the subscription to \(sub.endpoint) has a server_key but the daemon has no key pair (security.curve)")
+                }
+                try s.connect(sub.endpoint)
+            }
             sockets.append(s)
         }
     }

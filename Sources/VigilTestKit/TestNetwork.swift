@@ -6,8 +6,24 @@ import Glibc
 
 /// Helpers for tests that talk to real sockets on 127.0.0.1.
 public enum TestNetwork {
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+    /// Ports `freePort` has handed out in this process: the kernel may offer a just-released
+    /// port again, and two endpoints of one daemon must not get the same one.
+    nonisolated(unsafe) private static var handedOut: Set<Int> = []
+    private static let handedOutLock = NSLock()
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released), and
+    /// not handed out before by this process.
     public static func freePort() -> Int {
+        while true {
+            let port = anyFreePort()
+            handedOutLock.lock()
+            let fresh = handedOut.insert(port).inserted
+            handedOutLock.unlock()
+            if fresh { return port }
+        }
+    }
+
+    private static func anyFreePort() -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         precondition(fd >= 0)
         defer { close(fd) }

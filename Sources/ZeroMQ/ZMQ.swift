@@ -79,10 +79,24 @@ public final class ZMQContext: @unchecked Sendable {
 /// Whether libzmq was built with CURVE security (needs libsodium).
 public var zmqHasCurve: Bool { zmq_has("curve") != 0 }
 
+/// The CURVE public key (Z85) of the secret key `secretKey` (40 Z85 characters), from
+/// `zmq_curve_public`. Throws `EINVAL` for a malformed key and `ENOTSUP` without CURVE.
+public func zmqCurvePublicKey(secretKey: String) throws(ZMQError) -> String {
+    guard secretKey.utf8.count == 40 else { throw ZMQError(operation: "zmq_curve_public", code: EINVAL) }
+    var pub = [CChar](repeating: 0, count: 41)
+    _ = try zmqCall("zmq_curve_public") { zmq_curve_public(&pub, secretKey) }
+    return z85Text(pub)
+}
+
 /// A CURVE key pair in Z85 text (40 characters each), from `zmq_curve_keypair`.
 public func zmqCurveKeyPair() throws(ZMQError) -> (publicKey: String, secretKey: String) {
     var pub = [CChar](repeating: 0, count: 41)
     var sec = [CChar](repeating: 0, count: 41)
     _ = try zmqCall("zmq_curve_keypair") { zmq_curve_keypair(&pub, &sec) }
-    return (String(cString: pub), String(cString: sec))
+    return (z85Text(pub), z85Text(sec))
+}
+
+/// The text of a NUL-terminated Z85 buffer.
+private func z85Text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

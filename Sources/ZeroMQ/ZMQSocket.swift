@@ -9,9 +9,12 @@ import Darwin
 /// The socket types Vigil uses.
 public enum ZMQSocketType: Sendable {
     case pull, push, pub, sub, req, rep, router, dealer
+    /// One peer at each end; Vigil uses it only to read a socket monitor (`ZMQMonitor`).
+    case pair
 
     var raw: Int32 {
         switch self {
+        case .pair: ZMQ_PAIR
         case .pull: ZMQ_PULL
         case .push: ZMQ_PUSH
         case .pub: ZMQ_PUB
@@ -138,17 +141,33 @@ public final class ZMQSocket: @unchecked Sendable {
     public func unsubscribe(_ prefix: String) throws(ZMQError) { try setOption(ZMQ_UNSUBSCRIBE, bytes: Array(prefix.utf8), "ZMQ_UNSUBSCRIBE") }
     /// `ZMQ_IMMEDIATE`: queue only to completed connections.
     public func setImmediate(_ on: Bool) throws(ZMQError) { try setOption(ZMQ_IMMEDIATE, on ? 1 : 0, "ZMQ_IMMEDIATE") }
-    /// `ZMQ_CURVE_SERVER` with our secret key (Z85): this socket accepts CURVE clients only.
+    /// Makes this socket a CURVE server (`ZMQ_CURVE_SERVER` = 1, `ZMQ_CURVE_SECRETKEY`): it then
+    /// accepts CURVE clients only, and asks the context's ZAP handler (`ZAPEndpoint`) about each
+    /// client's public key when one is bound. `secretKey` is 40 Z85 characters. Before `bind`.
     public func makeCurveServer(secretKey: String) throws(ZMQError) {
         try setOption(ZMQ_CURVE_SERVER, Int32(1), "ZMQ_CURVE_SERVER")
         try setOption(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
     }
-    /// CURVE client keys (Z85): the server's public key and our own pair.
+    /// Makes this socket a CURVE client: `serverKey` is the server's public key, `publicKey` and
+    /// `secretKey` our own pair (each 40 Z85 characters). Before `connect`.
     public func makeCurveClient(serverKey: String, publicKey: String, secretKey: String) throws(ZMQError) {
         try setOption(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), "ZMQ_CURVE_SERVERKEY")
         try setOption(ZMQ_CURVE_PUBLICKEY, bytes: Array(publicKey.utf8), "ZMQ_CURVE_PUBLICKEY")
         try setOption(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), "ZMQ_CURVE_SECRETKEY")
     }
+    /// `ZMQ_ZAP_DOMAIN`: the domain this socket names in its ZAP requests (RFC 27), at most
+    /// 254 bytes. Vigil puts the configured endpoint there, so the handler knows which socket asks.
+    /// Before `bind`.
+    public func setZAPDomain(_ domain: String) throws(ZMQError) {
+        try setOption(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), "ZMQ_ZAP_DOMAIN")
+    }
+    /// `ZMQ_HANDSHAKE_IVL` in milliseconds (libzmq's default 30000; 0: none): a connection whose
+    /// ZMTP/CURVE handshake has not completed by then is closed.
+    public func setHandshakeInterval(_ milliseconds: Int32) throws(ZMQError) {
+        try setOption(ZMQ_HANDSHAKE_IVL, milliseconds, "ZMQ_HANDSHAKE_IVL")
+    }
+    /// The security mechanism (`ZMQ_MECHANISM`): whether the socket is set up for CURVE.
+    public var usesCurve: Bool { getOption32(ZMQ_MECHANISM) == ZMQ_CURVE }
 
     /// The file descriptor libzmq signals when the socket may have become readable (`ZMQ_FD`).
     public var fileDescriptor: Int32 {

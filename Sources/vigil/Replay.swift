@@ -14,6 +14,10 @@ struct Replay: ParsableCommand {
             Examples:
               vigil replay Fixtures/nab/realKnownCause/machine_temperature_system_failure.csv --speed max
               vigil replay Fixtures/synthetic/pump7.csv --speed 60x --rebase-time --loop
+              vigil replay pump7.csv --server-key @/etc/vigil/vigild.pub --key-file ~/.config/vigil/plant.key
+            Nothing is sent before the connection's handshake completes: a daemon that cannot be \
+            reached, refuses the CURVE key, or wants CURVE from a plain client is reported within \
+            --handshake-timeout instead of samples queueing for nobody.
             """)
 
     @Argument(help: "Fixture files or directories (NAB-style or wide CSV).")
@@ -49,6 +53,9 @@ struct Replay: ParsableCommand {
     @Flag(help: "No progress bar.")
     var quiet = false
 
+    @OptionGroup(title: "CURVE authentication")
+    var curve: CurveClientOptions
+
     enum PayloadFormat: String, ExpressibleByArgument { case binary, json }
 
     func validate() throws {
@@ -77,10 +84,15 @@ struct Replay: ParsableCommand {
         guard stream.sampleCount > 0, let first = stream.firstTimestamp else {
             throw ValidationError("no samples in \(files.joined(separator: " "))")
         }
+        let credentials = try curve.credentials()
         let context = try ZMQContext()
         let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 30_000)
         try push.setSendHighWaterMark(10_000)
+        try credentials?.apply(to: push)
+        let watch = try HandshakeWatch(push, context: context, endpoint: to, role: "ingest endpoint", credentials: credentials)
+        defer { watch.close() }
         try push.connect(to)
+        try watch.await(milliseconds: curve.handshakeMilliseconds)
 
         let factor = speedFactor ?? 0
         let progress = ProgressBar(total: stream.sampleCount, enabled: !quiet)

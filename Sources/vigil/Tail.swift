@@ -18,6 +18,10 @@ struct Tail: ParsableCommand {
               vigil tail --sensor plant1/ --severity critical
               vigil tail --since 1h --json
               vigil tail --since 1042        # everything after seq 1042
+              vigil tail --server-key @/etc/vigil/vigild.pub --key-file ~/.config/vigil/operator.key
+            With --server-key and --key-file, both the alert feed and the history requests use \
+            CURVE; the tail gives up with a clear message when the daemon refuses the key (or no \
+            handshake completes within --handshake-timeout).
             """)
 
     @Option(help: "The daemon's alert (PUB) endpoint.")
@@ -47,6 +51,9 @@ struct Tail: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Colour on a terminal.")
     var color = true
 
+    @OptionGroup(title: "CURVE authentication")
+    var curve: CurveClientOptions
+
     func validate() throws {
         if let since, SinceSpec(since) == nil {
             throw ValidationError("--since takes a duration such as 30s, 15m, 2h, 7d, or a seq number; got '\(since)'")
@@ -55,6 +62,7 @@ struct Tail: ParsableCommand {
     }
 
     func run() throws {
+        let credentials = try curve.credentials()
         let context = try ZMQContext()
         // Subscribe first: from here on the SUB socket queues live alerts while history is read.
         let sub = try ZMQSocket(context: context, type: .sub)
@@ -63,8 +71,15 @@ struct Tail: ParsableCommand {
         } else {
             for prefix in sensor { try sub.subscribe("alert/" + prefix) }
         }
+        try credentials?.apply(to: sub)
+        let watch = try HandshakeWatch(sub, context: context, endpoint: endpoint, role: "alert feed", credentials: credentials)
+        defer { watch.close() }
         try sub.connect(endpoint)
-        var feed = TailFeed(command: self, sub: sub, history: HistoryClient(context: context, endpoint: history))
+        // With CURVE, a refused or mismatched key is said at once rather than waited out.
+        if credentials != nil { try watch.await(milliseconds: curve.handshakeMilliseconds) }
+        var feed = TailFeed(command: self, sub: sub, watch: watch,
+                            history: HistoryClient(context: context, endpoint: history, credentials: credentials,
+                                                   handshakeMilliseconds: curve.handshakeMilliseconds))
         defer { feed.history.close() }
 
         if let since, let spec = SinceSpec(since) {
@@ -72,13 +87,17 @@ struct Tail: ParsableCommand {
         } else {
             // Live from now: start at the journal's head, so that alerts published before the
             // subscription took effect still come (from history) and none after it is skipped.
-            let probe = HistoryClient(context: context, endpoint: history, timeoutMilliseconds: 2000)
-            if let head = try? probe.page(HistoryRequest(.afterSeq(UInt64(Int64.max)), limit: 1)).headSeq {
-                feed.sequencer.start(after: head)
-            } else {
+            let probe = HistoryClient(context: context, endpoint: history, timeoutMilliseconds: 2000, credentials: credentials,
+                                      handshakeMilliseconds: curve.handshakeMilliseconds)
+            defer { probe.close() }
+            do {
+                feed.sequencer.start(after: try probe.page(HistoryRequest(.afterSeq(UInt64(Int64.max)), limit: 1)).headSeq)
+            } catch let failure as HistoryClient.Failure where failure.code == .unauthenticated {
+                throw CLIError(failure.message, code: .authentication)
+            } catch {
+                try watch.check()
                 feed.warn("the history endpoint \(history) does not answer; live alerts only until it does")
             }
-            probe.close()
         }
         try feed.runLive()
     }
@@ -91,6 +110,8 @@ struct Tail: ParsableCommand {
 struct TailFeed {
     let command: Tail
     let sub: ZMQSocket
+    /// The SUB socket's handshakes: a refusal ends the tail with a message, not silence.
+    let watch: HandshakeWatch
     let history: HistoryClient
     let printer: AlertPrinter
     var sequencer = AlertSequencer()
@@ -99,9 +120,10 @@ struct TailFeed {
     var printed = 0
     private var warned: Set<String> = []
 
-    init(command: Tail, sub: ZMQSocket, history: HistoryClient) {
+    init(command: Tail, sub: ZMQSocket, watch: HandshakeWatch, history: HistoryClient) {
         self.command = command
         self.sub = sub
+        self.watch = watch
         self.history = history
         printer = AlertPrinter(json: command.json, color: command.color && isatty(STDOUT_FILENO) != 0)
     }
@@ -150,8 +172,11 @@ struct TailFeed {
             let page: HistoryReply
             do {
                 page = try history.page(request)
+            } catch let failure as HistoryClient.Failure where failure.code == .unauthenticated {
+                throw CLIError(failure.message, code: .authentication)
             } catch {
-                throw ValidationError("\(error)")
+                try watch.check()
+                throw CLIError("\(error)")
             }
             for r in sequencer.history(page.alerts) where !show(r) { return false }
             sequencer.start(after: page.lastSeq)
@@ -220,6 +245,8 @@ struct TailFeed {
                 lastAlert = Date()
                 continue
             }
+            // A quiet second: a refused or mismatched connection shows up here, not as an error.
+            try watch.check()
             if let next = sequencer.next {
                 do {
                     var after = next - 1

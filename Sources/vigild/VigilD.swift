@@ -6,7 +6,9 @@ import VigilConfig
 import VigilDaemon
 
 /// `vigild`: the daemon. Runs until SIGINT or SIGTERM, then drains and exits 0;
-/// SIGHUP reloads the detector settings from the config file.
+/// SIGHUP reloads the detector settings and the CURVE authorized keys from the config file.
+/// Exit 78 (`EX_CONFIG`) for an invalid configuration and for CURVE security that is configured
+/// but cannot be enforced (fail closed), 1 for other start-up failures.
 @main
 struct VigilD: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,7 +28,10 @@ struct VigilD: ParsableCommand {
         do {
             configuration = try VigilConfiguration.load(path: path)
         } catch {
-            FileHandle.standardError.write(Data("vigild: refusing to start: \(path) is invalid:\n\(error)\n".utf8))
+            // One problem, one line (it names the file, line and key); several follow a header.
+            let text = error.problems.count == 1 ? "vigild: refusing to start: \(error)\n"
+                : "vigild: refusing to start: \(path) is invalid:\n\(error)\n"
+            FileHandle.standardError.write(Data(text.utf8))
             throw ExitCode(78)  // EX_CONFIG
         }
         let level = logLevel ?? Logger.Level(rawValue: configuration.logging.level.rawValue) ?? .info
@@ -41,6 +46,9 @@ struct VigilD: ParsableCommand {
         do {
             daemon = try Daemon(options: DaemonOptions(configuration: configuration), logger: logger, environment: environment)
             try daemon.start()
+        } catch let error as Daemon.StartError where error.code == .security {
+            logger.critical("refusing to start: \(error)")
+            throw ExitCode(78)  // fail closed, like a configuration error
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode.failure
@@ -50,13 +58,27 @@ struct VigilD: ParsableCommand {
             do {
                 let fresh = try VigilConfiguration.load(path: path)
                 if DaemonOptions(configuration: fresh).ingestEndpoints != configuration.ingest.endpoints
+                    || fresh.ingest.subscribe != configuration.ingest.subscribe
                     || fresh.publish != configuration.publish || fresh.history != configuration.history
                     || fresh.pipeline != configuration.pipeline {
                     logger.warning("endpoint and pipeline changes take effect at the next restart; detector settings reload now")
                 }
+                switch (configuration.security.curve, fresh.security.curve) {
+                case (let running?, let new?):
+                    if new.secretKey != running.secretKey || new.secretKeyFile != running.secretKeyFile {
+                        logger.warning("security.curve: the daemon's own key pair is not reloaded; it keeps the key from \(running.secretKeyFile) until the next restart")
+                    }
+                    daemon.replaceAuthorizedKeys(new.authorizedKeys, from: new.authorizedKeysFile)
+                case (nil, nil):
+                    break
+                case (_?, nil):
+                    logger.warning("security.curve was removed: CURVE stays on, with the authorized keys already loaded, until the next restart")
+                case (nil, _?):
+                    logger.warning("security.curve was added: it takes effect at the next restart (the sockets are bound without CURVE)")
+                }
                 return ({ fresh.detectorSettings(forSensor: $0) }, { fresh.pcaSettings(forAsset: $0) })
             } catch {
-                logger.error("reload refused, keeping the running configuration: \(error)")
+                logger.error("reload refused, keeping the running configuration (detector settings and authorized keys): \(error)")
                 return nil
             }
         }

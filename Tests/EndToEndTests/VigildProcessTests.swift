@@ -34,12 +34,15 @@ final class VigildProcess: @unchecked Sendable {
     private var log = Data()
     private let lock = NSLock()
 
-    init(state: String? = nil, extraYAML: String = "", sendHighWaterMark: Int? = nil, environment: [String: String] = [:]) throws {
+    /// `ingestYAML` adds keys to the `ingest` section (indented two spaces, e.g. a `subscribe` list).
+    init(state: String? = nil, extraYAML: String = "", ingestYAML: String = "", sendHighWaterMark: Int? = nil,
+         environment: [String: String] = [:]) throws {
         self.state = state ?? TestNetwork.temporaryDirectory("vigild")
         configPath = self.state + "/vigil.yaml"
         let yaml = """
             ingest:
               endpoints: [\(ingest)]
+            \(ingestYAML)
             publish: {endpoint: \(publish)\(sendHighWaterMark.map { ", send_hwm: \($0)" } ?? "")}
             history: {endpoint: \(history)}
             metrics: {listen: "127.0.0.1:\(metricsPort)"}

@@ -9,35 +9,85 @@ sub   ENDPOINT COUNT TIMEOUT_S        SUBSCRIBE to alert/, print each alert's JS
 ask   ENDPOINT JSON TIMEOUT_S         REQ one history request, print the reply (or "no reply").
 flood ENDPOINT BYTES FRAMES TIMEOUT_S DEALER one request of BYTES bytes split into FRAMES frames
                                       (after the empty delimiter), print the reply or "no reply".
+handshake ENDPOINT TYPE TIMEOUT_S     connect a push, sub or req socket and print how its handshake
+                                      ended, as pyzmq's socket monitor reports it: "succeeded",
+                                      "failed_auth STATUS", "failed_protocol 0xCODE",
+                                      "failed_no_detail" or "timeout".
+pub ENDPOINT SECRET_FILE CLIENT_PUB SENSOR N SPIKE_AT TIMEOUT_S
+                                      bind a CURVE PUB server with the secret key in SECRET_FILE and
+                                      a ZAP handler that admits only CLIENT_PUB (Z85); once a
+                                      subscriber is in, publish N samples (as `send`), print
+                                      "admitted KEY" / "refused KEY" per ZAP request, then exit.
+
+CURVE: with VIGIL_CURVE_SERVER_KEY (the server's Z85 public key) and VIGIL_CURVE_KEY_FILE (a
+file holding the client's Z85 secret key, as `vigil keygen --out` writes it) in the environment,
+every client socket is a CURVE client (its public key derived with zmq.curve_public).
+VIGIL_PEER_LINGER_MS overrides the sender's linger (10 s); VIGIL_PEER_SEND_TIMEOUT_MS bounds each
+send (a PUSH whose only peer refused it has nowhere to queue: its sends block forever), after
+which `send` prints "send timed out after K messages" and stops.
 """
 import json
 import math
+import os
 import sys
+import threading
 import time
 
 import zmq
+import zmq.utils.z85
 
 
-def send(endpoint, sensor, n, spike_at):
-    ctx = zmq.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.setsockopt(zmq.LINGER, 10000)
-    push.connect(endpoint)
+def read_key(path):
+    """The one Z85 key line of a key file (comments and blank lines ignored)."""
+    for line in open(path, encoding="utf-8"):
+        line = line.strip()
+        if line and not (line.startswith("#") and len(line) != 40):
+            return line.split()[0].encode()
+    raise SystemExit(f"no key in {path}")
+
+
+def secure(s):
+    """Makes s a CURVE client when the environment names the keys."""
+    server = os.environ.get("VIGIL_CURVE_SERVER_KEY")
+    key_file = os.environ.get("VIGIL_CURVE_KEY_FILE")
+    if server and key_file:
+        secret = read_key(key_file)
+        s.curve_serverkey = server.encode()
+        s.curve_secretkey = secret
+        s.curve_publickey = zmq.curve_public(secret)
+    return s
+
+
+def samples(sensor, n, spike_at):
     t0 = 1_750_000_000_000_000_000
     for i in range(n):
         value = 10 + math.sin(i / 5) * 0.5 + (i % 7) * 0.01
         if spike_at <= i < spike_at + 3:
             value = 100.0
-        push.send(json.dumps({"sensor": sensor, "ts": t0 + i * 1_000_000_000, "value": value}).encode())
+        yield json.dumps({"sensor": sensor, "ts": t0 + i * 1_000_000_000, "value": value}).encode()
+
+
+def send(endpoint, sensor, n, spike_at):
+    ctx = zmq.Context()
+    push = secure(ctx.socket(zmq.PUSH))
+    push.setsockopt(zmq.LINGER, int(os.environ.get("VIGIL_PEER_LINGER_MS", "10000")))
+    push.setsockopt(zmq.SNDTIMEO, int(os.environ.get("VIGIL_PEER_SEND_TIMEOUT_MS", "-1")))
+    push.connect(endpoint)
     # Python's json writes NaN: the daemon must count it, not choke on it.
-    push.send(json.dumps({"sensor": sensor, "ts": t0, "value": float("nan")}).encode())
+    nan = json.dumps({"sensor": sensor, "ts": 1_750_000_000_000_000_000, "value": float("nan")}).encode()
+    for k, message in enumerate(list(samples(sensor, n, spike_at)) + [nan]):
+        try:
+            push.send(message)
+        except zmq.Again:
+            print(f"send timed out after {k} messages", flush=True)
+            break
     push.close()
     ctx.term()
 
 
 def sub(endpoint, count, timeout):
     ctx = zmq.Context()
-    s = ctx.socket(zmq.SUB)
+    s = secure(ctx.socket(zmq.SUB))
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.SUBSCRIBE, b"alert/")
     s.connect(endpoint)
@@ -63,7 +113,7 @@ def reply_or_none(s, timeout):
 
 def ask(endpoint, request, timeout):
     ctx = zmq.Context()
-    s = ctx.socket(zmq.REQ)
+    s = secure(ctx.socket(zmq.REQ))
     s.setsockopt(zmq.LINGER, 0)
     s.connect(endpoint)
     s.send(request.encode())
@@ -84,6 +134,80 @@ def flood(endpoint, size, frames, timeout):
     ctx.term()
 
 
+def handshake(endpoint, kind, timeout):
+    from zmq.utils.monitor import recv_monitor_message
+    ctx = zmq.Context()
+    s = secure(ctx.socket({"push": zmq.PUSH, "sub": zmq.SUB, "req": zmq.REQ}[kind]))
+    s.setsockopt(zmq.LINGER, 0)
+    monitor = s.get_monitor_socket()
+    s.connect(endpoint)
+    deadline = time.time() + timeout
+    outcome = "timeout"
+    while time.time() < deadline:
+        if not monitor.poll(100):
+            continue
+        event = recv_monitor_message(monitor)
+        kind_ = event["event"]
+        if kind_ == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            outcome = "succeeded"
+        elif kind_ == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            outcome = f"failed_auth {event['value']}"
+        elif kind_ == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            outcome = f"failed_protocol {hex(event['value'])}"
+        elif kind_ == zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            outcome = "failed_no_detail"
+            continue  # a later attempt may say more; keep the first telling outcome
+        else:
+            continue
+        break
+    print(outcome, flush=True)
+    s.disable_monitor()
+    monitor.close()
+    s.close()
+    ctx.term()
+
+
+def pub(endpoint, secret_file, client_pub, sensor, n, spike_at, timeout):
+    from zmq.utils.monitor import recv_monitor_message
+    ctx = zmq.Context()
+    zap = ctx.socket(zmq.REP)
+    zap.setsockopt(zmq.LINGER, 0)
+    zap.bind("inproc://zeromq.zap.01")
+
+    def handler():
+        while True:
+            try:
+                frames = zap.recv_multipart()
+            except zmq.ZMQError:
+                return
+            key = zmq.utils.z85.encode(frames[6]).decode() if len(frames) > 6 and len(frames[6]) == 32 else "?"
+            ok = key == client_pub
+            print(("admitted " if ok else "refused ") + key, flush=True)
+            zap.send_multipart([b"1.0", frames[1], b"200" if ok else b"400", b"OK" if ok else b"no", b"", b""])
+
+    threading.Thread(target=handler, daemon=True).start()
+    s = ctx.socket(zmq.PUB)
+    s.setsockopt(zmq.LINGER, 2000)
+    s.curve_server = True
+    s.curve_secretkey = read_key(secret_file)
+    monitor = s.get_monitor_socket()
+    s.bind(endpoint)
+    print("bound", flush=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if monitor.poll(100) and recv_monitor_message(monitor)["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            break
+    else:
+        print("no subscriber", flush=True)
+        os._exit(1)
+    time.sleep(0.5)  # the subscription message follows the handshake
+    for message in samples(sensor, n, spike_at):
+        s.send(message)
+    time.sleep(1)
+    print("published", flush=True)
+    os._exit(0)  # the ZAP thread blocks in recv; the PUB linger already flushed
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
@@ -91,5 +215,9 @@ if __name__ == "__main__":
         ask(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif sys.argv[1] == "flood":
         flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    elif sys.argv[1] == "handshake":
+        handshake(sys.argv[2], sys.argv[3], float(sys.argv[4]))
+    elif sys.argv[1] == "pub":
+        pub(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8]))
     else:
         sub(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
