@@ -72,7 +72,7 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 /// Every key of the configuration file, by section: the reader accepts exactly these.
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                           "security", "detectors", "sensors", "assets"]
+                           "security", "detectors", "sensors", "assets", "grouping"]
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
     static let subscription = ["endpoint", "mode", "topics", "server_key"]
     static let publish = ["endpoint", "send_hwm"]
@@ -82,6 +82,7 @@ enum ConfigKeys {
     static let pipeline = ["workers", "ring_capacity", "overflow"]
     static let limits = ["max_sensors"]
     static let logging = ["level"]
+    static let grouping = ["rule", "min_members"]
     static let security = ["curve"]
     static let curve = ["secret_key_file", "authorized_keys_file"]
     static var detectors: [String] { SectionKey.allCases.map(\.rawValue) }
@@ -94,6 +95,7 @@ enum ConfigKeys {
         let sections: [(String, [String])] = [
             ("ingest", ingest), ("publish", publish), ("history", history), ("metrics", metrics),
             ("state", state), ("pipeline", pipeline), ("limits", limits), ("logging", logging),
+            ("grouping", grouping),
         ]
         // `security` is absent by default: the shipped file shows it commented out.
         var paths = topLevel.filter { $0 != "security" }
@@ -172,6 +174,7 @@ extension ConfigReader {
             case "detectors": readDetectors(e, into: &c.detectors)
             case "sensors": c.sensors = readSensors(e, defaults: c.detectors)
             case "assets": c.assets = readAssets(e, defaults: c.detectors)
+            case "grouping": readGrouping(e, into: &c.grouping)
             default: break
             }
         }
@@ -467,6 +470,16 @@ extension ConfigReader {
     private mutating func readLimits(_ section: Entry, into limits: inout VigilConfiguration.Limits) {
         for e in entries(of: section.value, section.path, known: ConfigKeys.limits) {
             if let v = int(e.value, e.path, min: 1, max: Int(UInt32.max)) { limits.maxSensors = v }
+        }
+    }
+
+    private mutating func readGrouping(_ section: Entry, into grouping: inout VigilConfiguration.Grouping) {
+        for e in entries(of: section.value, section.path, known: ConfigKeys.grouping) {
+            switch e.key {
+            case "rule": if let v = choice(e.value, e.path, of: VigilConfiguration.Grouping.Rule.self) { grouping.rule = v }
+            case "min_members": if let v = int(e.value, e.path, min: 2, max: 65_536) { grouping.minimumMembers = v }
+            default: break
+            }
         }
     }
 

@@ -25,9 +25,19 @@ extension VigilConfiguration {
         return d.pca.section(alerts: d.alerts)
     }
 
-    /// The name of the first asset with a glob matching `sensor`, or nil.
+    /// The asset of `sensor`: the first `assets` entry with a matching glob, else (with
+    /// `grouping.rule: parent`) the sensor's parent path (`plant1/pump7/flow` → `plant1/pump7`),
+    /// else nil. Whether the asset has enough members to be monitored is the pipeline's
+    /// `grouping.min_members` check. Called once per new sensor. Thread-safe (pure).
     public func asset(ofSensor sensor: String) -> String? {
-        assets.first { $0.contains(sensor: sensor) }?.name
+        if let entry = assets.first(where: { $0.contains(sensor: sensor) }) { return entry.name }
+        return grouping.rule == .parent ? Self.parentPath(of: sensor) : nil
+    }
+
+    /// The path before the last `/` of a sensor id, nil when there is none (or it is empty).
+    public static func parentPath(of sensor: String) -> String? {
+        guard let slash = sensor.utf8.lastIndex(of: UInt8(ascii: "/")), slash != sensor.utf8.startIndex else { return nil }
+        return String(sensor[..<slash])
     }
 
     /// The config's detector sections after the sensor's asset and overrides are applied.

@@ -46,6 +46,7 @@ extension VigilConfiguration {
             let members = a.sensors.map { quoted($0.pattern) }.joined(separator: ", ")
             lines.append(("assets[\(i)]", "\(a.name) = \(members)" + (a.changes.isEmpty ? "" : ": " + change(a.changes))))
         }
+        lines.append(("grouping", "rule \(grouping.rule.rawValue), min_members \(grouping.minimumMembers)"))
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")

@@ -36,12 +36,15 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var sensors: [SensorOverride]
     /// Groups of sensors for multivariate detection (`assets`).
     public var assets: [Asset]
+    /// How sensors that no `assets` entry names form assets (`grouping`).
+    public var grouping: Grouping
 
     /// The built-in defaults (or any part replaced).
     public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),
                 metrics: Metrics = .init(), state: State = .init(), pipeline: Pipeline = .init(),
                 limits: Limits = .init(), logging: Logging = .init(), security: Security = .init(),
-                detectors: Detectors = .init(), sensors: [SensorOverride] = [], assets: [Asset] = []) {
+                detectors: Detectors = .init(), sensors: [SensorOverride] = [], assets: [Asset] = [],
+                grouping: Grouping = .init()) {
         self.ingest = ingest
         self.publish = publish
         self.history = history
@@ -54,6 +57,7 @@ public struct VigilConfiguration: Sendable, Equatable {
         self.detectors = detectors
         self.sensors = sensors
         self.assets = assets
+        self.grouping = grouping
     }
 }
 
@@ -229,6 +233,31 @@ extension VigilConfiguration {
         /// The default: 100000 sensors.
         public init(maxSensors: Int = 100_000) {
             self.maxSensors = maxSensors
+        }
+    }
+
+    /// `grouping`: how sensors that no `assets` entry names form assets, so that an asset's
+    /// sensors are monitored together (PCA) without configuration.
+    public struct Grouping: Sendable, Equatable {
+        /// The grouping rule.
+        public enum Rule: String, Sendable, Equatable, CaseIterable {
+            /// A sensor belongs to the asset its parent path names: `plant1/pump7/flow` to
+            /// `plant1/pump7`, a wide recording's `<file>/<column>` to `<file>`.
+            case parent
+            /// Only `assets` entries group sensors.
+            case none
+        }
+
+        /// The rule (`rule`).
+        public var rule: Rule
+        /// Members an asset needs before its multivariate detectors run (`min_members`, ≥ 2):
+        /// one sensor alone is monitored by its own detectors only.
+        public var minimumMembers: Int
+
+        /// The default: group by parent path, from two members on.
+        public init(rule: Rule = .parent, minimumMembers: Int = 2) {
+            self.rule = rule
+            self.minimumMembers = minimumMembers
         }
     }
 

@@ -10,7 +10,7 @@ extension DaemonOptions {
     public init(configuration c: VigilConfiguration) {
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         var assetOf: (@Sendable (String) -> String?)? = nil
-        if !c.assets.isEmpty {
+        if !c.assets.isEmpty || c.grouping.rule != .none {
             assetOf = { @Sendable name in c.asset(ofSensor: name) }
         }
         self.init(
@@ -30,7 +30,8 @@ extension DaemonOptions {
             journalRetention: c.state.journalRetention,
             pipeline: PipelineConfiguration(workers: c.pipeline.workers.resolved(activeProcessors: cores),
                                             ringCapacity: c.pipeline.ringCapacity,
-                                            overflow: c.pipeline.overflow),
+                                            overflow: c.pipeline.overflow,
+                                            minimumAssetMembers: c.grouping.minimumMembers),
             maxSensors: c.limits.maxSensors,
             settings: { c.detectorSettings(forSensor: $0) },
             assetOf: assetOf,

@@ -25,14 +25,17 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var overflow: OverflowPolicy
     /// Alert events each worker's output ring holds.
     public var alertRingCapacity: Int
+    /// Members an asset needs before its multivariate detectors run (config `grouping.min_members`).
+    public var minimumAssetMembers: Int
 
     public init(workers: Int = PipelineConfiguration.defaultWorkers, ringCapacity: Int = 65_536,
-                overflow: OverflowPolicy = .block, alertRingCapacity: Int = 16_384) {
-        precondition(workers >= 1 && ringCapacity >= 1 && alertRingCapacity >= 1)
+                overflow: OverflowPolicy = .block, alertRingCapacity: Int = 16_384, minimumAssetMembers: Int = 2) {
+        precondition(workers >= 1 && ringCapacity >= 1 && alertRingCapacity >= 1 && minimumAssetMembers >= 1)
         self.workers = workers
         self.ringCapacity = ringCapacity
         self.overflow = overflow
         self.alertRingCapacity = alertRingCapacity
+        self.minimumAssetMembers = minimumAssetMembers
     }
 
     /// Cores − 1, at least 1: one core is left to the ingest thread.
@@ -485,7 +488,10 @@ public final class Pipeline: @unchecked Sendable {
                     }
                     states[slot].process(sample, emit: emit)
                     if let m = memberships[slot] {
-                        if assetDetectors[m.asset] == nil, let s = assetSettings[slot] {
+                        // Created by the first sample of a member that makes the asset big enough
+                        // (positions are given in arrival order, so position + 1 members exist).
+                        if assetDetectors[m.asset] == nil, m.position + 1 >= configuration.minimumAssetMembers,
+                           let s = assetSettings[slot] {
                             assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: s,
                                                                     dimension: assets.memberCount(of: m.asset))
                         }

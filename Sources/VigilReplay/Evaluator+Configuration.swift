@@ -6,8 +6,11 @@ extension Evaluator {
     /// exactly as `vigild` resolves them.
     public init(configuration: VigilConfiguration) {
         var assetOf: (@Sendable (String) -> String?)? = nil
-        if !configuration.assets.isEmpty { assetOf = { @Sendable name in configuration.asset(ofSensor: name) } }
+        if !configuration.assets.isEmpty || configuration.grouping.rule != .none {
+            assetOf = { @Sendable name in configuration.asset(ofSensor: name) }
+        }
         self.init(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf,
-                  pcaSettings: { configuration.pcaSettings(forAsset: $0) })
+                  pcaSettings: { configuration.pcaSettings(forAsset: $0) },
+                  minimumAssetMembers: configuration.grouping.minimumMembers)
     }
 }

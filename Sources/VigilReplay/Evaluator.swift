@@ -32,12 +32,17 @@ public struct Evaluator: Sendable {
 
     /// An evaluator resolving each sensor's settings with `settings`, its asset with `assetOf` and
     /// an asset's PCA monitor with `pcaSettings`.
+    /// Members an asset needs before its multivariate detectors run (config `grouping.min_members`).
+    public var minimumAssetMembers: Int
+
     public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings,
                 assetOf: (@Sendable (String) -> String?)? = nil,
-                pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)? = nil) {
+                pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)? = nil,
+                minimumAssetMembers: Int = 2) {
         self.settings = settings
         self.assetOf = assetOf
         self.pcaSettings = pcaSettings
+        self.minimumAssetMembers = minimumAssetMembers
     }
 
     /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
@@ -68,7 +73,7 @@ public struct Evaluator: Sendable {
         // does with the member whose sample comes first).
         var assetDetectors: [UInt32: AssetDetector] = [:]
         for k in 0..<sensorCount {
-            guard let m = membership[k], assetDetectors[m.asset] == nil else { continue }
+            guard let m = membership[k], assetDetectors[m.asset] == nil, memberCount[m.asset]! >= minimumAssetMembers else { continue }
             let models = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(assetNames[m.asset]!))
             if !models.isEmpty {
                 assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: memberCount[m.asset]!,

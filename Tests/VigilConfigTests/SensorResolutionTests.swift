@@ -155,12 +155,46 @@ struct SensorResolutionTests {
               - {name: pump7, sensors: ["plant1/pump7/*"]}
               - {name: plant1, sensors: ["plant1/**", "legacy/p1_*"]}
               - {name: never, sensors: ["plant1/pump7/vibration"]}
+            grouping: {rule: none}
             """)
         #expect(c.asset(ofSensor: "plant1/pump7/vibration") == "pump7")
         #expect(c.asset(ofSensor: "plant1/pump8/vibration") == "plant1")
         #expect(c.asset(ofSensor: "legacy/p1_temp") == "plant1")
         #expect(c.asset(ofSensor: "plant2/pump7/vibration") == nil)
         #expect(c.assets.map(\.name) == ["pump7", "plant1", "never"])
+    }
+
+    /// Assets without configuration: the shipped rule groups sensors by their parent path, after
+    /// the `assets` entries.
+    @Test func assetsByParentPath() throws {
+        let c = try parse("""
+            assets:
+              - {name: line1, sensors: ["plant1/pump7/*"]}
+            """)
+        #expect(c.grouping == .init(rule: .parent, minimumMembers: 2))
+        #expect(c.asset(ofSensor: "plant1/pump7/vibration") == "line1", "an entry first")
+        #expect(c.asset(ofSensor: "plant2/pump7/vibration") == "plant2/pump7")
+        #expect(c.asset(ofSensor: "plant2/pump7/a/b") == "plant2/pump7/a")
+        #expect(c.asset(ofSensor: "reactor1/feed_flow") == "reactor1", "a wide recording's <file>/<column>")
+        #expect(c.asset(ofSensor: "lonely") == nil)
+        #expect(c.asset(ofSensor: "/x") == nil)
+        #expect(VigilConfiguration.parentPath(of: "a/b/") == "a/b")
+        let none = try parse("grouping: {rule: none, min_members: 4}")
+        #expect(none.asset(ofSensor: "plant2/pump7/vibration") == nil)
+        #expect(none.grouping.minimumMembers == 4)
+    }
+
+    @Test func groupingProblems() {
+        for (yaml, message) in [
+            ("grouping: {rule: folder}", #"c.yaml:1:18: grouping.rule: expected one of parent, none, got "folder""#),
+            ("grouping: {min_members: 1}", "c.yaml:1:25: grouping.min_members: expected an integer between 2 and 65536, got 1"),
+            ("grouping: {members: 3}", "c.yaml:1:12: grouping.members: unknown key (known keys: rule, min_members)"),
+        ] {
+            #expect(throws: ConfigError.self) { try VigilConfiguration.parse(yaml: yaml, file: "c.yaml") }
+            do { _ = try VigilConfiguration.parse(yaml: yaml, file: "c.yaml") } catch {
+                #expect("\(error)".contains(message), "\(error)")
+            }
+        }
     }
 
     @Test func assetsBuiltInCode() throws {

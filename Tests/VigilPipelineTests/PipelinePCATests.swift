@@ -22,8 +22,9 @@ struct PipelinePCATests {
     static let pca = DetectorSection(PCAConfiguration(lags: 1, warmup: 200, updateEvery: 50),
                                      alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 3, clearAfter: 5, clearRatio: 1))
 
-    static func pipeline(workers: Int, pca: DetectorSection<PCAConfiguration>? = PipelinePCATests.pca) -> Pipeline {
-        Pipeline(configuration: PipelineConfiguration(workers: workers, ringCapacity: 4096, alertRingCapacity: 1024),
+    static func pipeline(workers: Int, pca: DetectorSection<PCAConfiguration>? = PipelinePCATests.pca, minimumMembers: Int = 2) -> Pipeline {
+        Pipeline(configuration: PipelineConfiguration(workers: workers, ringCapacity: 4096, alertRingCapacity: 1024,
+                                                      minimumAssetMembers: minimumMembers),
                  registry: SensorRegistry(limit: 100), drops: DropCounters(),
                  settings: { _ in DetectorSettings(zscore: nil, combine: nil) },
                  assetOf: { $0.hasPrefix("rig/") ? "rig" : nil }, pcaSettings: { $0 == "rig" ? pca : nil })
@@ -59,6 +60,19 @@ struct PipelinePCATests {
         guard case .pca(let e) = raised.evidence else { Issue.record("expected PCA evidence"); return }
         #expect(p.assets.member(of: rig, at: Int(e.first.position)) == p.registry.index(of: "rig/b"))
         #expect(!alerts.contains { $0.timestamp < 400 })
+    }
+
+    @Test("an asset with fewer members than grouping.min_members runs no multivariate detector")
+    func minimumMembers() throws {
+        let p = Self.pipeline(workers: 1, minimumMembers: 4)
+        p.start()
+        p.submit(Self.samples(p, 0..<600, breakAt: 400))
+        let alerts = Self.finish(p)
+        #expect(alerts.isEmpty, "3 members < 4: the relation break is not monitored")
+        let q = Self.pipeline(workers: 1, minimumMembers: 3)
+        q.start()
+        q.submit(Self.samples(q, 0..<600, breakAt: 400))
+        #expect(Self.finish(q).contains { $0.detector == .pca }, "3 members = 3: monitored")
     }
 
     @Test("a restored PCA asset continues exactly: the same alerts as an uninterrupted run")

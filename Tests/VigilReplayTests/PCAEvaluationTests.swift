@@ -76,7 +76,7 @@ struct PCAEvaluationTests {
             let fp = Double(m.point.falsePositives) / Double(m.point.falsePositives + m.point.trueNegatives)
             print("eval, shipped settings + PCA: fault time flagged \(m.point.recall ?? 0), normal time flagged \(fp)")
         }
-        let noAsset = try Self.evaluator("").run(fixture)
+        let noAsset = try Self.evaluator("grouping: {rule: none}").run(fixture)
         #expect(!noAsset.alerts.contains { $0.event.detector == .pca })
         if ProcessInfo.processInfo.environment["VIGIL_PCA_DIAGNOSTICS"] != nil {
             let n = noAsset.metrics()
@@ -87,6 +87,25 @@ struct PCAEvaluationTests {
 }
 
 extension PCAEvaluationTests {
+    /// Assets without configuration: with the shipped grouping (parent path) a wide recording is
+    /// one asset (`<file>/<column>` → `<file>`), through `Evaluator(configuration:)` as `vigil eval`
+    /// builds it, and a one-sensor file is no asset at all (fewer than `min_members`).
+    @Test("the shipped grouping makes a wide recording one asset and leaves a lone series alone")
+    func shippedGrouping() throws {
+        let fixture = try WideCSVReader().read(bytes: Array(plantCSV(seed: 3).utf8), name: "plant/rig.csv")
+        let shipped = Evaluator(configuration: try VigilConfiguration.load(path: repositoryRoot + "/Configs/vigil.yaml"))
+        let run = shipped.run(fixture)
+        #expect(run.alerts.contains { $0.event.detector == .pca && $0.sensor == 23 }, "PCA alerts of the asset rig")
+        var lone = try WideCSVReader().read(bytes: Array(plantCSV(seed: 3).utf8), name: "plant/rig.csv")
+        lone.columns = [lone.columns[0]]
+        lone.values = [lone.values[0]]
+        let single = shipped.run(lone)
+        #expect(!single.alerts.contains { $0.event.detector == .pca }, "one member: no asset detector")
+        #expect(!single.scoreColumns.contains { $0.detector == .pca })
+        let two = Evaluator(configuration: try VigilConfiguration.parse(yaml: "grouping: {min_members: 25}", file: "c.yaml")).run(fixture)
+        #expect(!two.alerts.contains { $0.event.detector == .pca }, "24 members < min_members 25")
+    }
+
     @Test("diagnostics (prints eval figures)", .enabled(if: ProcessInfo.processInfo.environment["VIGIL_PCA_DIAGNOSTICS"] != nil))
     func diagnostics() throws {
         for seed in [UInt64(1), 2, 3] {
