@@ -488,9 +488,11 @@ public final class Pipeline: @unchecked Sendable {
                     }
                     states[slot].process(sample, emit: emit)
                     if let m = memberships[slot] {
-                        // Created by the first sample of a member that makes the asset big enough
-                        // (positions are given in arrival order, so position + 1 members exist).
-                        if assetDetectors[m.asset] == nil, m.position + 1 >= configuration.minimumAssetMembers,
+                        // Created at a sample of the first member (a round starts there: positions
+                        // are given in arrival order) once the asset has enough members; created at
+                        // another member, its rounds would pair values of different rows.
+                        if assetDetectors[m.asset] == nil, m.position == 0,
+                           assets.memberCount(of: m.asset) >= configuration.minimumAssetMembers,
                            let s = assetSettings[slot] {
                             assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: s,
                                                                     dimension: assets.memberCount(of: m.asset))
