@@ -40,7 +40,8 @@ extension VigilConfiguration {
 extension VigilConfiguration.Detectors {
     /// The runtime settings: enabled sections with their alert policies; nil for disabled ones.
     public var settings: DetectorSettings {
-        DetectorSettings(zscore: zscore.section(alerts: alerts),
+        DetectorSettings(surprise: surprise.section(alerts: alerts),
+                         zscore: zscore.section(alerts: alerts),
                          spectralResidual: spectralResidual.section(alerts: alerts),
                          isolationForest: isolationForest.section(alerts: alerts),
                          calibration: calibration,

@@ -2,6 +2,8 @@
 
 /// The detectors Vigil runs; `rawValue` is the name used on the wire and in configs.
 public enum DetectorKind: String, Sendable, CaseIterable, Codable, Hashable {
+    /// The surprise detector: channels of tail probabilities (change, level, range, seasonal).
+    case surprise
     case zscore
     case spectralResidual = "spectral_residual"
     case isolationForest = "isolation_forest"
@@ -37,6 +39,8 @@ public enum AlertEvidence: Sendable, Equatable {
     case isolationForest(pathLength: Double, feature: Int32, featureCount: Int32)
     /// A combined alert: the detector that contributed the highest calibrated score.
     case combined(strongest: DetectorKind, strongestScore: Double)
+    /// Surprise detector: the channel that fired and by how much (`SurpriseEvidence`).
+    case surprise(SurpriseEvidence)
     /// No evidence (used for cleared events).
     case none
 }
@@ -49,9 +53,20 @@ extension AlertEvidence {
         case .spectralResidual: .spectralResidual
         case .isolationForest: .isolationForest
         case .combined(let strongest, _): strongest
+        case .surprise: .surprise
         case .none: nil
         }
     }
+}
+
+/// Why an alert cleared.
+public enum AlertClearReason: UInt8, Sendable, Equatable, CaseIterable {
+    /// Its scores stayed below the clear level for `clear_after` samples (or the event is a raise).
+    case calm = 0
+    /// It was held for `relearn_after` samples: a lasting change is a new regime, so the alert is
+    /// released and the detector re-learns its baseline from the samples that follow. Published
+    /// with `"reason": "relearned"` in the context.
+    case relearned = 1
 }
 
 /// An alert transition produced by a worker, before it gets its `seq` from the publisher.
@@ -69,10 +84,12 @@ public struct AlertEvent: Sendable, Equatable {
     /// carries the same `id` as the raise it ends.
     public var raisedAt: Int64
     public var evidence: AlertEvidence
+    /// Why a `cleared` event cleared (`.calm` on raises).
+    public var clearReason: AlertClearReason
 
     public init(sensor: UInt32, detector: DetectorKind, event: AlertEventKind, severity: Severity,
                 score: Double, threshold: Double, value: Double, timestamp: Int64, raisedAt: Int64,
-                evidence: AlertEvidence) {
+                evidence: AlertEvidence, clearReason: AlertClearReason = .calm) {
         self.sensor = sensor
         self.detector = detector
         self.event = event
@@ -83,6 +100,7 @@ public struct AlertEvent: Sendable, Equatable {
         self.timestamp = timestamp
         self.raisedAt = raisedAt
         self.evidence = evidence
+        self.clearReason = clearReason
     }
 
     /// The stable alert id of the brief: `<sensor>:<detector>:<raised ts>`.

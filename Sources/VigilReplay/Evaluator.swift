@@ -126,6 +126,7 @@ public struct Evaluator: Sendable {
         switch kind {
         case .combined: return s.combine?.alerts.threshold
         case _ where s.combine != nil: return nil
+        case .surprise: return s.surprise?.alerts.threshold
         case .zscore: return s.zscore?.alerts.threshold
         case .spectralResidual: return s.spectralResidual?.alerts.threshold
         case .isolationForest: return s.isolationForest?.alerts.threshold
@@ -139,6 +140,7 @@ public struct Evaluator: Sendable {
         case .spectralResidual: 1
         case .isolationForest: 2
         case .combined: 3
+        case .surprise: 4
         }
     }
 }
