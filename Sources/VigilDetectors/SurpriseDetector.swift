@@ -53,7 +53,7 @@ import VigilCore
 public struct SurpriseDetector: StreamingDetector {
     /// What the histograms, rings and profiles store: single precision halves the detector's
     /// memory and leaves NAB's scores unchanged to the reported digit (README, "Detection quality").
-    typealias Stored = Double
+    typealias Stored = Float
 
     /// The settings this detector was built from.
     public typealias Configuration = SurpriseConfiguration
@@ -351,7 +351,7 @@ public struct SurpriseDetector: StreamingDetector {
         let count = try r.readCount("surprise buffer", elementSize: 4)
         guard count == Layout.count else { throw r.corrupt("surprise buffer of \(count) values where \(Layout.count) are expected") }
         var values = [Stored](repeating: 0, count: count)
-        for k in 0..<count { values[k] = Stored(bitPattern: try r.readUInt64("surprise buffer")) }
+        for k in 0..<count { values[k] = Stored(bitPattern: try r.readUInt32("surprise buffer")) }
         d.store = values
         self = d
     }
