@@ -40,11 +40,11 @@ extension VigilConfiguration {
 extension VigilConfiguration.Detectors {
     /// The runtime settings: enabled sections with their alert policies; nil for disabled ones.
     public var settings: DetectorSettings {
-        DetectorSettings(surprise: surprise.section(alerts: alerts),
-                         zscore: zscore.section(alerts: alerts),
+        DetectorSettings(zscore: zscore.section(alerts: alerts),
                          spectralResidual: spectralResidual.section(alerts: alerts),
                          isolationForest: isolationForest.section(alerts: alerts),
                          calibration: calibration,
-                         combine: combine.section(alerts: alerts))
+                         combine: combine.section(alerts: alerts),
+                         surprise: surprise.section(alerts: alerts))
     }
 }

@@ -59,12 +59,12 @@ public struct DetectorSettings: Sendable, Equatable {
     /// section's policy; otherwise each enabled detector alerts on its own.
     public var combine: DetectorSection<CombineSettings>?
 
-    public init(surprise: DetectorSection<SurpriseConfiguration>? = DetectorSettings.defaultSurprise,
-                zscore: DetectorSection<ZScoreSettings>? = nil,
+    public init(zscore: DetectorSection<ZScoreSettings>? = nil,
                 spectralResidual: DetectorSection<SpectralResidualConfiguration>? = nil,
                 isolationForest: DetectorSection<IsolationForestConfiguration>? = nil,
                 calibration: CalibrationConfiguration = .init(),
-                combine: DetectorSection<CombineSettings>? = nil) {
+                combine: DetectorSection<CombineSettings>? = nil,
+                surprise: DetectorSection<SurpriseConfiguration>? = DetectorSettings.defaultSurprise) {
         self.surprise = surprise
         self.zscore = zscore
         self.spectralResidual = spectralResidual

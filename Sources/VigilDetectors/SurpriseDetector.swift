@@ -290,6 +290,33 @@ public struct SurpriseDetector: StreamingDetector {
         }
     }
 
+    /// The seasonal period found, in blocks of `SeasonalProfile.blockLength` samples (0: none).
+    var seasonalPeriod: Int { Int(seasonal.period) }
+
+    /// The change channel's learned state (for tests of re-learning).
+    var changeState: [UInt8] {
+        var w = SnapshotWriter()
+        w.write(typicalChange)
+        change.writeLearned(to: &w)
+        for x in store[Layout.changeBins..<(Layout.changeBins + Layout.bins)] { w.write(x.bitPattern) }
+        return w.bytes
+    }
+
+    /// The state `relearn()` resets: ranges, level, their tail models and the seasonal model (for
+    /// tests of re-learning).
+    func writeLevelAndSeasonal(to w: inout SnapshotWriter) {
+        w.write(armed)
+        range.write(to: &w)
+        recentRange.write(to: &w)
+        w.write(baseline)
+        w.write(deviation)
+        up.write(to: &w)
+        down.write(to: &w)
+        seasonal.write(to: &w)
+        for x in store[Layout.upBins..<Layout.changeRing] { w.write(x.bitPattern) }
+        for x in store[Layout.upRing..<Layout.count] { w.write(x.bitPattern) }
+    }
+
     // MARK: Snapshot
 
     /// Writes the exact state for `restore(from:)`.
