@@ -238,6 +238,15 @@ struct VigildProcessTests {
         let actual = collector.alerts.map { "\($0.sensor) \($0.detector.rawValue) \($0.event.rawValue) \($0.ts) \($0.score) \(sortedContext($0.context))" }
         #expect(actual.sorted() == expected.sorted())
         #expect(collector.alerts.contains { $0.context["channel"] != nil && $0.context["p"] != nil })
+        // vigil tail, for people: the channel, its surprise and p lead the evidence.
+        let first = try #require(collector.alerts.first { $0.event == .raised })
+        let text = try runProgram(vigil, ["tail", "--endpoint", daemon.publish, "--history", daemon.history,
+                                          "--since", "0", "--count", "1", "--no-color"])
+        let line = try #require(text.out.split(separator: "\n").first.map(String.init))
+        #expect(line.contains("  surprise  score=") && line.contains("threshold=4"), "\(line)")
+        let channel = try #require(first.context["channel"].map { if case .string(let c) = $0 { c } else { "" } })
+        #expect(line.contains("  channel=\(channel) surprise="), "\(line)")
+        #expect(line.contains(" p="), "\(line)")
         #expect(daemon.stop() == 0)
     }
 
