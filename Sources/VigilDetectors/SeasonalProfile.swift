@@ -33,8 +33,16 @@ import VigilCore
 ///
 /// Storage: the profile and its scales (`maxPeriod` values each), the tail histogram, the block
 /// ring and the tail's short-mean ring live in the owner's flat buffer (see
-/// `SurpriseDetector.Layout`); the autocorrelation works in per-thread scratch (`ThreadScratch`),
+/// `SurpriseDetector.Layout`); the period search works in per-thread scratch (`ThreadScratch`),
 /// so a step never allocates once its thread has the scratch.
+///
+/// Precision: block means, the profile and its scales are stored in half precision
+/// (`Binary16`) as `(x − origin) / unit` (scales as `s / unit`), `unit` a power of two: every
+/// search re-centres `origin` on the ring's mean and sets `unit` so that the ring's largest
+/// deviation is about 2¹⁰ units, so 3 significant digits of each value's deviation are kept,
+/// whatever the sensor's level and units, with 64 times headroom before a value saturates at
+/// ±65504 units. Until the first search, `origin` is the first block and `unit` about a
+/// thousandth of its magnitude (at least 2⁻¹⁰).
 ///
 /// Threading: a plain value owned by its detector.
 struct SeasonalProfile: Sendable, Equatable {
@@ -62,14 +70,19 @@ struct SeasonalProfile: Sendable, Equatable {
     static let window = 6
     /// Blocks the tail model learns for at first (then two cycles of each new period).
     static let firstLearn = 32
-    /// Scratch doubles a period search needs: the autocorrelation up to lag `maxPeriod + 1`,
-    /// then three values per phase.
-    static let scratchCount = 3 * maxPeriod + 2
+    /// Scratch doubles a period search needs: the decoded ring, the autocorrelation up to lag
+    /// `maxPeriod + 1`, then three values per phase.
+    static let scratchCount = blocks + maxPeriod + 2 + 3 * maxPeriod
+    /// Deviations are encoded in units of about their largest value over 2¹⁰.
+    static let unitsPerSpread = 10
 
-    // Learned: the period (in blocks, 0 = none), the scale floor and the tail model.
+    // Learned: the period (in blocks, 0 = none), the scale floor, the tail model, and the
+    // encoding of the stored values (set with the first block, re-centred by each search).
     private(set) var period: Int32 = 0
     private(set) var floor = 0.0
     private(set) var tail = TailLikelihood(learn: firstLearn)
+    private var origin = Double.nan
+    private var unit = 1.0
     // Recent: the block being summed, the ring's position, the block clock and the last score.
     private var blockSum = 0.0
     private var blockFill: Int32 = 0
@@ -82,13 +95,27 @@ struct SeasonalProfile: Sendable, Equatable {
     private(set) var expected = 0.0
     private(set) var scale = 0.0
 
-    /// Pointers into the owner's buffer for one step.
+    /// Views of the owner's buffer for one step.
     struct Buffers {
-        var profile: UnsafeMutablePointer<SurpriseDetector.Stored>
-        var scales: UnsafeMutablePointer<SurpriseDetector.Stored>
-        var bins: UnsafeMutablePointer<SurpriseDetector.Stored>
-        var ring: UnsafeMutablePointer<SurpriseDetector.Stored>
-        var tailRing: UnsafeMutablePointer<SurpriseDetector.Stored>
+        var profile: HalfSlots
+        var scales: HalfSlots
+        var bins: FloatSlots
+        var ring: HalfSlots
+        var tailRing: HalfSlots
+    }
+
+    @inline(__always)
+    private func encode(_ x: Double) -> UInt16 { x.isNaN ? 0x7E00 : Binary16.saturating((x - origin) / unit) }
+
+    @inline(__always)
+    private func decode(_ h: UInt16) -> Double {
+        let f = Binary16.float(h)
+        return f.isNaN ? .nan : origin + Double(f) * unit
+    }
+
+    /// A power of two near `magnitude` / 2¹⁰ (at least 2⁻¹⁰⁰⁰).
+    private static func unit(for magnitude: Double) -> Double {
+        Double(sign: .plus, exponent: max(magnitude, 0x1p-990).exponent - unitsPerSpread, significand: 1)
     }
 
     /// Adds `v` to the current block; at a block's end scores it and (unless frozen) learns from
@@ -109,10 +136,10 @@ struct SeasonalProfile: Sendable, Equatable {
         var push = mean
         if period > 0 {
             let phase = Int(blockIndex % Int64(period))
-            let expected = Double(b.profile[phase])
-            let phaseScale = Double(b.scales[phase])
+            let expected = decode(b.profile.bits(phase))
+            let phaseScale = Double(b.scales[phase]) * unit
             let e = mean - expected
-            let raw = unit(abs(e) / max(phaseScale, floor) / Self.winsor)
+            let raw = unitInterval(abs(e) / max(phaseScale, floor) / Self.winsor)
             if let p = tail.step(raw, learn: learn, forgetting: forgetting, window: Self.window, bins: b.bins, ring: b.tailRing) {
                 surprise = -log10(max(p, 1e-300))
             } else {
@@ -121,8 +148,8 @@ struct SeasonalProfile: Sendable, Equatable {
             self.expected = expected
             self.scale = max(phaseScale, floor)
             if learn {
-                b.profile[phase] = SurpriseDetector.Stored(expected + Self.rate * e)
-                b.scales[phase] = SurpriseDetector.Stored(phaseScale + Self.rate * (abs(e) - phaseScale))
+                b.profile.setBits(phase, encode(expected + Self.rate * e))
+                b.scales.setBits(phase, Binary16.saturating((phaseScale + Self.rate * (abs(e) - phaseScale)) / unit))
             } else {
                 push = .nan   // a held block is missing from the history
             }
@@ -130,7 +157,11 @@ struct SeasonalProfile: Sendable, Equatable {
             surprise = 0
             if !learn { push = .nan }
         }
-        b.ring[Int(next)] = SurpriseDetector.Stored(push)
+        if origin.isNaN && !push.isNaN {
+            origin = push
+            unit = Self.unit(for: max(abs(push), 1))
+        }
+        b.ring.setBits(Int(next), encode(push))
         next = next + 1 == Int32(Self.blocks) ? 0 : next + 1
         count = min(count + 1, Int32(Self.blocks))
         blockIndex += 1
@@ -141,19 +172,23 @@ struct SeasonalProfile: Sendable, Equatable {
         }
     }
 
-    /// The j-th oldest block mean of the ring.
+    /// Ring slot of the j-th oldest block mean.
     @inline(__always)
-    private func block(_ j: Int, _ ring: UnsafeMutablePointer<SurpriseDetector.Stored>) -> Double {
-        Double(ring[(Int(next) - Int(count) + j + Self.blocks) % Self.blocks])
-    }
+    private func slot(_ j: Int) -> Int { (Int(next) - Int(count) + j + Self.blocks) % Self.blocks }
 
     /// Searches the period and, when it changes, rebuilds the profile from the ring.
     private mutating func search(_ b: Buffers) {
         let n = Int(count)
         guard n >= 64 else { return }
+        var cached: ThreadScratch.Handle<SeasonalScratch>?
+        let scratch = ThreadScratch.object(count: Self.scratchCount, cached: &cached) { SeasonalScratch(count: $0) }.values
+        // The ring decoded, oldest first.
+        let ring = scratch
+        for j in 0..<n { ring[j] = decode(b.ring.bits(slot(j))) }
+        @inline(__always) func block(_ j: Int) -> Double { ring[j] }
         var mu = 0.0, valid = 0.0
         for j in 0..<n {
-            let x = block(j, b.ring)
+            let x = block(j)
             if !x.isNaN {
                 mu += x
                 valid += 1
@@ -161,30 +196,30 @@ struct SeasonalProfile: Sendable, Equatable {
         }
         guard valid >= 64 else { return }
         mu /= valid
-        var v0 = 0.0
+        var v0 = 0.0, spread = 0.0
         for j in 0..<n {
-            let x = block(j, b.ring)
+            let x = block(j)
             if !x.isNaN {
                 let d = x - mu
                 v0 += d * d
+                spread = max(spread, abs(d))
             }
         }
+        recentre(on: mu, spread: spread, b)
         guard v0 > 0 else {
             period = 0
             return
         }
         v0 /= valid
         floor = 0.01 * v0.squareRoot()
-        var cached: ThreadScratch.Handle<SeasonalScratch>?
-        let scratch = ThreadScratch.object(count: Self.scratchCount, cached: &cached) { SeasonalScratch(count: $0) }.values
         // r[L] for L in 1...n/2 + 1 (r[0] unused).
-        let r = scratch
+        let r = scratch + Self.blocks
         let half = n / 2
         for lag in 0...(half + 1) { r[lag] = 0 }
         for lag in 1...(half + 1) where lag < n {
             var c = 0.0, k = 0.0
             for j in lag..<n {
-                let x = block(j, b.ring), y = block(j - lag, b.ring)
+                let x = block(j), y = block(j - lag)
                 if !x.isNaN && !y.isNaN {
                     c += (x - mu) * (y - mu)
                     k += 1
@@ -215,7 +250,7 @@ struct SeasonalProfile: Sendable, Equatable {
         guard newPeriod > 0 else { return }
         // The profile and per-phase scales from the ring (phase = absolute block index mod P).
         let p = newPeriod
-        let sums = scratch, counts = scratch + p, residuals = scratch + 2 * p
+        let sums = r + Self.maxPeriod + 2, counts = sums + p, residuals = sums + 2 * p
         for q in 0..<p {
             sums[q] = 0
             counts[q] = 0
@@ -223,7 +258,7 @@ struct SeasonalProfile: Sendable, Equatable {
         }
         let first = blockIndex - Int64(n)
         for j in 0..<n {
-            let x = block(j, b.ring)
+            let x = block(j)
             if !x.isNaN {
                 let phase = Int((first + Int64(j)) % Int64(p))
                 sums[phase] += x
@@ -237,7 +272,7 @@ struct SeasonalProfile: Sendable, Equatable {
         for q in 0..<p { sums[q] = counts[q] > 0 ? sums[q] / counts[q] : overall }   // now the means
         var e = 0.0, ne = 0.0
         for j in 0..<n {
-            let x = block(j, b.ring)
+            let x = block(j)
             if !x.isNaN {
                 let phase = Int((first + Int64(j)) % Int64(p))
                 let d = abs(x - sums[phase])
@@ -249,12 +284,27 @@ struct SeasonalProfile: Sendable, Equatable {
         let meanResidual = max(e / max(ne, 1), 1e-12)
         for q in 0..<p {
             let own = counts[q] > 1 ? residuals[q] / (counts[q] - 1) : meanResidual
-            b.profile[q] = SurpriseDetector.Stored(sums[q])
-            b.scales[q] = SurpriseDetector.Stored(0.5 * own + 0.5 * meanResidual)
+            b.profile.setBits(q, encode(sums[q]))
+            b.scales.setBits(q, Binary16.saturating((0.5 * own + 0.5 * meanResidual) / unit))
         }
         tail = TailLikelihood(learn: max(Self.firstLearn, 2 * p))   // learnt after two cycles of refinement
         for k in 0..<TailLikelihood.bins { b.bins[k] = 0 }
-        for k in 0..<Self.window { b.tailRing[k] = 0 }
+        for k in 0..<Self.window { b.tailRing.setBits(k, 0) }
+    }
+
+    /// Re-encodes the ring, the profile and the scales around `centre`, in units of about
+    /// `spread` / 2¹⁰ (kept when the ring is flat).
+    private mutating func recentre(on centre: Double, spread: Double, _ b: Buffers) {
+        let newUnit = spread > 0 ? Self.unit(for: spread) : unit
+        guard centre != origin || newUnit != unit else { return }
+        let old = self
+        origin = centre
+        unit = newUnit
+        for k in 0..<Self.blocks { b.ring.setBits(k, encode(old.decode(b.ring.bits(k)))) }
+        for q in 0..<Self.maxPeriod {
+            b.profile.setBits(q, encode(old.decode(b.profile.bits(q))))
+            b.scales.setBits(q, Binary16.saturating(Double(b.scales[q]) * old.unit / unit))
+        }
     }
 
     // MARK: Snapshot
@@ -263,6 +313,8 @@ struct SeasonalProfile: Sendable, Equatable {
         w.write(UInt32(bitPattern: period))
         w.write(floor)
         tail.write(to: &w)
+        w.write(origin)
+        w.write(unit)
         w.write(blockSum)
         w.write(UInt32(bitPattern: blockFill))
         w.write(UInt32(bitPattern: next))
@@ -279,6 +331,8 @@ struct SeasonalProfile: Sendable, Equatable {
         w.write(UInt32(bitPattern: period))
         w.write(floor)
         tail.writeLearned(to: &w)
+        w.write(origin)
+        w.write(unit)
     }
 
     static func read(from r: inout SnapshotReader) throws(SnapshotError) -> SeasonalProfile {
@@ -286,6 +340,9 @@ struct SeasonalProfile: Sendable, Equatable {
         let period = Int32(bitPattern: try r.readUInt32("seasonal period"))
         s.floor = try r.readFinite("seasonal floor")
         s.tail = try TailLikelihood.read(from: &r, window: window)
+        s.origin = try r.readDouble("seasonal origin")
+        s.unit = try r.readFinite("seasonal unit")
+        guard !s.origin.isInfinite, s.unit > 0 else { throw r.corrupt("seasonal encoding out of range") }
         s.blockSum = try r.readFinite("seasonal block sum")
         let fill = Int32(bitPattern: try r.readUInt32("seasonal block fill"))
         let next = Int32(bitPattern: try r.readUInt32("seasonal ring next"))

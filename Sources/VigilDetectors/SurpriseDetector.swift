@@ -45,16 +45,14 @@ import VigilCore
 /// again; the change channel is kept, since a new level does not change how the sensor moves.
 ///
 /// Memory: the scalars inline (`MemoryLayout<SurpriseDetector>.size`), every histogram, ring and
-/// profile in one flat buffer of `Layout.count` single-precision values (`memoryFootprint`).
+/// profile in one flat buffer of `Layout.bytes` bytes (`memoryFootprint`): the four histograms in
+/// single precision (they accumulate weights), the short means, the seasonal block history,
+/// profile and scales in half precision (`Binary16`; NAB's scores are unchanged by either).
 ///
 /// Threading: a value owned by one worker thread. `update` allocates nothing (the period search
 /// uses per-thread scratch) and costs O(1) amortised: a tail fit reads 100 bins every 100
 /// samples, a period search O(256²) operations every 256 samples.
 public struct SurpriseDetector: StreamingDetector {
-    /// What the histograms, rings and profiles store: single precision halves the detector's
-    /// memory and leaves NAB's scores unchanged to the reported digit (README, "Detection quality").
-    typealias Stored = Float
-
     /// The settings this detector was built from.
     public typealias Configuration = SurpriseConfiguration
 
@@ -83,25 +81,26 @@ public struct SurpriseDetector: StreamingDetector {
     /// …or this many samples after the regime began, whichever comes first.
     static let armLatest = 400
 
-    /// Where each part lives in the flat buffer: the learned parts first (`learnedCount` values),
-    /// then the recent context.
+    /// Where each part lives in the flat buffer, as byte offsets: the learned parts first
+    /// (`learnedBytes`), then the recent context. Histograms hold single-precision counts, the
+    /// rest half-precision values.
     enum Layout {
         static let bins = TailLikelihood.bins
         static let changeBins = 0
-        static let upBins = changeBins + bins
-        static let downBins = upBins + bins
-        static let seasonalBins = downBins + bins
-        static let profile = seasonalBins + bins
-        static let scales = profile + SeasonalProfile.maxPeriod
-        /// Values that only learning changes.
-        static let learnedCount = scales + SeasonalProfile.maxPeriod
-        static let changeRing = learnedCount
-        static let upRing = changeRing + shortWindow
-        static let downRing = upRing + shortWindow
-        static let seasonalRing = downRing + shortWindow
-        static let blocks = seasonalRing + SeasonalProfile.window
-        /// Values in the buffer.
-        static let count = blocks + SeasonalProfile.blocks
+        static let upBins = changeBins + 4 * bins
+        static let downBins = upBins + 4 * bins
+        static let seasonalBins = downBins + 4 * bins
+        static let profile = seasonalBins + 4 * bins
+        static let scales = profile + 2 * SeasonalProfile.maxPeriod
+        /// Bytes that only learning changes.
+        static let learnedBytes = scales + 2 * SeasonalProfile.maxPeriod
+        static let changeRing = learnedBytes
+        static let upRing = changeRing + 2 * shortWindow
+        static let downRing = upRing + 2 * shortWindow
+        static let seasonalRing = downRing + 2 * shortWindow
+        static let blocks = seasonalRing + 2 * SeasonalProfile.window
+        /// Bytes of the buffer.
+        static let bytes = blocks + 2 * SeasonalProfile.blocks
     }
 
     public var kind: DetectorKind { .surprise }
@@ -125,8 +124,8 @@ public struct SurpriseDetector: StreamingDetector {
     private var up: TailLikelihood
     private var down: TailLikelihood
     private var seasonal = SeasonalProfile()
-    /// Histograms, profile, rings (`Layout`).
-    private var store: [Stored]
+    /// Histograms, profile, rings (`Layout`), as 16-bit words.
+    private var store: [UInt16]
 
     /// A detector for one sensor alerting at surprise `threshold` (> 0).
     public init(configuration: Configuration = .init(), threshold: Double = 4) {
@@ -137,25 +136,25 @@ public struct SurpriseDetector: StreamingDetector {
         change = TailLikelihood(learn: configuration.warmup / 2)
         up = change
         down = change
-        store = [Stored](repeating: 0, count: Layout.count)
+        store = [UInt16](repeating: 0, count: Layout.bytes / 2)
     }
 
     /// Bytes this detector holds: its inline size plus its buffer (with the array's header).
     public var memoryFootprint: Int {
-        MemoryLayout<SurpriseDetector>.size + store.capacity * MemoryLayout<Stored>.stride + 32
+        MemoryLayout<SurpriseDetector>.size + store.capacity * MemoryLayout<UInt16>.stride + 32
     }
 
     /// Scores `value` and, when `learn`, learns from it (see the type's comment for what a frozen
     /// step changes). Nil during the first warm-up, while no channel can score.
     public mutating func update(timestamp: Int64, value v: Double, learn: Bool) -> DetectorOutput? {
-        var buffer: [Stored] = []
+        var buffer: [UInt16] = []
         swap(&buffer, &store)
         defer { swap(&buffer, &store) }
-        return buffer.withUnsafeMutableBufferPointer { step(v, learn: learn, $0.baseAddress!) }
+        return buffer.withUnsafeMutableBytes { step(v, learn: learn, $0.baseAddress!) }
     }
 
     @inline(__always)
-    private mutating func step(_ v: Double, learn: Bool, _ b: UnsafeMutablePointer<Stored>) -> DetectorOutput? {
+    private mutating func step(_ v: Double, learn: Bool, _ b: UnsafeMutableRawPointer) -> DetectorOutput? {
         seen += 1
         let c = configuration
         let forgetting = 1 - 1 / Double(c.horizon)
@@ -173,7 +172,7 @@ public struct SurpriseDetector: StreamingDetector {
                 if learn { typicalChange += Self.changeRate * (delta - typicalChange) }
             }
             if let p = change.step(raw / Self.changeWinsor, learn: learn, forgetting: forgetting, window: Self.shortWindow,
-                                   bins: b + Layout.changeBins, ring: b + Layout.changeRing) {
+                                   bins: FloatSlots(b + Layout.changeBins), ring: HalfSlots(b + Layout.changeRing)) {
                 sChange = -log10(max(p, 1e-300))
             }
             score = max(score, sChange)
@@ -196,9 +195,9 @@ public struct SurpriseDetector: StreamingDetector {
             levelScale = sc
             if c.level {
                 let pu = up.step(dv / (Self.levelWinsor * sc), learn: learn, forgetting: forgetting, window: Self.shortWindow,
-                                 bins: b + Layout.upBins, ring: b + Layout.upRing)
+                                 bins: FloatSlots(b + Layout.upBins), ring: HalfSlots(b + Layout.upRing))
                 let pl = down.step(-dv / (Self.levelWinsor * sc), learn: learn, forgetting: forgetting, window: Self.shortWindow,
-                                   bins: b + Layout.downBins, ring: b + Layout.downRing)
+                                   bins: FloatSlots(b + Layout.downBins), ring: HalfSlots(b + Layout.downRing))
                 if let pu, let pl {
                     sLevel = -log10(max(min(pu, pl), 1e-300))
                     upward = pu <= pl
@@ -245,9 +244,9 @@ public struct SurpriseDetector: StreamingDetector {
         // Seasonal: the sensor's own cycle.
         var sSeasonal = 0.0
         if c.seasonal {
-            let buffers = SeasonalProfile.Buffers(profile: b + Layout.profile, scales: b + Layout.scales,
-                                                  bins: b + Layout.seasonalBins, ring: b + Layout.blocks,
-                                                  tailRing: b + Layout.seasonalRing)
+            let buffers = SeasonalProfile.Buffers(profile: HalfSlots(b + Layout.profile), scales: HalfSlots(b + Layout.scales),
+                                                  bins: FloatSlots(b + Layout.seasonalBins), ring: HalfSlots(b + Layout.blocks),
+                                                  tailRing: HalfSlots(b + Layout.seasonalRing))
             sSeasonal = seasonal.step(v, learn: learn, forgetting: 1 - 1 / Double(c.horizon / SeasonalProfile.blockLength), buffers)
             score = max(score, sSeasonal)
         }
@@ -285,8 +284,8 @@ public struct SurpriseDetector: StreamingDetector {
         up = TailLikelihood(learn: configuration.warmup / 2)
         down = up
         store.withUnsafeMutableBufferPointer { b in
-            for k in Layout.upBins..<Layout.changeRing { b[k] = 0 }          // level and seasonal: learned
-            for k in Layout.upRing..<Layout.count { b[k] = 0 }               // level and seasonal: recent
+            for k in (Layout.upBins / 2)..<(Layout.changeRing / 2) { b[k] = 0 }   // level and seasonal: learned
+            for k in (Layout.upRing / 2)..<(Layout.bytes / 2) { b[k] = 0 }        // level and seasonal: recent
         }
     }
 
@@ -298,7 +297,7 @@ public struct SurpriseDetector: StreamingDetector {
         var w = SnapshotWriter()
         w.write(typicalChange)
         change.writeLearned(to: &w)
-        for x in store[Layout.changeBins..<(Layout.changeBins + Layout.bins)] { w.write(x.bitPattern) }
+        for x in store[(Layout.changeBins / 2)..<((Layout.changeBins + 4 * Layout.bins) / 2)] { w.write(UInt32(x)) }
         return w.bytes
     }
 
@@ -313,8 +312,8 @@ public struct SurpriseDetector: StreamingDetector {
         up.write(to: &w)
         down.write(to: &w)
         seasonal.write(to: &w)
-        for x in store[Layout.upBins..<Layout.changeRing] { w.write(x.bitPattern) }
-        for x in store[Layout.upRing..<Layout.count] { w.write(x.bitPattern) }
+        for x in store[(Layout.upBins / 2)..<(Layout.changeRing / 2)] { w.write(UInt32(x)) }
+        for x in store[(Layout.upRing / 2)..<(Layout.bytes / 2)] { w.write(UInt32(x)) }
     }
 
     // MARK: Snapshot
@@ -337,7 +336,16 @@ public struct SurpriseDetector: StreamingDetector {
         down.write(to: &w)
         seasonal.write(to: &w)
         w.write(UInt32(store.count))
-        for x in store { w.write(x.bitPattern) }
+        Self.writeWords(store[...], to: &w)
+    }
+
+    /// 16-bit words, little-endian.
+    private static func writeWords(_ words: ArraySlice<UInt16>, to w: inout SnapshotWriter) {
+        #if _endian(little)
+        words.withUnsafeBytes { w.writeRaw(Array($0)) }
+        #else
+        for x in words { w.write(UInt8(truncatingIfNeeded: x)); w.write(UInt8(truncatingIfNeeded: x >> 8)) }
+        #endif
     }
 
     /// Writes what a frozen step (`learn: false`) never changes: every learned model, for audits
@@ -352,7 +360,7 @@ public struct SurpriseDetector: StreamingDetector {
         up.writeLearned(to: &w)
         down.writeLearned(to: &w)
         seasonal.writeLearned(to: &w)
-        for x in store[0..<Layout.learnedCount] { w.write(x.bitPattern) }
+        Self.writeWords(store[0..<(Layout.learnedBytes / 2)], to: &w)
     }
 
     /// Restores what `write(to:)` wrote from a detector of the same configuration: it then
@@ -375,10 +383,14 @@ public struct SurpriseDetector: StreamingDetector {
         d.up = try TailLikelihood.read(from: &r, window: Self.shortWindow)
         d.down = try TailLikelihood.read(from: &r, window: Self.shortWindow)
         d.seasonal = try SeasonalProfile.read(from: &r)
-        let count = try r.readCount("surprise buffer", elementSize: 4)
-        guard count == Layout.count else { throw r.corrupt("surprise buffer of \(count) values where \(Layout.count) are expected") }
-        var values = [Stored](repeating: 0, count: count)
-        for k in 0..<count { values[k] = Stored(bitPattern: try r.readUInt32("surprise buffer")) }
+        let count = try r.readCount("surprise buffer", elementSize: 2)
+        guard count == Layout.bytes / 2 else {
+            throw r.corrupt("surprise buffer of \(count) words where \(Layout.bytes / 2) are expected")
+        }
+        let at = r.offset
+        try r.skip(2 * count, "surprise buffer")
+        var values = [UInt16](repeating: 0, count: count)
+        for k in 0..<count { values[k] = UInt16(r.bytes[at + 2 * k]) | UInt16(r.bytes[at + 2 * k + 1]) << 8 }
         d.store = values
         self = d
     }

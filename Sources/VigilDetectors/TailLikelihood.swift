@@ -27,9 +27,9 @@ import VigilCore
 /// fit) move on, so a held fault is scored on its own recent samples and a fit is due as soon as
 /// learning resumes.
 ///
-/// Storage: the histogram and the short-mean ring live in the owner's flat buffer (`bins` and
-/// `window` values of `SurpriseDetector.Stored`), passed to each call; this value holds the
-/// scalars only (64 bytes).
+/// Storage: the histogram (`bins` single-precision counts) and the short-mean ring (`window`
+/// half-precision scores: 3 significant digits of a score in [0, 1]) live in the owner's flat
+/// buffer, passed to each call; this value holds the scalars only (72 bytes).
 ///
 /// Threading: a plain value owned by its detector. `step` neither allocates nor locks.
 struct TailLikelihood: Sendable, Equatable {
@@ -49,7 +49,7 @@ struct TailLikelihood: Sendable, Equatable {
     /// does not make every step beyond it astronomically improbable.
     static let minimumTailScale = 0.01
     /// Weights above this are rescaled (by an exact power of two) so that counts stay finite in
-    /// single precision.
+    /// single precision (the histogram's total weight stays near `horizon` × the increment).
     static let rescaleAbove = 0x1p64
 
     // Learned: the histogram's total weight, the weight of the next mean, and the fit.
@@ -80,24 +80,24 @@ struct TailLikelihood: Sendable, Equatable {
     /// while learning.
     @inline(__always)
     mutating func step(_ raw: Double, learn learning: Bool, forgetting: Double, window: Int,
-                       bins: UnsafeMutablePointer<SurpriseDetector.Stored>,
-                       ring: UnsafeMutablePointer<SurpriseDetector.Stored>) -> Double? {
+                       bins: FloatSlots, ring: HalfSlots) -> Double? {
         let twice = 2 * learn
         if seen <= twice { seen += 1 }   // saturates: only `seen > learn` and `seen > 2 learn` matter
-        let stored = SurpriseDetector.Stored(unit(raw))
+        // The ring keeps the rounded score, and the sum adds and later subtracts exactly that.
+        let stored = Binary16.bits(Float(unitInterval(raw)))
         if Int(windowCount) == window {
             windowSum -= Double(ring[Int(windowNext)])
         } else {
             windowCount += 1
         }
-        ring[Int(windowNext)] = stored
-        windowSum += Double(stored)
+        ring.setBits(Int(windowNext), stored)
+        windowSum += Double(Binary16.float(stored))
         windowNext = Int(windowNext) + 1 == window ? 0 : windowNext + 1
-        let a = unit(windowSum / Double(windowCount))
+        let a = unitInterval(windowSum / Double(windowCount))
         guard seen > learn else { return nil }
         if learning {
             let b = min(Int(a * Double(Self.bins)), Self.bins - 1)
-            bins[b] = SurpriseDetector.Stored(Double(bins[b]) + increment)
+            bins[b] = Float(Double(bins[b]) + increment)
             total += increment
             increment /= forgetting   // growing increments are decaying old counts
             if increment > Self.rescaleAbove { rescale(bins) }
@@ -112,7 +112,7 @@ struct TailLikelihood: Sendable, Equatable {
     }
 
     /// Re-fits the quantile and the tail scale from the histogram.
-    private mutating func fit(_ bins: UnsafeMutablePointer<SurpriseDetector.Stored>) {
+    private mutating func fit(_ bins: FloatSlots) {
         sinceFit = 0
         fitted = true
         let effective = total / increment
@@ -137,9 +137,9 @@ struct TailLikelihood: Sendable, Equatable {
     }
 
     /// Divides every weight by 2⁶⁴ (exact: a power of two).
-    private mutating func rescale(_ bins: UnsafeMutablePointer<SurpriseDetector.Stored>) {
+    private mutating func rescale(_ bins: FloatSlots) {
         let f = 0x1p-64
-        for k in 0..<Self.bins { bins[k] = SurpriseDetector.Stored(Double(bins[k]) * f) }
+        for k in 0..<Self.bins { bins[k] = Float(Double(bins[k]) * f) }
         total *= f
         increment *= f
     }
@@ -210,4 +210,4 @@ struct TailLikelihood: Sendable, Equatable {
 
 /// `x` clamped to [0, 1], NaN to 0 (so no input can make a bin index trap).
 @inline(__always)
-func unit(_ x: Double) -> Double { x > 0 ? (x < 1 ? x : 1) : 0 }
+func unitInterval(_ x: Double) -> Double { x > 0 ? (x < 1 ? x : 1) : 0 }
