@@ -90,23 +90,20 @@ public struct SensorDetectors: Sendable {
     public let sensor: UInt32
     public let settings: DetectorSettings
 
-    // Detectors: at most one z-score variant. Stored as optionals and mutated in place
-    // (`x!.update`) — copying a detector out of its optional would copy its buffers.
-    private var rolling: ZScoreDetector?
-    private var ewma: EWMAZScoreDetector?
-    private var robust: RobustZScoreDetector?
-    private var spectral: SpectralResidualDetector?
-    private var forest: StreamingIsolationForest?
+    // Detectors, mutated in place (`x!.update`: copying a detector out of its optional would
+    // copy its buffers). The z-score, spectral residual and isolation forest (off by default)
+    // live in an array of zero or one element: a chain without them stores one word for them.
     private var surprise: SurpriseDetector?
-    // Spectral features for a `.spectral` isolation forest: the sensor's last values and a vector.
-    private var featureExtractor: SpectralFeatureExtractor?
-    private var featureRing: [Double] = []
-    private var featureNext = 0
-    private var featureSeen = 0
-    private var featureVector: [Double] = []
+    private var classic: [ClassicDetectors]
+    private var rolling: ZScoreDetector? { classic.first?.rolling }
+    private var ewma: EWMAZScoreDetector? { classic.first?.ewma }
+    private var robust: RobustZScoreDetector? { classic.first?.robust }
+    private var spectral: SpectralResidualDetector? { classic.first?.spectral }
+    private var forest: StreamingIsolationForest? { classic.first?.forest }
+    private var featureExtractor: SpectralFeatureExtractor? { classic.first?.featureExtractor }
 
-    // Alert state per detector (indexed by `slot`: z-score, spectral residual, isolation forest,
-    // surprise) and for the combination.
+    // Alert state per detector, indexed by `slot` (surprise, z-score, spectral residual, isolation
+    // forest) up to the highest slot present, and for the combination.
     private var states: [AlertStateMachine]
     private var calibrators: [ScoreCalibrator]
     private let combiner: ScoreCombiner?
@@ -132,38 +129,17 @@ public struct SensorDetectors: Sendable {
     public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false) {
         self.sensor = sensor
         self.settings = settings
-        if let z = settings.zscore?.configuration {
-            switch z.mode {
-            case .rolling:
-                rolling = ZScoreDetector(configuration: z)
-            case .ewma:
-                ewma = EWMAZScoreDetector(configuration: z)
-            case .robust:
-                robust = RobustZScoreDetector(configuration: z)
-            }
-        }
-        spectral = settings.spectralResidual.map { SpectralResidualDetector(configuration: $0.configuration) }
         surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
-        // An `.asset` forest belongs to the sensor's asset (`AssetDetector`), not to the sensor.
-        if let f = settings.isolationForest?.configuration, f.features != .asset {
-            if f.features == .spectral {
-                let extractor = SpectralFeatureExtractor(windowLength: Self.spectralFeatureWindow, bands: Self.spectralFeatureBands)
-                featureExtractor = extractor
-                featureRing = Array(repeating: 0, count: Self.spectralFeatureWindow)
-                featureVector = Array(repeating: 0, count: extractor.featureCount)
-                forest = StreamingIsolationForest(configuration: f, dimension: extractor.featureCount,
-                                                  synchronousTraining: synchronousTraining)
-            } else {
-                forest = StreamingIsolationForest(configuration: f, synchronousTraining: synchronousTraining)
-            }
-        }
+        let others = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining)
+        classic = others.map { [$0] } ?? []
+        // One state machine per slot up to the highest detector present (absent ones never step).
         let off = AlertPolicy(threshold: .infinity, criticalThreshold: .infinity)
-        states = [
-            AlertStateMachine(policy: settings.zscore?.alerts ?? off, detector: .zscore),
-            AlertStateMachine(policy: settings.spectralResidual?.alerts ?? off, detector: .spectralResidual),
-            AlertStateMachine(policy: settings.isolationForest?.alerts ?? off, detector: .isolationForest),
-            AlertStateMachine(policy: settings.surprise?.alerts ?? off, detector: .surprise),
-        ]
+        let present = [surprise != nil, others?.hasZScore == true, others?.spectral != nil, others?.forest != nil]
+        let kinds: [DetectorKind] = [.surprise, .zscore, .spectralResidual, .isolationForest]
+        let policies = [settings.surprise?.alerts, settings.zscore?.alerts, settings.spectralResidual?.alerts,
+                        settings.isolationForest?.alerts]
+        let count = (present.lastIndex(of: true) ?? -1) + 1
+        states = (0..<count).map { AlertStateMachine(policy: present[$0] ? policies[$0]! : off, detector: kinds[$0]) }
         if let c = settings.combine {
             combiner = ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights)
             combinedState = AlertStateMachine(policy: c.alerts, detector: .combined)
@@ -200,21 +176,14 @@ public struct SensorDetectors: Sendable {
         let v = sample.value
         let learn = isInControl
         var accumulator = combiner?.accumulator()
-        if rolling != nil, let out = rolling!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
-        } else if ewma != nil, let out = ewma!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
-        } else if robust != nil, let out = robust!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
-        }
-        if spectral != nil, let out = spectral!.update(timestamp: ts, value: v, learn: learn) {
-            handle(1, .spectralResidual, out, sample, learn, &accumulator, scores, emit)
-        }
-        if forest != nil, let out = updateForest(ts, v, learn: learn) {
-            handle(2, .isolationForest, out, sample, learn, &accumulator, scores, emit)
+        if !classic.isEmpty {
+            let out = classic[0].update(timestamp: ts, value: v, learn: learn)
+            if let z = out.zscore { handle(1, .zscore, z, sample, learn, &accumulator, scores, emit) }
+            if let s = out.spectralResidual { handle(2, .spectralResidual, s, sample, learn, &accumulator, scores, emit) }
+            if let f = out.isolationForest { handle(3, .isolationForest, f, sample, learn, &accumulator, scores, emit) }
         }
         if surprise != nil, let out = surprise!.update(timestamp: ts, value: v, learn: learn) {
-            handle(3, .surprise, out, sample, learn, &accumulator, scores, emit)
+            handle(0, .surprise, out, sample, learn, &accumulator, scores, emit)
         }
         if let result = accumulator?.result {
             scores(.combined, result.probability)
@@ -230,7 +199,7 @@ public struct SensorDetectors: Sendable {
     /// regime: the detectors behind it re-learn their baselines. Only the surprise detector
     /// re-learns; the others keep theirs (their sections have no `relearn_after`).
     private mutating func relearn(slot: Int?) {
-        if slot == nil || slot == 3, surprise != nil { surprise!.relearn() }
+        if slot == nil || slot == 0, surprise != nil { surprise!.relearn() }
     }
 
     @inline(__always)
@@ -258,40 +227,13 @@ public struct SensorDetectors: Sendable {
         }
     }
 
-    private mutating func updateForest(_ ts: Int64, _ v: Double, learn: Bool) -> DetectorOutput? {
-        guard featureExtractor != nil else { return forest!.update(timestamp: ts, value: v, learn: learn) }
-        // Without `learn` the window is the ring's newest values and `v`, and the ring is restored.
-        let slot = featureNext
-        let replaced = featureRing[slot]
-        featureRing[slot] = v
-        featureNext = (featureNext + 1) % featureRing.count
-        if learn { featureSeen += 1 }
-        defer {
-            if !learn {
-                featureNext = slot
-                featureRing[slot] = replaced
-            }
-        }
-        guard featureSeen >= featureRing.count else { return nil }
-        let oldest = featureNext
-        featureRing.withUnsafeBufferPointer { ring in
-            featureVector.withUnsafeMutableBufferPointer { out in
-                let f = featureExtractor!.compute(ring: ring, oldest: oldest, bandEnergies: UnsafeMutableBufferPointer(rebasing: out[3...]))
-                out[0] = f.rms
-                out[1] = f.dominantFrequency
-                out[2] = f.centroid
-            }
-        }
-        return featureVector.withUnsafeBufferPointer { forest!.update(timestamp: ts, vector: $0, learn: learn) }
-    }
-
     @inline(__always)
     static func slot(_ kind: DetectorKind) -> Int {
         switch kind {
-        case .zscore: 0
-        case .spectralResidual: 1
-        case .isolationForest: 2
-        case .surprise: 3
+        case .surprise: 0
+        case .zscore: 1
+        case .spectralResidual: 2
+        case .isolationForest: 3
         case .combined: 0
         }
     }
@@ -302,8 +244,8 @@ public struct SensorDetectors: Sendable {
     public var memoryFootprint: Int {
         func heap<T>(_ a: [T]) -> Int { a.capacity == 0 ? 0 : 32 + a.capacity * MemoryLayout<T>.stride }
         var bytes = MemoryLayout<SensorDetectors>.size
-        bytes += heap(states) + heap(calibrators) + heap(evidence) + heap(peakScore) + heap(peakAge)
-        bytes += heap(featureRing) + heap(featureVector)
+        bytes += heap(states) + heap(calibrators) + heap(evidence) + heap(peakScore) + heap(peakAge) + heap(classic)
+        bytes += classic.first?.featureHeapBytes ?? 0
         if let surprise { bytes += surprise.memoryFootprint - MemoryLayout<SurpriseDetector>.size }
         return bytes
     }
@@ -339,17 +281,8 @@ public struct SensorDetectors: Sendable {
     /// calibrator, for `restore(from:)`. Off the sample path (shutdown); allocates.
     public func write(to w: inout SnapshotWriter) {
         w.write(layout)
-        rolling?.write(to: &w)
-        ewma?.write(to: &w)
-        robust?.write(to: &w)
-        spectral?.write(to: &w)
-        forest?.write(to: &w)
+        classic.first?.write(to: &w)
         surprise?.write(to: &w)
-        if featureExtractor != nil {
-            w.write(featureNext)
-            w.write(featureSeen)
-            w.write(featureRing)
-        }
         for state in states { state.write(to: &w) }
         w.write(UInt32(calibrators.count))
         for calibrator in calibrators { calibrator.write(to: &w) }
@@ -374,21 +307,8 @@ public struct SensorDetectors: Sendable {
         self.init(sensor: sensor, settings: settings, synchronousTraining: synchronousTraining)
         let bits = try reader.readUInt8("chain layout")
         guard bits == layout else { throw reader.corrupt("chain layout \(bits) does not match the settings' \(layout)") }
-        try rolling?.restore(from: &reader)
-        try ewma?.restore(from: &reader)
-        try robust?.restore(from: &reader)
-        try spectral?.restore(from: &reader)
-        try forest?.restore(from: &reader)
+        if !classic.isEmpty { try classic[0].restore(from: &reader) }
         try surprise?.restore(from: &reader)
-        if featureExtractor != nil {
-            let n = featureRing.count
-            let next = try reader.readInt("feature ring next", in: 0...(n - 1))
-            let seen = try reader.readInt("feature ring seen", in: 0...SnapshotReader.maxCounter)
-            let ring = try reader.readDoubles("feature ring", count: n)
-            featureNext = next
-            featureSeen = seen
-            featureRing = ring
-        }
         for k in states.indices { try states[k].restore(from: &reader) }
         let calibratorCount = try reader.readUInt32("calibrator count")
         guard calibratorCount == calibrators.count else {
