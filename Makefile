@@ -69,7 +69,7 @@ eval-nab: release
 eval-nab-detectors: release
 	@if [ ! -d "$(NAB)/data" ]; then \
 	  echo "eval-nab-detectors: the NAB corpus is not at $(NAB) (set NAB=/path/to/nab)"; exit 2; fi
-	@for c in zscore-raw zscore spectral_residual isolation_forest combined; do \
+	@for c in surprise zscore-raw zscore spectral_residual isolation_forest combined; do \
 	  printf '%-18s ' $$c; \
 	  $(BIN)/vigil eval $(NAB)/data --labels $(NAB)/labels/combined_windows.json --config Configs/eval/$$c.yaml 2>/dev/null | grep '^total'; \
 	done

@@ -11,6 +11,7 @@ internal import Yams
 
 /// The detector sections of the config, by YAML key.
 enum SectionKey: String, Sendable, CaseIterable {
+    case surprise
     case zscore
     case spectralResidual = "spectral_residual"
     case isolationForest = "isolation_forest"
@@ -219,6 +220,19 @@ private func commonFields<C>(thresholds range: NumberRange) -> [FieldSpec<Sectio
 }
 
 enum DetectorFields {
+    static var surprise: [FieldSpec<Section<SurpriseConfiguration>>] {
+        commonFields(thresholds: .positive) + [
+            .int("relearn_after", \.relearnAfter, min: 0),
+            .int("warmup", \.configuration.warmup, min: 10),
+            .int("horizon", \.configuration.horizon, min: 100),
+            .bool("change", \.configuration.change),
+            .bool("level", \.configuration.level),
+            .bool("range", \.configuration.range),
+            .bool("recent_range", \.configuration.recentRange),
+            .bool("seasonal", \.configuration.seasonal),
+        ]
+    }
+
     static var zscore: [FieldSpec<Section<ZScoreSettings>>] {
         commonFields(thresholds: .positive) + [
             .choice("mode", \.configuration.mode),
@@ -339,6 +353,7 @@ enum DetectorFields {
     /// The keys of `section`, in the order the shipped config lists them.
     static func keys(of section: SectionKey) -> [String] {
         switch section {
+        case .surprise: surprise.map(\.key)
         case .zscore: zscore.map(\.key)
         case .spectralResidual: spectralResidual.map(\.key)
         case .isolationForest: isolationForest.map(\.key)
@@ -353,6 +368,7 @@ enum DetectorFields {
     static func kind(_ section: SectionKey, _ key: String) -> FieldKind? {
         func kind<T>(_ table: [FieldSpec<T>]) -> FieldKind? { table.first { $0.key == key }?.kind }
         switch section {
+        case .surprise: return kind(surprise)
         case .zscore: return kind(zscore)
         case .spectralResidual: return kind(spectralResidual)
         case .isolationForest: return kind(isolationForest)
@@ -379,6 +395,7 @@ enum DetectorFields {
             table.first { $0.key == key }?.read(&reader, node, path)
         }
         switch section {
+        case .surprise: return read(surprise)
         case .zscore: return read(zscore)
         case .spectralResidual: return read(spectralResidual)
         case .isolationForest: return read(isolationForest)
@@ -395,6 +412,7 @@ enum DetectorFields {
             table.compactMap { f in f.render(target).map { (f.key, $0) } }
         }
         switch section {
+        case .surprise: return render(surprise, d.surprise)
         case .zscore: return render(zscore, d.zscore)
         case .spectralResidual: return render(spectralResidual, d.spectralResidual)
         case .isolationForest: return render(isolationForest, d.isolationForest)
@@ -414,6 +432,7 @@ extension VigilConfiguration.Detectors {
             table.first { $0.key == key }?.get(target)
         }
         let v: FieldValue? = switch section {
+        case .surprise: get(DetectorFields.surprise, surprise)
         case .zscore: get(DetectorFields.zscore, zscore)
         case .spectralResidual: get(DetectorFields.spectralResidual, spectralResidual)
         case .isolationForest: get(DetectorFields.isolationForest, isolationForest)
@@ -435,6 +454,7 @@ extension VigilConfiguration.Detectors {
                 table.first { $0.key == e.key }?.write(e.value, &target)
             }
             switch e.section {
+            case .surprise: write(DetectorFields.surprise, &surprise)
             case .zscore: write(DetectorFields.zscore, &zscore)
             case .spectralResidual: write(DetectorFields.spectralResidual, &spectralResidual)
             case .isolationForest: write(DetectorFields.isolationForest, &isolationForest)
@@ -469,6 +489,11 @@ extension VigilConfiguration.Detectors {
                                  message: "\(key) (\(value)) must be ≤ \(limitKey) (\(limit))"))
             }
         }
+        thresholds(.surprise, surprise)
+        if !surprise.configuration.hasChannel {
+            out.append(.init(section: .surprise, keys: ["change", "level", "range", "recent_range", "seasonal"],
+                             message: "at least one channel (change, level, range, recent_range, seasonal) must be on"))
+        }
         thresholds(.zscore, zscore)
         atMost(.zscore, "warmup", zscore.configuration.warmup, "window", zscore.configuration.window)
         thresholds(.spectralResidual, spectralResidual)
@@ -489,6 +514,7 @@ extension VigilConfiguration.Detectors {
     /// Settles contradictions that only several overrides together produce (each alone was
     /// validated at load): a window shrinks its dependants, a threshold lifts its critical.
     mutating func repair() {
+        surprise.critical = max(surprise.critical, surprise.threshold)
         zscore.critical = max(zscore.critical, zscore.threshold)
         zscore.configuration.warmup = min(zscore.configuration.warmup, zscore.configuration.window)
         spectralResidual.critical = max(spectralResidual.critical, spectralResidual.threshold)

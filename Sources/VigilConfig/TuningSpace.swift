@@ -121,11 +121,11 @@ public struct TuningSpace: Sendable {
             if tuned.contains("detectors.\(s.rawValue).enabled") { return nil }
             return d.value(s, "enabled") == .bool(true)
         }
-        let alertKeys: Set<String> = ["threshold", "critical", "raise_after", "clear_after", "clear_ratio"]
+        let alertKeys: Set<String> = ["threshold", "critical", "raise_after", "clear_after", "clear_ratio", "relearn_after"]
         var out: [(keyPath: String, reason: String)] = []
         for p in parameters where p.key != "enabled" {
             switch p.section {
-            case .zscore, .spectralResidual, .isolationForest:
+            case .surprise, .zscore, .spectralResidual, .isolationForest:
                 if enabled(p.section) == false {
                     out.append((p.keyPath, "no effect: detectors.\(p.section.rawValue) is off in the base configuration"))
                 } else if alertKeys.contains(p.key), enabled(.combine) == true {

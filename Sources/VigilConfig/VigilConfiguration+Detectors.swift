@@ -5,7 +5,9 @@ import VigilDetectors
 extension VigilConfiguration {
     /// `detectors`: the settings every sensor starts from before its overrides.
     public struct Detectors: Sendable, Equatable {
-        /// `detectors.zscore` (on by default).
+        /// `detectors.surprise` (on by default: the shipped detector).
+        public var surprise: Detector<SurpriseConfiguration>
+        /// `detectors.zscore` (off by default).
         public var zscore: Detector<ZScoreSettings>
         /// `detectors.spectral_residual` (off by default).
         public var spectralResidual: Detector<SpectralResidualConfiguration>
@@ -15,15 +17,23 @@ extension VigilConfiguration {
         public var alerts: AlertDefaults
         /// `detectors.calibration`: raw score → probability.
         public var calibration: CalibrationConfiguration
-        /// `detectors.combine`: one alert stream from the calibrated scores (on by default).
+        /// `detectors.combine`: one alert stream from the calibrated scores (off by default).
         public var combine: Detector<CombineSettings>
         /// `detectors.pca`: the PCA monitor of every asset (on by default; sensors outside an
         /// asset have none).
         public var pca: Detector<PCAConfiguration>
 
+        /// The shipped surprise section: threshold 4 (p = 10⁻⁴), critical 7, its own alert policy
+        /// (raise on the first surprising sample, clear after 20 calm ones, calm meaning below
+        /// the threshold itself, re-learn after a hold of 300 samples).
+        public static let defaultSurprise = Detector<SurpriseConfiguration>(
+            enabled: true, SurpriseConfiguration(), threshold: 4, critical: 7, raiseAfter: 1, clearAfter: 20, clearRatio: 1,
+            relearnAfter: 300)
+
         /// The built-in defaults, as listed in the shipped `Configs/vigil.yaml`.
         public init(
-            zscore: Detector<ZScoreSettings> = .init(enabled: true, ZScoreSettings(), threshold: 5, critical: 8),
+            surprise: Detector<SurpriseConfiguration> = Detectors.defaultSurprise,
+            zscore: Detector<ZScoreSettings> = .init(enabled: false, ZScoreSettings(), threshold: 5, critical: 8),
             spectralResidual: Detector<SpectralResidualConfiguration> =
                 .init(enabled: false, SpectralResidualConfiguration(), threshold: 0.5, critical: 0.8),
             isolationForest: Detector<IsolationForestConfiguration> =
@@ -31,13 +41,14 @@ extension VigilConfiguration {
             alerts: AlertDefaults = .init(),
             calibration: CalibrationConfiguration = .init(),
             combine: Detector<CombineSettings> =
-                .init(enabled: true,
-                      CombineSettings(rule: .max, weights: [.zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
+                .init(enabled: false,
+                      CombineSettings(rule: .max, weights: [.surprise: 1, .zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
                       threshold: 0.9999999, critical: 0.99999999),
             pca: Detector<PCAConfiguration> =
                 .init(enabled: true, PCAConfiguration(), threshold: 1, critical: 3,
                       raiseAfter: 3, clearAfter: 5, clearRatio: 1)
         ) {
+            self.surprise = surprise
             self.zscore = zscore
             self.spectralResidual = spectralResidual
             self.isolationForest = isolationForest
@@ -66,10 +77,12 @@ extension VigilConfiguration {
         public var clearAfter: Int?
         /// `clear_ratio`, or nil for `detectors.alerts.clear_ratio`.
         public var clearRatio: Double?
+        /// `relearn_after` (0 = never; only the surprise section has the key).
+        public var relearnAfter: Int
 
         /// A section.
         public init(enabled: Bool, _ configuration: Configuration, threshold: Double, critical: Double,
-                    raiseAfter: Int? = nil, clearAfter: Int? = nil, clearRatio: Double? = nil) {
+                    raiseAfter: Int? = nil, clearAfter: Int? = nil, clearRatio: Double? = nil, relearnAfter: Int = 0) {
             self.enabled = enabled
             self.configuration = configuration
             self.threshold = threshold
@@ -77,13 +90,14 @@ extension VigilConfiguration {
             self.raiseAfter = raiseAfter
             self.clearAfter = clearAfter
             self.clearRatio = clearRatio
+            self.relearnAfter = relearnAfter
         }
 
         /// The alert policy of this section, filling unset fields from `alerts`.
         public func policy(alerts: AlertDefaults) -> AlertPolicy {
             AlertPolicy(threshold: threshold, criticalThreshold: critical,
                         raiseAfter: raiseAfter ?? alerts.raiseAfter, clearAfter: clearAfter ?? alerts.clearAfter,
-                        clearRatio: clearRatio ?? alerts.clearRatio)
+                        clearRatio: clearRatio ?? alerts.clearRatio, relearnAfter: relearnAfter)
         }
 
         /// The runtime section, or nil when the detector is disabled.

@@ -63,6 +63,7 @@ extension VigilConfiguration.Detectors {
                          spectralResidual: spectralResidual.section(alerts: alerts),
                          isolationForest: isolationForest.section(alerts: alerts),
                          calibration: calibration,
-                         combine: combine.section(alerts: alerts))
+                         combine: combine.section(alerts: alerts),
+                         surprise: surprise.section(alerts: alerts))
     }
 }

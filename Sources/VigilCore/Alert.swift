@@ -2,6 +2,8 @@
 
 /// The detectors Vigil runs; `rawValue` is the name used on the wire and in configs.
 public enum DetectorKind: String, Sendable, CaseIterable, Codable, Hashable {
+    /// The surprise detector: channels of tail probabilities (change, level, range, seasonal).
+    case surprise
     case zscore
     case spectralResidual = "spectral_residual"
     case isolationForest = "isolation_forest"
@@ -14,7 +16,7 @@ public enum DetectorKind: String, Sendable, CaseIterable, Codable, Hashable {
 extension DetectorKind {
     /// The per-sensor detectors whose calibrated scores a sensor's combination takes (and whose
     /// weights the config names): not `combined` itself, not the asset-level `pca`.
-    public static let combinable: [DetectorKind] = [.zscore, .spectralResidual, .isolationForest]
+    public static let combinable: [DetectorKind] = [.surprise, .zscore, .spectralResidual, .isolationForest]
 }
 
 /// Alert severity, ordered: `warning < critical`.
@@ -47,6 +49,8 @@ public enum AlertEvidence: Sendable, Equatable {
     case combined(strongest: DetectorKind, strongestScore: Double)
     /// PCA monitor of an asset: T² and Q against their limits, and the members that moved.
     case pca(PCAEvidence)
+    /// Surprise detector: the channel that fired and by how much (`SurpriseEvidence`).
+    case surprise(SurpriseEvidence)
     /// No evidence (used for cleared events).
     case none
 }
@@ -60,9 +64,20 @@ extension AlertEvidence {
         case .isolationForest: .isolationForest
         case .combined(let strongest, _): strongest
         case .pca: .pca
+        case .surprise: .surprise
         case .none: nil
         }
     }
+}
+
+/// Why an alert cleared.
+public enum AlertClearReason: UInt8, Sendable, Equatable, CaseIterable {
+    /// Its scores stayed below the clear level for `clear_after` samples (or the event is a raise).
+    case calm = 0
+    /// It was held for `relearn_after` samples: a lasting change is a new regime, so the alert is
+    /// released and the detector re-learns its baseline from the samples that follow. Published
+    /// with `"reason": "relearned"` in the context.
+    case relearned = 1
 }
 
 /// An alert transition produced by a worker, before it gets its `seq` from the publisher.
@@ -80,10 +95,12 @@ public struct AlertEvent: Sendable, Equatable {
     /// carries the same `id` as the raise it ends.
     public var raisedAt: Int64
     public var evidence: AlertEvidence
+    /// Why a `cleared` event cleared (`.calm` on raises).
+    public var clearReason: AlertClearReason
 
     public init(sensor: UInt32, detector: DetectorKind, event: AlertEventKind, severity: Severity,
                 score: Double, threshold: Double, value: Double, timestamp: Int64, raisedAt: Int64,
-                evidence: AlertEvidence) {
+                evidence: AlertEvidence, clearReason: AlertClearReason = .calm) {
         self.sensor = sensor
         self.detector = detector
         self.event = event
@@ -94,6 +111,7 @@ public struct AlertEvent: Sendable, Equatable {
         self.timestamp = timestamp
         self.raisedAt = raisedAt
         self.evidence = evidence
+        self.clearReason = clearReason
     }
 
     /// The stable alert id of the brief: `<sensor>:<detector>:<raised ts>`.

@@ -97,6 +97,10 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         if event.detector == .combined, let strongest = event.evidence.detector {
             context["strongest"] = .string(strongest.rawValue)
         }
+        // A clear that ends a hold by re-learning says so (a calm clear has no reason).
+        if event.event == .cleared, event.clearReason == .relearned {
+            context["reason"] = .string("relearned")
+        }
         self.context = context
     }
 
@@ -125,6 +129,26 @@ public struct AlertRecord: Sendable, Equatable, Codable {
                     "contributions": .list(contributions)]
         case .combined(let strongest, let score):
             return ["strongest": .string(strongest.rawValue), "strongest_score": .number(score)]
+        case .surprise(let e):
+            var c: [String: ContextValue] = ["channel": .string(e.channel.rawValue), "surprise": .number(e.surprise),
+                                             "p": .number(e.probability)]
+            switch e {
+            case .change(_, let change, let typical):
+                c["change"] = .number(change)
+                c["typical_change"] = .number(typical)
+            case .level(_, let baseline, let deviation, let up):
+                c["baseline"] = .number(baseline)
+                c["deviation"] = .number(deviation)
+                c["direction"] = .string(up ? "up" : "down")
+            case .range(_, let lower, let upper, _):
+                c["lower"] = .number(lower)
+                c["upper"] = .number(upper)
+            case .seasonal(_, let expected, let scale, let period):
+                c["expected"] = .number(expected)
+                c["scale"] = .number(scale)
+                c["period_samples"] = .number(Double(period))
+            }
+            return c
         case .none:
             return [:]
         }

@@ -13,13 +13,19 @@ public struct AlertPolicy: Sendable, Equatable, Codable {
     public var clearAfter: Int
     /// A sample is calm when its score is below `threshold × clearRatio` (hysteresis, 0 < r ≤ 1).
     public var clearRatio: Double
+    /// Samples an alert may be held before it counts as a new regime (0 = never): it is then
+    /// cleared with `AlertClearReason.relearned` and the chain tells its detector to re-learn
+    /// its baseline (`SurpriseDetector.relearn()`).
+    public var relearnAfter: Int
 
-    public init(threshold: Double, criticalThreshold: Double, raiseAfter: Int = 3, clearAfter: Int = 10, clearRatio: Double = 0.75) {
+    public init(threshold: Double, criticalThreshold: Double, raiseAfter: Int = 3, clearAfter: Int = 10, clearRatio: Double = 0.75,
+                relearnAfter: Int = 0) {
         self.threshold = threshold
         self.criticalThreshold = criticalThreshold
         self.raiseAfter = raiseAfter
         self.clearAfter = clearAfter
         self.clearRatio = clearRatio
+        self.relearnAfter = relearnAfter
     }
 }
 
@@ -29,7 +35,9 @@ public struct AlertPolicy: Sendable, Equatable, Codable {
 /// `critical` (a second `raised` event with the same id) when a score reaches the critical
 /// threshold while raised; clears after `clearAfter` consecutive samples below
 /// `threshold × clearRatio`. Samples between the two thresholds keep the current state, so a
-/// noisy sensor hovering near the threshold does not flap.
+/// noisy sensor hovering near the threshold does not flap. With `relearnAfter` > 0, an alert
+/// still held `relearnAfter` samples after the one that raised it is cleared with reason
+/// `.relearned` (a lasting change is a new regime; the chain then re-baselines the detector).
 public struct AlertStateMachine: Sendable {
     public let policy: AlertPolicy
     public let detector: DetectorKind
@@ -43,9 +51,11 @@ public struct AlertStateMachine: Sendable {
     private var anomalousRun = 0
     private var calmRun = 0
     private var runMaxScore = 0.0
+    /// Samples since the one that raised the alert.
+    private var heldFor = 0
 
     public init(policy: AlertPolicy, detector: DetectorKind) {
-        precondition(policy.raiseAfter >= 1 && policy.clearAfter >= 1)
+        precondition(policy.raiseAfter >= 1 && policy.clearAfter >= 1 && policy.relearnAfter >= 0)
         self.policy = policy
         self.detector = detector
     }
@@ -61,6 +71,7 @@ public struct AlertStateMachine: Sendable {
                 if anomalousRun >= policy.raiseAfter {
                     isRaised = true
                     calmRun = 0
+                    heldFor = 0
                     raisedAt = timestamp
                     severity = runMaxScore >= policy.criticalThreshold ? .critical : .warning
                     return event(.raised, sensor: sensor, timestamp: timestamp, value: value, output: output)
@@ -71,24 +82,36 @@ public struct AlertStateMachine: Sendable {
             }
             return nil
         }
-        if score < policy.threshold * policy.clearRatio {
+        if heldFor < SnapshotReader.maxCounter { heldFor += 1 }
+        let calm = score < policy.threshold * policy.clearRatio
+        if calm {
             calmRun += 1
             if calmRun >= policy.clearAfter {
-                isRaised = false
-                anomalousRun = 0
-                runMaxScore = 0
-                let e = event(.cleared, sensor: sensor, timestamp: timestamp, value: value, output: output)
-                severity = .warning
-                return e
+                return clear(.calm, sensor: sensor, timestamp: timestamp, value: value, output: output)
             }
         } else {
             calmRun = 0
-            if severity == .warning, score >= policy.criticalThreshold {
-                severity = .critical
-                return event(.raised, sensor: sensor, timestamp: timestamp, value: value, output: output)
-            }
+        }
+        // A calm clear wins over a re-learning one, and a re-learning one over an escalation.
+        if policy.relearnAfter > 0, heldFor >= policy.relearnAfter {
+            return clear(.relearned, sensor: sensor, timestamp: timestamp, value: value, output: output)
+        }
+        if !calm, severity == .warning, score >= policy.criticalThreshold {
+            severity = .critical
+            return event(.raised, sensor: sensor, timestamp: timestamp, value: value, output: output)
         }
         return nil
+    }
+
+    private mutating func clear(_ reason: AlertClearReason, sensor: UInt32, timestamp: Int64, value: Double,
+                                output: DetectorOutput) -> AlertEvent {
+        isRaised = false
+        anomalousRun = 0
+        runMaxScore = 0
+        var e = event(.cleared, sensor: sensor, timestamp: timestamp, value: value, output: output)
+        e.clearReason = reason
+        severity = .warning
+        return e
     }
 
     private func event(_ kind: AlertEventKind, sensor: UInt32, timestamp: Int64, value: Double, output: DetectorOutput) -> AlertEvent {
@@ -108,6 +131,7 @@ public struct AlertStateMachine: Sendable {
         w.write(anomalousRun)
         w.write(calmRun)
         w.write(runMaxScore)
+        w.write(heldFor)
     }
 
     /// Restores what `write(to:)` wrote (the policy is this machine's own, from its settings).
@@ -120,12 +144,14 @@ public struct AlertStateMachine: Sendable {
         let anomalousRun = try r.readInt("alert anomalous run", in: 0...SnapshotReader.maxCounter)
         let calmRun = try r.readInt("alert calm run", in: 0...SnapshotReader.maxCounter)
         let runMaxScore = try r.readDouble("alert run maximum")
+        let heldFor = try r.readInt("alert held for", in: 0...SnapshotReader.maxCounter)
         isRaised = raised
         severity = severityByte == 1 ? .critical : .warning
         self.raisedAt = raisedAt
         self.anomalousRun = anomalousRun
         self.calmRun = calmRun
         self.runMaxScore = runMaxScore
+        self.heldFor = heldFor
     }
 }
 

@@ -5,6 +5,42 @@ import VigilCore
 // them), the config loader (which fills them from YAML) and the evaluation tools.
 // Defaults are the ones Vigil ships in Configs/vigil.yaml.
 
+/// Settings of the surprise detector (`SurpriseDetector`): the keys a plant may need to change.
+/// Its internal constants are `SurpriseDetector`'s and `SeasonalProfile`'s, each with its reason.
+public struct SurpriseConfiguration: Sendable, Equatable, Codable {
+    /// Samples of warm-up (≥ 10): the level baseline is their running mean, the tail models learn
+    /// from their second half, and the ranges arm after them. Again after every re-learning.
+    public var warmup: Int
+    /// The horizon of what the detector remembers, in samples (≥ 100): the tail models forget
+    /// with factor 1 − 1/horizon (the seasonal one per block of 4), and the recent range relaxes
+    /// by 1/horizon per sample. 8640 is 30 days of 5-minute samples or a day of 10-second ones.
+    public var horizon: Int
+    /// The change channel: sample-to-sample jumps against their typical size.
+    public var change: Bool
+    /// The level channels: the level above or below a slow baseline.
+    public var level: Bool
+    /// The range channel: values beyond every in-control value seen.
+    public var range: Bool
+    /// The recent range channel: values far beyond the recent in-control values.
+    public var recentRange: Bool
+    /// The seasonal channel: the sensor's own cycle, found by autocorrelation.
+    public var seasonal: Bool
+
+    public init(warmup: Int = 150, horizon: Int = 8640, change: Bool = true, level: Bool = true, range: Bool = true,
+                recentRange: Bool = true, seasonal: Bool = true) {
+        self.warmup = warmup
+        self.horizon = horizon
+        self.change = change
+        self.level = level
+        self.range = range
+        self.recentRange = recentRange
+        self.seasonal = seasonal
+    }
+
+    /// Whether any channel is on.
+    public var hasChannel: Bool { change || level || range || recentRange || seasonal }
+}
+
 /// Which baseline the z-score detector keeps.
 public enum ZScoreMode: String, Sendable, Equatable, Codable, CaseIterable {
     /// Mean and standard deviation over a rolling window (`ZScoreDetector`).

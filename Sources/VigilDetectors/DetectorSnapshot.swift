@@ -172,7 +172,19 @@ extension DetectorSettings {
     /// chain whose settings have the record's fingerprint.
     public var fingerprint: UInt64 {
         var w = SnapshotWriter()
-        w.write("vigil-settings-1")
+        // Version 2: alert state machines keep how long they have held (re-learning), and chains
+        // may hold a surprise detector; no version-1 record fits a version-2 chain.
+        w.write("vigil-settings-2")
+        if let s = surprise {
+            w.write(true)
+            let c = s.configuration
+            w.write(c.warmup)
+            w.write(c.horizon)
+            for on in [c.change, c.level, c.range, c.recentRange, c.seasonal] { w.write(on) }
+            Self.write(s.alerts, to: &w)
+        } else {
+            w.write(false)
+        }
         if let z = zscore {
             w.write(true)
             w.write(z.configuration.mode.rawValue)
@@ -275,5 +287,6 @@ extension DetectorSettings {
         w.write(p.raiseAfter)
         w.write(p.clearAfter)
         w.write(p.clearRatio)
+        w.write(p.relearnAfter)
     }
 }

@@ -81,22 +81,20 @@ public struct ScoreCombiner: Sendable, Equatable {
 
     /// How probabilities are combined.
     public let rule: CombineRule
-    /// Weight per per-sensor detector (z-score, spectral residual, isolation forest, combined);
-    /// stored inline (no array) so that
-    /// the per-sample accumulator copies no reference.
-    private let weights: (Double, Double, Double, Double)
+    /// Weight per per-sensor detector (z-score, spectral residual, isolation forest, combined,
+    /// surprise); stored inline (no array) so that the per-sample accumulator copies no reference.
+    private let weights: (Double, Double, Double, Double, Double)
 
     /// A combiner; `weights` apply to `.weighted` (missing detectors weigh 1; weights must be
     /// finite and ≥ 0).
     public init(rule: CombineRule = .max, weights: [DetectorKind: Double] = [:]) {
         self.rule = rule
-        var w = [Double](repeating: 1, count: 4)
+        var w = [Double](repeating: 1, count: 5)
         for (kind, weight) in weights {
             precondition(weight.isFinite && weight >= 0, "detector weights must be finite and non-negative")
             w[Self.slot(kind)] = weight
         }
-        precondition(w.count == 4, "one weight per DetectorKind")
-        self.weights = (w[0], w[1], w[2], w[3])
+        self.weights = (w[0], w[1], w[2], w[3], w[4])
     }
 
     public static func == (a: ScoreCombiner, b: ScoreCombiner) -> Bool {
@@ -110,7 +108,8 @@ public struct ScoreCombiner: Sendable, Equatable {
         case 0: weights.0
         case 1: weights.1
         case 2: weights.2
-        default: weights.3
+        case 3: weights.3
+        default: weights.4
         }
     }
 
@@ -135,6 +134,7 @@ public struct ScoreCombiner: Sendable, Equatable {
         case .isolationForest: 2
         // `pca` monitors an asset, never a sensor's chain, so it is never combined.
         case .combined, .pca: 3
+        case .surprise: 4
         }
     }
 }

@@ -25,16 +25,30 @@ public struct CombineSettings: Sendable, Equatable, Codable {
 }
 
 extension DetectorSettings {
-    /// The shipped combination: the max of the calibrated probabilities, raising at 1 − 1e-7 and
-    /// critical at 1 − 1e-8 (chosen on the NAB corpus without per-file tuning).
+    /// The combination when `combine` is turned on: the max of the calibrated probabilities,
+    /// raising at 1 − 1e-7 and critical at 1 − 1e-8 (chosen on the NAB corpus for the calibrated
+    /// z-score, without per-file tuning). Off in the shipped configuration.
     public static let defaultCombine: DetectorSection<CombineSettings>? = .init(
-        CombineSettings(rule: .max, weights: [.zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
+        CombineSettings(rule: .max, weights: [.surprise: 1, .zscore: 1, .spectralResidual: 1, .isolationForest: 1]),
         alerts: AlertPolicy(threshold: 0.9999999, criticalThreshold: 0.99999999))
+
+    /// The shipped detector: the surprise detector alerting on its own at S ≥ 4 (p ≤ 10⁻⁴),
+    /// critical at S ≥ 7, raising on the first surprising sample, clearing after 20 calm ones
+    /// (calm: S below the threshold itself), re-learning after a hold of 300 samples.
+    public static let defaultSurprise: DetectorSection<SurpriseConfiguration> = .init(
+        SurpriseConfiguration(),
+        alerts: AlertPolicy(threshold: 4, criticalThreshold: 7, raiseAfter: 1, clearAfter: 20, clearRatio: 1, relearnAfter: 300))
+
+    /// The z-score section when it is turned on: alerts at |z| ≥ 5, critical at 8.
+    public static let defaultZScore: DetectorSection<ZScoreSettings> = .init(
+        ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8))
 }
 
 /// The detectors and alert policies that apply to one sensor, resolved from the config
 /// (defaults, then every matching per-sensor override in order). A nil section is off.
+/// `DetectorSettings()` is the shipped configuration: the surprise detector alone.
 public struct DetectorSettings: Sendable, Equatable {
+    public var surprise: DetectorSection<SurpriseConfiguration>?
     public var zscore: DetectorSection<ZScoreSettings>?
     public var spectralResidual: DetectorSection<SpectralResidualConfiguration>?
     public var isolationForest: DetectorSection<IsolationForestConfiguration>?
@@ -45,11 +59,13 @@ public struct DetectorSettings: Sendable, Equatable {
     /// section's policy; otherwise each enabled detector alerts on its own.
     public var combine: DetectorSection<CombineSettings>?
 
-    public init(zscore: DetectorSection<ZScoreSettings>? = .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
+    public init(zscore: DetectorSection<ZScoreSettings>? = nil,
                 spectralResidual: DetectorSection<SpectralResidualConfiguration>? = nil,
                 isolationForest: DetectorSection<IsolationForestConfiguration>? = nil,
                 calibration: CalibrationConfiguration = .init(),
-                combine: DetectorSection<CombineSettings>? = DetectorSettings.defaultCombine) {
+                combine: DetectorSection<CombineSettings>? = nil,
+                surprise: DetectorSection<SurpriseConfiguration>? = DetectorSettings.defaultSurprise) {
+        self.surprise = surprise
         self.zscore = zscore
         self.spectralResidual = spectralResidual
         self.isolationForest = isolationForest
@@ -61,8 +77,8 @@ public struct DetectorSettings: Sendable, Equatable {
 /// Every detector of one sensor with its alert state: the exact per-sample code path that both
 /// `vigild`'s workers and `vigil eval` run.
 ///
-/// Per sample: each enabled detector (one z-score variant, spectral residual, isolation forest)
-/// scores it. Without `combine`, each detector's raw score drives its own `AlertStateMachine`
+/// Per sample: each enabled detector (surprise, one z-score variant, spectral residual,
+/// isolation forest) scores it. Without `combine`, each detector's raw score drives its own `AlertStateMachine`
 /// (thresholds in that detector's scale). With `combine`, each raw score is first calibrated to
 /// an anomaly probability (`ScoreCalibrator`, one per detector), the probabilities are combined
 /// (`ScoreCombiner`: max or weighted), and one state machine alerts on the combined probability
@@ -74,21 +90,20 @@ public struct SensorDetectors: Sendable {
     public let sensor: UInt32
     public let settings: DetectorSettings
 
-    // Detectors: at most one z-score variant. Stored as optionals and mutated in place
-    // (`x!.update`) — copying a detector out of its optional would copy its buffers.
-    private var rolling: ZScoreDetector?
-    private var ewma: EWMAZScoreDetector?
-    private var robust: RobustZScoreDetector?
-    private var spectral: SpectralResidualDetector?
-    private var forest: StreamingIsolationForest?
-    // Spectral features for a `.spectral` isolation forest: the sensor's last values and a vector.
-    private var featureExtractor: SpectralFeatureExtractor?
-    private var featureRing: [Double] = []
-    private var featureNext = 0
-    private var featureSeen = 0
-    private var featureVector: [Double] = []
+    // Detectors, mutated in place (`x!.update`: copying a detector out of its optional would
+    // copy its buffers). The z-score, spectral residual and isolation forest (off by default)
+    // live in an array of zero or one element: a chain without them stores one word for them.
+    private var surprise: SurpriseDetector?
+    private var classic: [ClassicDetectors]
+    private var rolling: ZScoreDetector? { classic.first?.rolling }
+    private var ewma: EWMAZScoreDetector? { classic.first?.ewma }
+    private var robust: RobustZScoreDetector? { classic.first?.robust }
+    private var spectral: SpectralResidualDetector? { classic.first?.spectral }
+    private var forest: StreamingIsolationForest? { classic.first?.forest }
+    private var featureExtractor: SpectralFeatureExtractor? { classic.first?.featureExtractor }
 
-    // Alert state per detector (indexed by `slot`) and for the combination.
+    // Alert state per detector, indexed by `slot` (surprise, z-score, spectral residual, isolation
+    // forest) up to the highest slot present, and for the combination.
     private var states: [AlertStateMachine]
     private var calibrators: [ScoreCalibrator]
     private let combiner: ScoreCombiner?
@@ -96,9 +111,13 @@ public struct SensorDetectors: Sendable {
     // Per detector, the evidence of its highest raw score within the calibrator's short window:
     // the calibrated probability averages that window, so a combined alert is explained by the
     // sample that made it, not by whichever sample completed the raise.
-    private var evidence: [AlertEvidence] = [.none, .none, .none]
-    private var peakScore: [Double] = [-.infinity, -.infinity, -.infinity]
-    private var peakAge: [Int] = [0, 0, 0]
+    // Empty without `combine` (no heap storage).
+    private var evidence: [AlertEvidence] = []
+    private var peakScore: [Double] = []
+    private var peakAge: [Int] = []
+
+    /// Detectors a chain can hold (the slots of `states`).
+    static let slots = 4
 
     /// Length of the window a `.spectral` isolation forest takes its features from.
     public static let spectralFeatureWindow = 64
@@ -110,41 +129,25 @@ public struct SensorDetectors: Sendable {
     public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false) {
         self.sensor = sensor
         self.settings = settings
-        if let z = settings.zscore?.configuration {
-            switch z.mode {
-            case .rolling:
-                rolling = ZScoreDetector(configuration: z)
-            case .ewma:
-                ewma = EWMAZScoreDetector(configuration: z)
-            case .robust:
-                robust = RobustZScoreDetector(configuration: z)
-            }
-        }
-        spectral = settings.spectralResidual.map { SpectralResidualDetector(configuration: $0.configuration) }
-        // An `.asset` forest belongs to the sensor's asset (`AssetDetector`), not to the sensor.
-        if let f = settings.isolationForest?.configuration, f.features != .asset {
-            if f.features == .spectral {
-                let extractor = SpectralFeatureExtractor(windowLength: Self.spectralFeatureWindow, bands: Self.spectralFeatureBands)
-                featureExtractor = extractor
-                featureRing = Array(repeating: 0, count: Self.spectralFeatureWindow)
-                featureVector = Array(repeating: 0, count: extractor.featureCount)
-                forest = StreamingIsolationForest(configuration: f, dimension: extractor.featureCount,
-                                                  synchronousTraining: synchronousTraining)
-            } else {
-                forest = StreamingIsolationForest(configuration: f, synchronousTraining: synchronousTraining)
-            }
-        }
+        surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
+        let others = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining)
+        classic = others.map { [$0] } ?? []
+        // One state machine per slot up to the highest detector present (absent ones never step).
         let off = AlertPolicy(threshold: .infinity, criticalThreshold: .infinity)
-        states = [
-            AlertStateMachine(policy: settings.zscore?.alerts ?? off, detector: .zscore),
-            AlertStateMachine(policy: settings.spectralResidual?.alerts ?? off, detector: .spectralResidual),
-            AlertStateMachine(policy: settings.isolationForest?.alerts ?? off, detector: .isolationForest),
-        ]
+        let present = [surprise != nil, others?.hasZScore == true, others?.spectral != nil, others?.forest != nil]
+        let kinds: [DetectorKind] = [.surprise, .zscore, .spectralResidual, .isolationForest]
+        let policies = [settings.surprise?.alerts, settings.zscore?.alerts, settings.spectralResidual?.alerts,
+                        settings.isolationForest?.alerts]
+        let count = (present.lastIndex(of: true) ?? -1) + 1
+        states = (0..<count).map { AlertStateMachine(policy: present[$0] ? policies[$0]! : off, detector: kinds[$0]) }
         if let c = settings.combine {
             combiner = ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights)
             combinedState = AlertStateMachine(policy: c.alerts, detector: .combined)
             // Small (exponentially weighted): a disabled detector's calibrator costs ~150 bytes.
-            calibrators = (0..<3).map { _ in ScoreCalibrator(configuration: settings.calibration) }
+            calibrators = (0..<Self.slots).map { _ in ScoreCalibrator(configuration: settings.calibration) }
+            evidence = [AlertEvidence](repeating: .none, count: Self.slots)
+            peakScore = [Double](repeating: -.infinity, count: Self.slots)
+            peakAge = [Int](repeating: 0, count: Self.slots)
         } else {
             combiner = nil
             calibrators = []
@@ -173,24 +176,30 @@ public struct SensorDetectors: Sendable {
         let v = sample.value
         let learn = isInControl
         var accumulator = combiner?.accumulator()
-        if rolling != nil, let out = rolling!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
-        } else if ewma != nil, let out = ewma!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
-        } else if robust != nil, let out = robust!.update(timestamp: ts, value: v, learn: learn) {
-            handle(0, .zscore, out, sample, learn, &accumulator, scores, emit)
+        if !classic.isEmpty {
+            let out = classic[0].update(timestamp: ts, value: v, learn: learn)
+            if let z = out.zscore { handle(1, .zscore, z, sample, learn, &accumulator, scores, emit) }
+            if let s = out.spectralResidual { handle(2, .spectralResidual, s, sample, learn, &accumulator, scores, emit) }
+            if let f = out.isolationForest { handle(3, .isolationForest, f, sample, learn, &accumulator, scores, emit) }
         }
-        if spectral != nil, let out = spectral!.update(timestamp: ts, value: v, learn: learn) {
-            handle(1, .spectralResidual, out, sample, learn, &accumulator, scores, emit)
-        }
-        if forest != nil, let out = updateForest(ts, v, learn: learn) {
-            handle(2, .isolationForest, out, sample, learn, &accumulator, scores, emit)
+        if surprise != nil, let out = surprise!.update(timestamp: ts, value: v, learn: learn) {
+            handle(0, .surprise, out, sample, learn, &accumulator, scores, emit)
         }
         if let result = accumulator?.result {
             scores(.combined, result.probability)
             let out = DetectorOutput(score: result.probability, evidence: evidence[Self.slot(result.strongest)])
-            if let e = combinedState!.step(sensor: sensor, timestamp: ts, value: v, output: out) { emit(e) }
+            if let e = combinedState!.step(sensor: sensor, timestamp: ts, value: v, output: out) {
+                emit(e)
+                if e.clearReason == .relearned { relearn(slot: nil) }
+            }
         }
+    }
+
+    /// A state machine of `slot` (nil: the combination) released a lasting alert as a new
+    /// regime: the detectors behind it re-learn their baselines. Only the surprise detector
+    /// re-learns; the others keep theirs (their sections have no `relearn_after`).
+    private mutating func relearn(slot: Int?) {
+        if slot == nil || slot == 0, surprise != nil { surprise!.relearn() }
     }
 
     @inline(__always)
@@ -199,7 +208,10 @@ public struct SensorDetectors: Sendable {
                                  _ scores: (DetectorKind, Double) -> Void, _ emit: (AlertEvent) -> Void) {
         if accumulator == nil {
             scores(kind, out.score)
-            if let e = states[slot].step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) { emit(e) }
+            if let e = states[slot].step(sensor: sensor, timestamp: sample.timestamp, value: sample.value, output: out) {
+                emit(e)
+                if e.clearReason == .relearned { relearn(slot: slot) }
+            }
         } else {
             if out.score >= peakScore[slot] || peakAge[slot] >= settings.calibration.shortWindow {
                 peakScore[slot] = out.score
@@ -215,41 +227,27 @@ public struct SensorDetectors: Sendable {
         }
     }
 
-    private mutating func updateForest(_ ts: Int64, _ v: Double, learn: Bool) -> DetectorOutput? {
-        guard featureExtractor != nil else { return forest!.update(timestamp: ts, value: v, learn: learn) }
-        // Without `learn` the window is the ring's newest values and `v`, and the ring is restored.
-        let slot = featureNext
-        let replaced = featureRing[slot]
-        featureRing[slot] = v
-        featureNext = (featureNext + 1) % featureRing.count
-        if learn { featureSeen += 1 }
-        defer {
-            if !learn {
-                featureNext = slot
-                featureRing[slot] = replaced
-            }
-        }
-        guard featureSeen >= featureRing.count else { return nil }
-        let oldest = featureNext
-        featureRing.withUnsafeBufferPointer { ring in
-            featureVector.withUnsafeMutableBufferPointer { out in
-                let f = featureExtractor!.compute(ring: ring, oldest: oldest, bandEnergies: UnsafeMutableBufferPointer(rebasing: out[3...]))
-                out[0] = f.rms
-                out[1] = f.dominantFrequency
-                out[2] = f.centroid
-            }
-        }
-        return featureVector.withUnsafeBufferPointer { forest!.update(timestamp: ts, vector: $0, learn: learn) }
-    }
-
     @inline(__always)
     static func slot(_ kind: DetectorKind) -> Int {
         switch kind {
-        case .zscore: 0
-        case .spectralResidual: 1
-        case .isolationForest: 2
+        case .surprise: 0
+        case .zscore: 1
+        case .spectralResidual: 2
+        case .isolationForest: 3
         case .combined, .pca: 0  // neither is a detector of the chain
         }
+    }
+
+    /// Bytes this chain holds: its inline size, its arrays and the surprise detector's buffer
+    /// (array headers counted as 32 bytes, allocator overhead not; the buffers of the z-score,
+    /// spectral residual and isolation forest detectors are not included).
+    public var memoryFootprint: Int {
+        func heap<T>(_ a: [T]) -> Int { a.capacity == 0 ? 0 : 32 + a.capacity * MemoryLayout<T>.stride }
+        var bytes = MemoryLayout<SensorDetectors>.size
+        bytes += heap(states) + heap(calibrators) + heap(evidence) + heap(peakScore) + heap(peakAge) + heap(classic)
+        bytes += classic.first?.featureHeapBytes ?? 0
+        if let surprise { bytes += surprise.memoryFootprint - MemoryLayout<SurpriseDetector>.size }
+        return bytes
     }
 
     /// Whether any of this sensor's alerts is currently raised.
@@ -275,6 +273,7 @@ public struct SensorDetectors: Sendable {
         if forest != nil { bits |= 16 }
         if featureExtractor != nil { bits |= 32 }
         if combinedState != nil { bits |= 64 }
+        if surprise != nil { bits |= 128 }
         return bits
     }
 
@@ -282,22 +281,14 @@ public struct SensorDetectors: Sendable {
     /// calibrator, for `restore(from:)`. Off the sample path (shutdown); allocates.
     public func write(to w: inout SnapshotWriter) {
         w.write(layout)
-        rolling?.write(to: &w)
-        ewma?.write(to: &w)
-        robust?.write(to: &w)
-        spectral?.write(to: &w)
-        forest?.write(to: &w)
-        if featureExtractor != nil {
-            w.write(featureNext)
-            w.write(featureSeen)
-            w.write(featureRing)
-        }
+        classic.first?.write(to: &w)
+        surprise?.write(to: &w)
         for state in states { state.write(to: &w) }
         w.write(UInt32(calibrators.count))
         for calibrator in calibrators { calibrator.write(to: &w) }
         combinedState?.write(to: &w)
         if combinedState != nil {
-            for k in 0..<3 {
+            for k in 0..<Self.slots {
                 w.write(peakScore[k])
                 w.write(peakAge[k])
                 evidence[k].write(to: &w)
@@ -316,20 +307,8 @@ public struct SensorDetectors: Sendable {
         self.init(sensor: sensor, settings: settings, synchronousTraining: synchronousTraining)
         let bits = try reader.readUInt8("chain layout")
         guard bits == layout else { throw reader.corrupt("chain layout \(bits) does not match the settings' \(layout)") }
-        try rolling?.restore(from: &reader)
-        try ewma?.restore(from: &reader)
-        try robust?.restore(from: &reader)
-        try spectral?.restore(from: &reader)
-        try forest?.restore(from: &reader)
-        if featureExtractor != nil {
-            let n = featureRing.count
-            let next = try reader.readInt("feature ring next", in: 0...(n - 1))
-            let seen = try reader.readInt("feature ring seen", in: 0...SnapshotReader.maxCounter)
-            let ring = try reader.readDoubles("feature ring", count: n)
-            featureNext = next
-            featureSeen = seen
-            featureRing = ring
-        }
+        if !classic.isEmpty { try classic[0].restore(from: &reader) }
+        try surprise?.restore(from: &reader)
         for k in states.indices { try states[k].restore(from: &reader) }
         let calibratorCount = try reader.readUInt32("calibrator count")
         guard calibratorCount == calibrators.count else {
@@ -338,7 +317,7 @@ public struct SensorDetectors: Sendable {
         for k in calibrators.indices { try calibrators[k].restore(from: &reader) }
         try combinedState?.restore(from: &reader)
         if combinedState != nil {
-            for k in 0..<3 {
+            for k in 0..<Self.slots {
                 peakScore[k] = try reader.readDouble("peak score")
                 peakAge[k] = try reader.readInt("peak age", in: 0...SnapshotReader.maxCounter)
                 evidence[k] = try AlertEvidence(from: &reader)
@@ -364,6 +343,18 @@ extension AlertEvidence {
             for i in 0..<PCAEvidence.slots {
                 let c = e[i]
                 w.write(Int(c.position)); w.write(Double(c.t2Share)); w.write(Double(c.qShare)); w.write(Double(c.z))
+            }
+        case .surprise(let e):
+            w.write(UInt8(6))
+            switch e {
+            case .change(let s, let change, let typical):
+                w.write(UInt8(0)); w.write(s); w.write(change); w.write(typical)
+            case .level(let s, let baseline, let deviation, let up):
+                w.write(UInt8(1)); w.write(s); w.write(baseline); w.write(deviation); w.write(up)
+            case .range(let s, let lower, let upper, let recent):
+                w.write(UInt8(2)); w.write(s); w.write(lower); w.write(upper); w.write(recent)
+            case .seasonal(let s, let expected, let scale, let period):
+                w.write(UInt8(3)); w.write(s); w.write(expected); w.write(scale); w.write(UInt32(bitPattern: period))
             }
         case .none:
             w.write(UInt8(0))
@@ -393,6 +384,20 @@ extension AlertEvidence {
                                        qShare: Float(try r.readDouble()), z: Float(try r.readDouble()))
             }
             self = .pca(e)
+        case 6:
+            switch try r.readUInt8("surprise channel") {
+            case 0: self = .surprise(.change(surprise: try r.readDouble(), change: try r.readDouble(), typicalChange: try r.readDouble()))
+            case 1:
+                self = .surprise(.level(surprise: try r.readDouble(), baseline: try r.readDouble(), deviation: try r.readDouble(),
+                                        up: try r.readBool()))
+            case 2:
+                self = .surprise(.range(surprise: try r.readDouble(), lower: try r.readDouble(), upper: try r.readDouble(),
+                                        recent: try r.readBool()))
+            case 3:
+                self = .surprise(.seasonal(surprise: try r.readDouble(), expected: try r.readDouble(), scale: try r.readDouble(),
+                                           periodSamples: Int32(bitPattern: try r.readUInt32())))
+            case let channel: throw r.corrupt("unknown surprise channel \(channel)")
+            }
         case let tag: throw r.corrupt("unknown evidence tag \(tag)")
         }
     }

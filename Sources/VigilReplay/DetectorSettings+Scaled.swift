@@ -17,6 +17,7 @@ extension DetectorSettings {
             return q
         }
         var s = self
+        s.surprise?.alerts = scale(surprise?.alerts ?? AlertPolicy(threshold: 1, criticalThreshold: 1))
         s.zscore?.alerts = scale(zscore?.alerts ?? AlertPolicy(threshold: 1, criticalThreshold: 1))
         s.spectralResidual?.alerts = scale(spectralResidual?.alerts ?? AlertPolicy(threshold: 1, criticalThreshold: 1))
         s.isolationForest?.alerts = scale(isolationForest?.alerts ?? AlertPolicy(threshold: 1, criticalThreshold: 1))

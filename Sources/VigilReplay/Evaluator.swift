@@ -145,6 +145,7 @@ public struct Evaluator: Sendable {
         switch kind {
         case .combined: return s.combine?.alerts.threshold
         case _ where s.combine != nil: return nil
+        case .surprise: return s.surprise?.alerts.threshold
         case .zscore: return s.zscore?.alerts.threshold
         case .spectralResidual: return s.spectralResidual?.alerts.threshold
         case .isolationForest: return s.isolationForest?.alerts.threshold
@@ -160,6 +161,7 @@ public struct Evaluator: Sendable {
         case .isolationForest: 2
         case .combined: 3
         case .pca: 4
+        case .surprise: 5
         }
     }
 }

@@ -23,7 +23,7 @@ public enum SVGPlot {
     static let scoresTop = 342.0, scoresBottom = 560.0
     static let palette: [DetectorKind: String] = [.zscore: "#1f77b4", .spectralResidual: "#2ca02c",
                                                    .isolationForest: "#9467bd", .combined: "#ff7f0e",
-                                                   .pca: "#8c564b"]
+                                                   .pca: "#8c564b", .surprise: "#d62728"]
 
     /// Path of the chart of one series, relative to the plot directory: the fixture's name
     /// without `.csv` plus `.svg`; for a multi-sensor file, a folder named after it with one

@@ -310,7 +310,10 @@ struct AlertPrinter {
         case (.raised, .warning): (on, off) = ("\u{1B}[33m", "\u{1B}[0m")
         }
         let label = r.event == .cleared ? "CLEARED " : (r.severity == .critical ? "CRITICAL" : "WARNING ")
-        let evidence = r.context.keys.sorted().map { key -> String in
+        // What fired and why first (a surprise alert's channel, its surprise and p; the reason of
+        // a clear), then the rest of the evidence by key.
+        let lead = ["reason", "channel", "surprise", "p"].filter { r.context[$0] != nil }
+        let evidence = (lead + r.context.keys.sorted().filter { !lead.contains($0) }).map { key -> String in
             "\(key)=" + text(r.context[key]!)
         }.joined(separator: " ")
         let head = color ? on + label + off : label

@@ -24,7 +24,7 @@ struct DaemonInProcessTests {
         o.settings = { _ in
             DetectorSettings(zscore: .init(ZScoreSettings(window: 64, warmup: 32),
                                            alerts: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
-                             combine: nil)
+                             combine: nil, surprise: nil)
         }
         return o
     }

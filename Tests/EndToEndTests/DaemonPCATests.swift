@@ -16,7 +16,7 @@ struct DaemonPCATests {
     @Test("a broken relation in an asset is published as alert/<asset> with the contributing sensors named")
     func pcaAlertOnTheWire() throws {
         var o = DaemonInProcessTests.options(state: TestNetwork.temporaryDirectory())
-        o.settings = { _ in DetectorSettings(zscore: nil, combine: nil) }
+        o.settings = { _ in DetectorSettings(zscore: nil, combine: nil, surprise: nil) }
         o.assetOf = { $0.hasPrefix("plant1/rig/") ? "plant1/rig" : nil }
         let pca = DetectorSection(PCAConfiguration(lags: 1, warmup: 300),
                                   alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 3, clearAfter: 5, clearRatio: 1))

@@ -67,6 +67,33 @@ struct RestartStateTests {
         #expect(fresh.stop() == 0)
     }
 
+    /// The shipped surprise detector: 600 calm samples (past its warm-up of 150 and the arming of
+    /// its ranges), SIGTERM, restart, then one huge sample raises at once, with its evidence.
+    @Test("with the shipped detectors, a restart keeps the surprise detector warm: a spike raises at once")
+    func surpriseSpikeAfterRestart() throws {
+        let state = TestNetwork.temporaryDirectory("vigild-restart-surprise")
+        let calm = (0..<600).map { i in (ts: Self.start + Int64(i) * 1_000_000_000, value: 10 + sin(Double(i) / 5) * 0.5) }
+        let spike = [(ts: Self.start + 600 * 1_000_000_000, value: 100.0)]
+        do {
+            let first = try VigildProcess(state: state, detectors: "")
+            try first.start()
+            try send(first.ingest, sensor: "restart/s", calm)
+            #expect(TestNetwork.waitUntil(seconds: 10) { first.metric("vigil_samples_processed_total") == 600 })
+            #expect(first.stop() == 0)
+        }
+        let second = try VigildProcess(state: state, detectors: "")
+        try second.start()
+        #expect(second.logText.contains("restored detector state"), "\(second.logText)")
+        let collector = try AlertCollector(endpoint: second.publish)
+        try send(second.ingest, sensor: "restart/s", spike)
+        #expect(TestNetwork.waitUntil(seconds: 10) { collector.alerts.count >= 1 })
+        collector.stop()
+        let raised = try #require(collector.alerts.first)
+        #expect(raised.detector == .surprise && raised.event == .raised && raised.ts == spike[0].ts)
+        #expect(raised.context["channel"] == .string("range"), "\(raised.context)")
+        #expect(second.stop() == 0)
+    }
+
     @Test("a corrupt snapshot does not stop start-up: it is moved aside with a warning and a fresh one is written on stop")
     func corruptSnapshot() throws {
         let state = TestNetwork.temporaryDirectory("vigild-corrupt")

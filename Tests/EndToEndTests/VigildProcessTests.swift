@@ -34,9 +34,20 @@ final class VigildProcess: @unchecked Sendable {
     private var log = Data()
     private let lock = NSLock()
 
+    /// The detectors of most of these tests: a raw z-score with short windows, whose alerts are
+    /// easy to predict (the daemon's mechanics are under test, not detection).
+    static let zscoreDetectors = """
+          surprise: {enabled: false}
+          zscore: {enabled: true, window: 64, warmup: 32, threshold: 5, critical: 8}
+          alerts: {raise_after: 2, clear_after: 5}
+          combine: {enabled: false}
+        """
+
+    /// `detectors` is the body of the config's `detectors` section (indented two spaces), the
+    /// shipped defaults when empty.
     /// `ingestYAML` adds keys to the `ingest` section (indented two spaces, e.g. a `subscribe` list).
-    init(state: String? = nil, extraYAML: String = "", ingestYAML: String = "", sendHighWaterMark: Int? = nil,
-         environment: [String: String] = [:]) throws {
+    init(state: String? = nil, extraYAML: String = "", ingestYAML: String = "", detectors: String = VigildProcess.zscoreDetectors,
+         sendHighWaterMark: Int? = nil, environment: [String: String] = [:]) throws {
         self.state = state ?? TestNetwork.temporaryDirectory("vigild")
         configPath = self.state + "/vigil.yaml"
         let yaml = """
@@ -49,9 +60,7 @@ final class VigildProcess: @unchecked Sendable {
             state: {directory: \(self.state)}
             pipeline: {workers: 2, ring_capacity: 4096}
             detectors:
-              zscore: {window: 64, warmup: 32, threshold: 5, critical: 8}
-              alerts: {raise_after: 2, clear_after: 5}
-              combine: {enabled: false}
+            \(detectors.isEmpty ? "  {}" : detectors)
             \(extraYAML)
             """
         try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -162,6 +171,11 @@ final class AlertCollector: @unchecked Sendable {
     func stop() { stopFlag.lock(); stopped = true; stopFlag.unlock(); usleep(200_000) }
 }
 
+/// An alert's context as `key=value` pairs in key order.
+func sortedContext(_ c: [String: AlertRecord.ContextValue]) -> String {
+    c.keys.sorted().map { "\($0)=\(c[$0]!)" }.joined(separator: ",")
+}
+
 @Suite("vigild process", .serialized)
 struct VigildProcessTests {
     let vigil = binDirectory.appendingPathComponent("vigil").path
@@ -195,6 +209,47 @@ struct VigildProcessTests {
         #expect(actual == expected)
         #expect(collector.alerts.map(\.seq) == Array(1...UInt64(collector.alerts.count)), "seq has no gap")
         #expect(daemon.stop() == 0, "SIGTERM drains and exits 0")
+    }
+
+    @Test("with the shipped detectors, replaying NAB series into vigild publishes exactly what vigil eval reports, evidence included")
+    func shippedDetectorsReplayMatchesEval() throws {
+        let daemon = try VigildProcess(detectors: "")
+        try daemon.start()
+        let collector = try AlertCollector(endpoint: daemon.publish)
+        let fixtures = ["Fixtures/nab/data/realKnownCause/machine_temperature_system_failure.csv",
+                        "Fixtures/nab/data/artificialWithAnomaly/art_daily_jumpsup.csv"].map { packageRoot.appendingPathComponent($0).path }
+        let replay = try runProgram(vigil, ["replay"] + fixtures + ["--to", daemon.ingest, "--speed", "max"])
+        #expect(replay.status == 0, "\(replay.err)")
+        let configuration = try VigilConfiguration.load(path: daemon.configPath)
+        #expect(configuration.detectors.surprise.enabled && !configuration.detectors.zscore.enabled)
+        var expected: [String] = []
+        var total = 0.0
+        for loaded in try FixtureLoader().load(fixtures) {
+            let run = Evaluator(settings: { configuration.detectorSettings(forSensor: $0) }).run(loaded)
+            total += Double(loaded.sampleCount)
+            expected += run.alerts.map { a in
+                let record = AlertRecord(seq: 0, event: a.event, sensorName: loaded.sensors[a.sensor])
+                return "\(record.sensor) \(record.detector.rawValue) \(record.event.rawValue) \(record.ts) \(record.score) \(sortedContext(record.context))"
+            }
+        }
+        #expect(expected.contains { $0.contains("surprise raised") }, "the shipped detector alerts on these series")
+        #expect(TestNetwork.waitUntil(seconds: 20) { daemon.metric("vigil_samples_processed_total") == total })
+        #expect(TestNetwork.waitUntil(seconds: 10) { collector.alerts.count >= expected.count })
+        usleep(300_000)
+        collector.stop()
+        let actual = collector.alerts.map { "\($0.sensor) \($0.detector.rawValue) \($0.event.rawValue) \($0.ts) \($0.score) \(sortedContext($0.context))" }
+        #expect(actual.sorted() == expected.sorted())
+        #expect(collector.alerts.contains { $0.context["channel"] != nil && $0.context["p"] != nil })
+        // vigil tail, for people: the channel, its surprise and p lead the evidence.
+        let first = try #require(collector.alerts.first { $0.event == .raised })
+        let text = try runProgram(vigil, ["tail", "--endpoint", daemon.publish, "--history", daemon.history,
+                                          "--since", "0", "--count", "1", "--no-color"])
+        let line = try #require(text.out.split(separator: "\n").first.map(String.init))
+        #expect(line.contains("  surprise  score=") && line.contains("threshold=4"), "\(line)")
+        let channel = try #require(first.context["channel"].map { if case .string(let c) = $0 { c } else { "" } })
+        #expect(line.contains("  channel=\(channel) surprise="), "\(line)")
+        #expect(line.contains(" p="), "\(line)")
+        #expect(daemon.stop() == 0)
     }
 
     @Test("replay interleaves files, loops with rising rebased timestamps and caps the rate")

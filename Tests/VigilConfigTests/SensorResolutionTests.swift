@@ -5,8 +5,10 @@ import VigilDetectors
 
 @Suite("Per-sensor resolution")
 struct SensorResolutionTests {
-    /// The example from the design of the config format.
+    /// The example from the design of the config format, with the z-score (off by default) on.
     static let example = """
+        detectors:
+          zscore: {enabled: true}
         sensors:
           - match: "plant1/*/vibration"
             zscore: {threshold: 6}
@@ -20,12 +22,40 @@ struct SensorResolutionTests {
     @Test func defaultsGiveTheRuntimeDefaults() {
         let settings = VigilConfiguration().detectorSettings(forSensor: "plant1/pump7/vibration")
         #expect(settings == DetectorSettings())
-        #expect(settings.zscore == DetectorSection(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)))
+        #expect(settings.surprise == DetectorSection(SurpriseConfiguration(), alerts: AlertPolicy(
+            threshold: 4, criticalThreshold: 7, raiseAfter: 1, clearAfter: 20, clearRatio: 1, relearnAfter: 300)))
+        #expect(settings.zscore == nil)
         #expect(settings.spectralResidual == nil)
         #expect(settings.isolationForest == nil)
-        #expect(settings.combine?.alerts == AlertPolicy(threshold: 0.9999999, criticalThreshold: 0.99999999))
-        #expect(settings.combine?.configuration.rule == .max)
+        #expect(settings.combine == nil)
         #expect(settings.calibration == CalibrationConfiguration())
+        // Turned on, the former defaults come back as they were.
+        let former = try? parse("detectors: {zscore: {enabled: true}, combine: {enabled: true}}").detectorSettings(forSensor: "x")
+        #expect(former?.zscore == DetectorSection(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)))
+        #expect(former?.combine?.alerts == AlertPolicy(threshold: 0.9999999, criticalThreshold: 0.99999999))
+        #expect(former?.combine?.configuration.rule == .max)
+    }
+
+    @Test func surpriseSectionAndOverrides() throws {
+        let c = try parse("""
+            detectors:
+              surprise: {threshold: 5, critical: 8, relearn_after: 0, horizon: 2880, warmup: 300}
+            sensors:
+              - match: "plant1/*/vibration"
+                surprise: {seasonal: false, recent_range: false, clear_after: 40}
+              - match: "plant1/spare/*"
+                surprise: {enabled: false}
+            """)
+        let v = try #require(c.detectorSettings(forSensor: "plant1/pump7/vibration").surprise)
+        #expect(v.configuration == SurpriseConfiguration(warmup: 300, horizon: 2880, recentRange: false, seasonal: false))
+        #expect(v.alerts == AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 1, clearAfter: 40, clearRatio: 1, relearnAfter: 0))
+        let other = try #require(c.detectorSettings(forSensor: "plant1/pump7/flow").surprise)
+        #expect(other.configuration == SurpriseConfiguration(warmup: 300, horizon: 2880))
+        #expect(other.alerts.clearAfter == 20)
+        #expect(c.detectorSettings(forSensor: "plant1/spare/x").surprise == nil)
+        // `alerts` does not reach the surprise section, which sets its own policy.
+        let own = try parse("detectors: {alerts: {raise_after: 5, clear_after: 3, clear_ratio: 0.5}}").detectorSettings(forSensor: "x")
+        #expect(own.surprise?.alerts == DetectorSettings.defaultSurprise.alerts)
     }
 
     @Test func exampleOverridesAndAsset() throws {
@@ -51,11 +81,13 @@ struct SensorResolutionTests {
         #expect(fan.isolationForest == nil)
 
         // Neither.
-        #expect(c.detectorSettings(forSensor: "plant2/fan2/vibration") == DetectorSettings())
+        #expect(c.detectorSettings(forSensor: "plant2/fan2/vibration") == DetectorSettings(zscore: DetectorSettings.defaultZScore))
     }
 
     @Test func laterOverridesWin() throws {
         let c = try parse("""
+            detectors:
+              zscore: {enabled: true}
             sensors:
               - match: "plant1/**"
                 zscore: {threshold: 6, critical: 10, window: 512}
@@ -77,12 +109,14 @@ struct SensorResolutionTests {
 
     @Test func orderMattersBothWays() throws {
         let specificFirst = try parse("""
+            detectors: {zscore: {enabled: true}}
             sensors:
               - {match: "a/b", zscore: {threshold: 7}}
               - {match: "a/*", zscore: {threshold: 6}}
             """)
         #expect(specificFirst.detectorSettings(forSensor: "a/b").zscore?.alerts.threshold == 6)
         let specificLast = try parse("""
+            detectors: {zscore: {enabled: true}}
             sensors:
               - {match: "a/*", zscore: {threshold: 6}}
               - {match: "a/b", zscore: {threshold: 7}}
@@ -93,6 +127,7 @@ struct SensorResolutionTests {
     @Test func enabledFalseTurnsADetectorOff() throws {
         let c = try parse("""
             detectors:
+              zscore: {enabled: true}
               spectral_residual: {enabled: true}
             sensors:
               - {match: "quiet/*", zscore: {enabled: false}, spectral_residual: {enabled: false}}
@@ -109,7 +144,7 @@ struct SensorResolutionTests {
         let c = try parse("""
             detectors:
               alerts: {raise_after: 2, clear_after: 5, clear_ratio: 0.5}
-              zscore: {raise_after: 4}
+              zscore: {enabled: true, raise_after: 4}
               spectral_residual: {enabled: true, clear_ratio: 0.9}
             sensors:
               - {match: "slow/*", alerts: {clear_after: 50}}
@@ -132,7 +167,7 @@ struct SensorResolutionTests {
         let s = c.detectorSettings(forSensor: "x")
         let combine = try #require(s.combine)
         #expect(combine.configuration.rule == .weighted)
-        #expect(combine.configuration.weights.count == 3)
+        #expect(combine.configuration.weights.count == 4)
         #expect(combine.alerts == AlertPolicy(threshold: 0.99, criticalThreshold: 0.999, raiseAfter: 1))
         #expect(s.calibration == CalibrationConfiguration(history: 1000, shortWindow: 5, warmup: 100))
     }
@@ -140,6 +175,7 @@ struct SensorResolutionTests {
     @Test func contradictionsOfSeveralOverridesAreSettled() throws {
         // Each entry is valid with the defaults; together threshold 10 > critical 9, warmup 100 > window 50.
         let c = try parse("""
+            detectors: {zscore: {enabled: true}}
             sensors:
               - {match: "a/*", zscore: {threshold: 10, critical: 12, window: 50, warmup: 20}}
               - {match: "*/b", zscore: {critical: 9, warmup: 100}}

@@ -61,12 +61,13 @@ struct ShippedConfigTests {
             pipeline                     workers auto, ring_capacity 65536, overflow block
             limits                       max_sensors 100000
             logging                      level info
-            detectors.zscore             on: threshold 5, critical 8, mode rolling, window 256, warmup 64, alpha 0.01, min_deviation 1e-9
+            detectors.surprise           on: threshold 4, critical 7, raise_after 1, clear_after 20, clear_ratio 1, relearn_after 300, warmup 150, horizon 8640, change true, level true, range true, recent_range true, seasonal true
+            detectors.zscore             off
             detectors.spectral_residual  off
             detectors.isolation_forest   off
             detectors.alerts             raise_after 3, clear_after 10, clear_ratio 0.75
             detectors.calibration        history 2000, short_window 10, warmup 200
-            detectors.combine            on: threshold 0.9999999, critical 0.99999999, rule max, weights {zscore: 1, spectral_residual: 1, isolation_forest: 1}
+            detectors.combine            off
             detectors.pca                on: threshold 1, critical 3, raise_after 3, clear_after 5, clear_ratio 1, components auto, lags 2, warmup 1000, limits empirical, alpha 0.005, smoothing 0.2, forgetting 0.999, update_every 1000, relearn_after 0
             grouping                     rule parent, min_members 2
             """)

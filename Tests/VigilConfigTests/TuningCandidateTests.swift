@@ -110,15 +110,21 @@ struct TuningCandidateTests {
               detectors.spectral_residual.window: {min: 32, max: 64}
               detectors.calibration.short_window: {min: 5, max: 20}
             """)
-        #expect(s.ineffectiveParameters(over: VigilConfiguration()).map { "\($0.keyPath): \($0.reason)" } == [
+        // The shipped base: only the surprise detector runs.
+        #expect(s.ineffectiveParameters(over: VigilConfiguration()).map(\.keyPath) == [
+            "detectors.zscore.threshold", "detectors.spectral_residual.window", "detectors.calibration.short_window",
+        ])
+        // The former default: the calibrated z-score, combined.
+        let former = try VigilConfiguration.parse(yaml: "detectors: {zscore: {enabled: true}, combine: {enabled: true}}\n", file: "f.yaml")
+        #expect(s.ineffectiveParameters(over: former).map { "\($0.keyPath): \($0.reason)" } == [
             "detectors.zscore.threshold: no effect: alerts come from detectors.combine, which is on in the base configuration",
             "detectors.spectral_residual.window: no effect: detectors.spectral_residual is off in the base configuration",
         ])
-        let raw = try VigilConfiguration.parse(yaml: "detectors:\n  combine: {enabled: false}\n", file: "raw.yaml")
+        let raw = try VigilConfiguration.parse(yaml: "detectors:\n  zscore: {enabled: true}\n", file: "raw.yaml")
         #expect(s.ineffectiveParameters(over: raw).map(\.keyPath) == ["detectors.spectral_residual.window", "detectors.calibration.short_window"])
         let overridden = try VigilConfiguration.parse(yaml: """
             detectors:
-              combine: {enabled: false}
+              zscore: {enabled: true}
             sensors:
               - match: "plant1/**"
                 zscore: {threshold: 6}

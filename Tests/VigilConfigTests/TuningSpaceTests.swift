@@ -168,11 +168,16 @@ struct TuningSpaceTests {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Configs/eval")
         let spaces = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("tune-") }.sorted()
-        #expect(spaces == ["tune-zscore.yaml"])
+        #expect(spaces == ["tune-surprise.yaml", "tune-zscore.yaml"])
+        // The base each space is meant for: the shipped config, or the former z-score default.
+        let bases = ["tune-surprise.yaml": VigilConfiguration(),
+                     "tune-zscore.yaml": try VigilConfiguration.load(path: dir.appendingPathComponent("zscore.yaml").path)]
         for name in spaces {
             let s = try TuningSpace.load(path: dir.appendingPathComponent(name).path)
+            let base = try #require(bases[name])
             #expect(s.folds <= 3 && !s.parameters.isEmpty, "\(name)")
-            #expect(s.point(of: VigilConfiguration()) != nil, "\(name): the shipped defaults lie in the space, so searches start there")
+            #expect(s.point(of: base) != nil, "\(name): the base's values lie in the space, so searches start there")
+            #expect(s.ineffectiveParameters(over: base).isEmpty, "\(name): \(s.ineffectiveParameters(over: base))")
         }
     }
 }

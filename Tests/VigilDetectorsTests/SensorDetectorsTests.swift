@@ -25,9 +25,29 @@ struct SensorDetectorsTests {
         return (alerts, kinds)
     }
 
-    @Test("the shipped defaults alert on the calibrated combination, with the z-score evidence")
-    func defaults() {
+    @Test("the shipped defaults alert with the surprise detector on its own, with its evidence")
+    func defaults() throws {
         let (alerts, kinds) = run(DetectorSettings(), series(count: 1200, spikeAt: 1000))
+        #expect(kinds == [.surprise])
+        let raised = alerts.filter { $0.event == .raised }
+        let first = try #require(raised.first)
+        #expect(first.detector == .surprise)
+        #expect((1000..<1002).contains(Int(first.timestamp)), "raised at the burst's start")
+        #expect(first.score >= 4 && first.threshold == 4)
+        guard case .surprise(let e) = first.evidence else {
+            Issue.record("expected surprise evidence")
+            return
+        }
+        #expect(e.surprise == first.score)
+        let record = AlertRecord(seq: 1, event: first, sensorName: "s")
+        #expect(record.context["channel"] == .string(e.channel.rawValue))
+        #expect(alerts.filter { $0.timestamp < 1000 }.isEmpty, "no false alarm on the calm part")
+    }
+
+    @Test("the calibrated z-score combination (the former default), configured explicitly, alerts with the z-score evidence")
+    func calibratedZScore() {
+        let settings = DetectorSettings(zscore: DetectorSettings.defaultZScore, combine: DetectorSettings.defaultCombine, surprise: nil)
+        let (alerts, kinds) = run(settings, series(count: 1200, spikeAt: 1000))
         #expect(kinds == [.zscore, .combined])
         let raised = alerts.filter { $0.event == .raised }
         #expect(raised.count >= 1)
@@ -44,7 +64,7 @@ struct SensorDetectorsTests {
     func modes(mode: ZScoreMode) {
         let settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: mode, window: 64, warmup: 32, alpha: 0.05),
                                                       alerts: AlertPolicy(threshold: 4, criticalThreshold: 12, raiseAfter: 2)),
-                                        combine: nil)
+                                        combine: nil, surprise: nil)
         let (alerts, kinds) = run(settings, series(count: 600, spikeAt: 500))
         #expect(kinds == [.zscore])
         #expect(alerts.first?.detector == .zscore)
@@ -61,7 +81,8 @@ struct SensorDetectorsTests {
                 zscore: .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
                 spectralResidual: .init(SpectralResidualConfiguration(), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.8)),
                 isolationForest: .init(forest, alerts: AlertPolicy(threshold: 0.65, criticalThreshold: 0.75)),
-                calibration: CalibrationConfiguration(history: 500, shortWindow: 5, warmup: 100))
+                calibration: CalibrationConfiguration(history: 500, shortWindow: 5, warmup: 100),
+                combine: DetectorSettings.defaultCombine, surprise: nil)
             let (alerts, kinds) = run(settings, series(count: 1500, spikeAt: 1300))
             #expect(kinds == [.zscore, .spectralResidual, .isolationForest, .combined], "\(features)")
             #expect(alerts.contains { $0.event == .raised && (1300..<1320).contains(Int($0.timestamp)) }, "\(features)")
@@ -73,7 +94,7 @@ struct SensorDetectorsTests {
         let settings = DetectorSettings(
             zscore: .init(ZScoreSettings(), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
             spectralResidual: .init(SpectralResidualConfiguration(), alerts: AlertPolicy(threshold: 0.3, criticalThreshold: 0.8, raiseAfter: 1)),
-            combine: nil)
+            combine: nil, surprise: nil)
         var d = SensorDetectors(sensor: 3, settings: settings)
         var peak: [DetectorKind: (score: Double, at: Int)] = [:]
         var alerts: [AlertEvent] = []

@@ -48,8 +48,9 @@ private func describe(_ e: AlertEvent?) -> String {
 
 /// The detectors whose snapshot must continue bit for bit.
 enum RoundTripCase: String, CaseIterable, CustomStringConvertible {
-    case rollingZScore, ewmaZScore, robustZScore, spectralResidual, calibrator, alertStateMachine,
-         chainDefaults, chainEveryModeRobust, chainRawAlerts
+    case rollingZScore, ewmaZScore, robustZScore, spectralResidual, calibrator, alertStateMachine, alertStateMachineRelearning,
+         surprise, surpriseOnSeasonalData, chainDefaults, chainCalibratedZScore, chainSurpriseCombined, chainEveryModeRobust,
+         chainRawAlerts
     var description: String { rawValue }
 }
 
@@ -85,23 +86,46 @@ struct DetectorSnapshotTests {
                                                output: DetectorOutput(score: v, evidence: .zscore(mean: 0, deviation: 1, z: v))))
                            },
                            write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
-        case .chainDefaults, .chainEveryModeRobust, .chainRawAlerts:
+        case .alertStateMachineRelearning:
+            let policy = AlertPolicy(threshold: 30, criticalThreshold: 39, raiseAfter: 1, clearAfter: 40, clearRatio: 1, relearnAfter: 6)
+            return try run({ AlertStateMachine(policy: policy, detector: .surprise) }, values: values, restartAt: restartAt,
+                           step: { d, i, v in
+                               describe(d.step(sensor: 1, timestamp: Int64(i), value: v, output: DetectorOutput(score: v, evidence: .none)))
+                                   + " \(d.isRaised)"
+                           },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .surprise, .surpriseOnSeasonalData:
+            // The seasonal case runs long enough for a period to be found and scored.
+            var input = values
+            if c == .surpriseOnSeasonalData {
+                for k in input.indices { input[k] += 3 * sin(Double(k) * 2 * Double.pi / 48) }
+            }
+            return try run({ SurpriseDetector() }, values: input, restartAt: restartAt,
+                           step: { d, i, v in describe(d.update(timestamp: Int64(i), value: v, learn: i % 400 < 390)) },
+                           write: { d, w in d.write(to: &w) }, restore: { d, r in try d.restore(from: &r) })
+        case .chainDefaults, .chainCalibratedZScore, .chainSurpriseCombined, .chainEveryModeRobust, .chainRawAlerts:
             let settings: DetectorSettings
             switch c {
             case .chainDefaults:
                 settings = DetectorSettings()
+            case .chainCalibratedZScore:
+                settings = DetectorSettings(zscore: DetectorSettings.defaultZScore, combine: DetectorSettings.defaultCombine, surprise: nil)
+            case .chainSurpriseCombined:
+                settings = DetectorSettings(zscore: DetectorSettings.defaultZScore, calibration: .init(history: 300, shortWindow: 5, warmup: 60),
+                                            combine: DetectorSettings.defaultCombine)
             case .chainEveryModeRobust:
                 settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .robust, window: 64, warmup: 32),
                                                           alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
                                             spectralResidual: .init(SpectralResidualConfiguration(window: 32),
                                                                     alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
-                                            calibration: .init(history: 300, shortWindow: 5, warmup: 60))
+                                            calibration: .init(history: 300, shortWindow: 5, warmup: 60),
+                                            combine: DetectorSettings.defaultCombine, surprise: nil)
             default:
                 settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .ewma, warmup: 32, alpha: 0.02),
                                                           alerts: AlertPolicy(threshold: 5, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
                                             spectralResidual: .init(SpectralResidualConfiguration(window: 32),
                                                                     alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
-                                            combine: nil)
+                                            combine: nil, surprise: nil)
             }
             return try run({ SensorDetectors(sensor: 3, settings: settings, synchronousTraining: true) }, values: values, restartAt: restartAt,
                            step: { d, i, v in
@@ -122,8 +146,11 @@ struct DetectorSnapshotTests {
         let values = testSeries(1700)
         let straight = try outputs(c, values, restartAt: nil)
         #expect(straight.contains { $0 != "-" && !$0.isEmpty }, "the case produces outputs at all")
-        if c == .alertStateMachine || c == .chainDefaults || c == .chainRawAlerts {
+        if [.alertStateMachine, .alertStateMachineRelearning, .chainDefaults, .chainCalibratedZScore, .chainRawAlerts].contains(c) {
             #expect(straight.contains { $0.contains("raised") }, "the series raises alerts")
+        }
+        if c == .alertStateMachineRelearning || c == .chainDefaults {
+            #expect(straight.contains { $0.contains("cleared") }, "and clears them")
         }
         // Restart in warm-up, in the middle of a burst (alert raised), and late.
         for restartAt in [5, 395, 1203] {
@@ -160,7 +187,7 @@ struct DetectorSnapshotTests {
         let settings = DetectorSettings(zscore: .init(ZScoreSettings(window: 64, warmup: 16), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
                                         spectralResidual: .init(SpectralResidualConfiguration(window: 32), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
                                         isolationForest: .init(forest, alerts: AlertPolicy(threshold: 0.7, criticalThreshold: 0.8)),
-                                        combine: nil)
+                                        combine: nil, surprise: nil)
         let values = testSeries(900)
         func feed(_ d: inout SensorDetectors, _ range: Range<Int>) -> [String: [UInt64]] {
             var scores: [String: [UInt64]] = [:]
@@ -283,7 +310,8 @@ struct DetectorSnapshotTests {
     @Test("a damaged record behind a valid checksum is rejected on restore, never a crash")
     func damagedRecords() throws {
         let settings = DetectorSettings(zscore: .init(ZScoreSettings(mode: .robust, window: 32, warmup: 8), alerts: AlertPolicy(threshold: 5, criticalThreshold: 8)),
-                                        spectralResidual: .init(SpectralResidualConfiguration(window: 16), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)))
+                                        spectralResidual: .init(SpectralResidualConfiguration(window: 16), alerts: AlertPolicy(threshold: 0.5, criticalThreshold: 0.9)),
+                                        combine: DetectorSettings.defaultCombine)
         var chain = SensorDetectors(sensor: 0, settings: settings)
         let values = testSeries(300)
         for (i, v) in values.enumerated() { chain.process(Sample(sensor: 0, timestamp: Int64(i), value: v), emit: { _ in }) }
@@ -320,9 +348,19 @@ struct DetectorSnapshotTests {
 
     @Test("the settings fingerprint is stable and changes with any setting")
     func fingerprint() {
-        let base = DetectorSettings()
-        #expect(base.fingerprint == DetectorSettings().fingerprint)
+        let base = DetectorSettings(zscore: DetectorSettings.defaultZScore, combine: DetectorSettings.defaultCombine)
+        #expect(base.fingerprint == DetectorSettings(zscore: DetectorSettings.defaultZScore, combine: DetectorSettings.defaultCombine).fingerprint)
+        #expect(DetectorSettings().fingerprint != base.fingerprint)
         var other = base
+        for change in [{ (s: inout DetectorSettings) in s.surprise!.configuration.warmup += 1 },
+                       { $0.surprise!.configuration.horizon += 1 }, { $0.surprise!.configuration.seasonal = false },
+                       { $0.surprise!.configuration.recentRange = false }, { $0.surprise!.alerts.relearnAfter = 0 },
+                       { $0.surprise!.alerts.threshold = 5 }, { $0.surprise = nil }] {
+            other = base
+            change(&other)
+            #expect(other.fingerprint != base.fingerprint)
+        }
+        other = base
         other.zscore!.configuration.window += 1
         #expect(other.fingerprint != base.fingerprint)
         other = base

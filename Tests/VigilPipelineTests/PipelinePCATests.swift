@@ -26,7 +26,7 @@ struct PipelinePCATests {
         Pipeline(configuration: PipelineConfiguration(workers: workers, ringCapacity: 4096, alertRingCapacity: 1024,
                                                       minimumAssetMembers: minimumMembers),
                  registry: SensorRegistry(limit: 100), drops: DropCounters(),
-                 settings: { _ in DetectorSettings(zscore: nil, combine: nil) },
+                 settings: { _ in DetectorSettings(zscore: nil, combine: nil, surprise: nil) },
                  assetOf: { $0.hasPrefix("rig/") ? "rig" : nil }, pcaSettings: { $0 == "rig" ? pca : nil })
     }
 
@@ -114,7 +114,7 @@ struct PipelinePCATests {
             p.start()
             p.submit(Self.samples(p, 0..<300, breakAt: 500))
             while p.samplesProcessed < 900 { usleep(1000) }
-            p.reload(settings: { _ in DetectorSettings(zscore: nil, combine: nil) }, pcaSettings: { $0 == "rig" ? pca : nil })
+            p.reload(settings: { _ in DetectorSettings(zscore: nil, combine: nil, surprise: nil) }, pcaSettings: { $0 == "rig" ? pca : nil })
             usleep(20_000)  // the worker picks the new resolvers up before the next batch
             p.submit(Self.samples(p, 300..<700, breakAt: 500))
             return Self.finish(p)

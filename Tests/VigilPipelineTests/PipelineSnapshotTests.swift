@@ -11,7 +11,7 @@ import Glibc
 private let restartSettings: SettingsResolver = { _ in
     DetectorSettings(zscore: .init(ZScoreSettings(window: 16, warmup: 8, minDeviation: 1),
                                    alerts: AlertPolicy(threshold: 50, criticalThreshold: 80, raiseAfter: 1, clearAfter: 5)),
-                     combine: nil)
+                     combine: nil, surprise: nil)
 }
 
 @Suite("Pipeline snapshot and restore", .serialized)

@@ -17,7 +17,7 @@ let scale: Int = {
 let spikySettings: SettingsResolver = { _ in
     DetectorSettings(zscore: .init(ZScoreSettings(window: 16, warmup: 8, minDeviation: 1),
                                    alerts: AlertPolicy(threshold: 50, criticalThreshold: 80, raiseAfter: 1, clearAfter: 1)),
-                     combine: nil)
+                     combine: nil, surprise: nil)
 }
 
 @Suite("Pipeline", .serialized)
@@ -104,7 +104,7 @@ struct PipelineTests {
         p.submit((0..<20).flatMap { i in [Sample(sensor: a, timestamp: Int64(i), value: 0), Sample(sensor: b, timestamp: Int64(i), value: 0)] })
         while p.samplesProcessed < 40 { usleep(100) }
         // New settings: sensor "a" is off; "b" unchanged (keeps its warmed-up window).
-        p.reload { name in name == "a" ? DetectorSettings(zscore: nil, combine: nil) : spikySettings(name) }
+        p.reload { name in name == "a" ? DetectorSettings(zscore: nil, combine: nil, surprise: nil) : spikySettings(name) }
         usleep(20_000)
         p.submit([Sample(sensor: a, timestamp: 100, value: 1_000), Sample(sensor: b, timestamp: 100, value: 1_000)])
         p.finishIngest()
@@ -124,7 +124,7 @@ struct PipelineAssetTests {
         let settings: SettingsResolver = { name in
             DetectorSettings(zscore: nil,
                              isolationForest: name.hasPrefix("pump/") ? .init(forest, alerts: AlertPolicy(threshold: 0.6, criticalThreshold: 0.7)) : nil,
-                             combine: nil)
+                             combine: nil, surprise: nil)
         }
         let p = Pipeline(configuration: PipelineConfiguration(workers: 3, ringCapacity: 1024),
                          registry: SensorRegistry(limit: 100), drops: DropCounters(), settings: settings,

@@ -10,7 +10,7 @@ import VigilTestKit
 let testSettings = DetectorSettings(
     zscore: .init(ZScoreSettings(mode: .rolling, window: 32, warmup: 16),
                   alerts: AlertPolicy(threshold: 4, criticalThreshold: 8, raiseAfter: 2, clearAfter: 5)),
-    combine: nil)
+    combine: nil, surprise: nil)
 
 /// A small asset: two sensors, 400 rows a minute apart, a level shift on `a` (rows 200..<230)
 /// and a spike on `b` (rows 300..<304).

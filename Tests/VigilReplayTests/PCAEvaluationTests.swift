@@ -39,7 +39,7 @@ struct PCAEvaluationTests {
         #expect(fixture.asset == "rig" && fixture.isLabelled)
         // Per-sensor detectors off, so the figures are the PCA monitor's alone.
         let pcaOnly = try Self.evaluator("""
-            detectors: {zscore: {enabled: false}, combine: {enabled: false}}
+            detectors: {surprise: {enabled: false}, zscore: {enabled: false}, combine: {enabled: false}}
             assets: [{name: rig, sensors: ["rig/*"]}]
             """)
         let run = pcaOnly.run(fixture)
@@ -111,7 +111,7 @@ extension PCAEvaluationTests {
         for seed in [UInt64(1), 2, 3] {
             let fixture = try WideCSVReader().read(bytes: Array(plantCSV(seed: seed).utf8), name: "plant/rig.csv")
             for (label, yaml) in [("per-sensor only (shipped)", ""),
-                                  ("PCA only", "detectors: {zscore: {enabled: false}, combine: {enabled: false}}\nassets: [{name: rig, sensors: [\"rig/*\"]}]"),
+                                  ("PCA only", "detectors: {surprise: {enabled: false}, zscore: {enabled: false}, combine: {enabled: false}}\nassets: [{name: rig, sensors: [\"rig/*\"]}]"),
                                   ("shipped + PCA", "assets: [{name: rig, sensors: [\"rig/*\"]}]")] {
                 let m = try Self.evaluator(yaml).run(fixture).metrics()
                 let fp = Double(m.point.falsePositives) / Double(m.point.falsePositives + m.point.trueNegatives)

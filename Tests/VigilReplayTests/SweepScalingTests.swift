@@ -7,7 +7,10 @@ import VigilReplay
 struct SweepScalingTests {
     @Test("raw thresholds scale by the factor; probability thresholds by the power of their tail")
     func scaling() throws {
-        let s = DetectorSettings()  // shipped defaults: z-score + calibrated combination
+        let shipped = DetectorSettings().scalingThresholds(by: 2)
+        #expect(shipped.surprise?.alerts.threshold == 8 && shipped.surprise?.alerts.criticalThreshold == 14)
+        // The calibrated z-score combination (the former default).
+        let s = DetectorSettings(zscore: DetectorSettings.defaultZScore, combine: DetectorSettings.defaultCombine)
         let stricter = s.scalingThresholds(by: 2)
         #expect(stricter.zscore?.alerts.threshold == 10)
         let combined = try #require(stricter.combine?.alerts)

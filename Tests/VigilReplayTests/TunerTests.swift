@@ -24,7 +24,8 @@ let tuningFixtures: [Fixture] = (0..<6).map { i in
 /// A base that never alerts: raw z-score (no calibration) at 40σ.
 let badBase = try! VigilConfiguration.parse(yaml: """
     detectors:
-      zscore: {threshold: 40, critical: 50}
+      surprise: {enabled: false}
+      zscore: {enabled: true, threshold: 40, critical: 50}
       combine: {enabled: false}
     """, file: "bad.yaml")
 
