@@ -7,15 +7,6 @@ import VigilDetectors
 import Glibc
 #endif
 
-/// What ingest does when a worker's ring is full.
-public enum OverflowPolicy: String, Sendable, Equatable, Codable, CaseIterable {
-    /// Stop reading until the worker catches up: ZeroMQ's high-water mark then pushes back on
-    /// PULL senders, and nothing is lost (the default).
-    case block
-    /// Drop what does not fit and count it as `queue_full`.
-    case drop
-}
-
 /// Shape of the pipeline.
 public struct PipelineConfiguration: Sendable, Equatable {
     /// Worker threads, each owning the detector state of its sensors.
