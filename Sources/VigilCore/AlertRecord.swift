@@ -70,6 +70,8 @@ public struct AlertRecord: Sendable, Equatable, Codable {
             return ["strongest": .string(strongest.rawValue), "strongest_score": .number(score)]
         case .none:
             return [:]
+        case .closed(let reason):
+            return ["reason": .string(reason.name)]
         }
     }
 

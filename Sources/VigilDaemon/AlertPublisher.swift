@@ -24,9 +24,22 @@ import Glibc
 /// still held (and any the workers emit after) are neither journaled nor published, and one log
 /// line says how many.
 ///
-/// Threading: `open` and `start` on the starting thread; then the PUB socket and the journal
-/// writer belong to the publisher thread. `requestStop` and `lastSeq` from any thread.
-final class AlertPublisher: @unchecked Sendable {
+/// After each committed batch it tells the pipeline what is journaled
+/// (`Pipeline.alertsJournaled(throughSeq:)`): a checkpoint is committed only once every alert
+/// emitted before it is. Clears the daemon makes itself at start-up (`preload`, from the
+/// reconcile with the journal) are journaled and published before anything the workers emit.
+///
+/// As a stage it stops after the workers: it exits once stopping was requested, every worker has
+/// exited and their alert rings are empty.
+///
+/// Threading: `open`, `preload` and `start` on the starting thread; then the PUB socket and the
+/// journal writer belong to the publisher thread. `requestStop` and `lastSeq` from any thread.
+final class AlertPublisher: Stage, @unchecked Sendable {
+    let name = "publisher"
+    private let heartbeat = Heartbeat(name: "vigil-publish")
+    var heartbeats: [Heartbeat] { [heartbeat] }
+    /// Clears to journal and publish first (see `preload`).
+    private var preloaded: [ClosedAlert] = []
     private let options: DaemonOptions
     private let pipeline: Pipeline
     private let metrics: DaemonMetrics
@@ -50,10 +63,16 @@ final class AlertPublisher: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Opens (creating) the journal and binds the PUB socket on the caller's thread.
-    func open(context: ZMQContext) throws {
+    /// Opens (creating) the journal and binds the PUB socket on the caller's thread. `seq`
+    /// continues from the journal's last, or from `minimumSeq` (the restored checkpoint's journal
+    /// `seq`) when the journal is behind it, so that no `seq` a subscriber saw is used again.
+    func open(context: ZMQContext, minimumSeq: UInt64 = 0) throws {
         let j = try Journal(path: options.journalPath, access: .readWrite)
-        seq = try j.lastSeq()
+        let journalSeq = try j.lastSeq()
+        if minimumSeq > journalSeq {
+            logger.warning("the journal is behind the detector checkpoint: its last seq is \(journalSeq), the checkpoint was written at seq \(minimumSeq) (the journal was replaced, restored from a backup, or lost its last writes to a power failure); alerts \(journalSeq + 1)…\(minimumSeq) are missing from it, seq continues from \(minimumSeq + 1)")
+        }
+        seq = max(journalSeq, minimumSeq)
         metrics.lastSeq.set(0, seq)
         journal = j
         let s = try ZMQSocket(context: context, type: .pub)
@@ -64,6 +83,13 @@ final class AlertPublisher: @unchecked Sendable {
 
     /// The last `seq` published.
     var lastSeq: UInt64 { metrics.lastSeq[0] }
+
+    /// Clears to journal and publish before anything else (alerts the journal shows raised that
+    /// no restored detector can take over). Before `start()`.
+    func preload(_ closed: [ClosedAlert]) {
+        precondition(thread == nil, "AlertPublisher.preload is called before start()")
+        preloaded = closed
+    }
 
     func start() {
         thread = StageThread(name: "vigil-publish") { [self] in self.run() }
@@ -90,8 +116,17 @@ final class AlertPublisher: @unchecked Sendable {
         var failures = 0           // consecutive failed tries of the held batch
         var lastFailureLog: UInt64 = 0
         var abandoned = 0          // alerts given up on while stopping
+        for closed in preloaded {
+            seq += 1
+            let record = AlertRecord(seq: seq, event: closed.event, sensorName: closed.sensorName)
+            batch.append((record, record.json))
+        }
+        preloaded = []
+        if !batch.isEmpty { entries = batch.map { JournalEntry($0.record, json: $0.json) } }
         while true {
-            let workersDone = !pipeline.isRunning
+            heartbeat.beat()
+            // Exit only when asked, once the workers have exited and their rings are empty.
+            let workersDone = stopRequestedAt.load(ordering: .relaxed) != 0 && !pipeline.isRunning
             let started = Clock.monotonicNanoseconds()
             if batch.isEmpty {
                 pipeline.drainAlerts(maximum: 1024) { event in
@@ -143,6 +178,7 @@ final class AlertPublisher: @unchecked Sendable {
                 sleepChecked(milliseconds: delay)
                 continue
             }
+            pipeline.alertsJournaled(throughSeq: batch.last!.record.seq)
             if failures > 0 {
                 logger.notice("journal writable again after \(failures) failed tries; publishing the \(batch.count) held alerts")
                 failures = 0
@@ -172,6 +208,7 @@ final class AlertPublisher: @unchecked Sendable {
     private func sleepChecked(milliseconds: Int) {
         var left = milliseconds
         while left > 0 {
+            heartbeat.beat()
             usleep(UInt32(min(left, 50)) * 1000)
             left -= 50
             if stopRequestedAt.load(ordering: .relaxed) != 0 { return }

@@ -54,6 +54,10 @@ public struct DaemonOptions: Sendable {
     /// How often detector state is checkpointed while running (`state.checkpoint_interval`);
     /// `.zero` checkpoints only at shutdown.
     public var checkpointInterval: Duration
+    /// How long a stage thread's heartbeat may stand still before the thread counts as stalled
+    /// (the watchdog ping is withheld, `/healthz` answers 503); nil: half the systemd watchdog
+    /// interval, at least 3 s, or 10 s without a watchdog.
+    public var stallLimit: Duration?
     public var pipeline: PipelineConfiguration
     public var maxSensors: Int
     /// Per-sensor detector settings.
@@ -69,7 +73,7 @@ public struct DaemonOptions: Sendable {
                 historyMaxRequestBytes: Int = 4096,
                 metricsListen: String? = "127.0.0.1:9464", stateDirectory: String = "state",
                 journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
-                checkpointInterval: Duration = .seconds(60),
+                checkpointInterval: Duration = .seconds(60), stallLimit: Duration? = nil,
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil) {
@@ -88,6 +92,7 @@ public struct DaemonOptions: Sendable {
         self.journalRetention = journalRetention
         self.journalRetentionInterval = journalRetentionInterval
         self.checkpointInterval = checkpointInterval
+        self.stallLimit = stallLimit
         self.metricsListen = metricsListen
         self.stateDirectory = stateDirectory
         self.pipeline = pipeline

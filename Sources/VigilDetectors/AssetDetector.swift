@@ -69,6 +69,16 @@ public struct AssetDetector: Sendable {
     /// Whether the asset's alert is raised.
     public var isRaised: Bool { state.isRaised }
 
+    /// The asset's raised alert, if any (its id's timestamp and severity).
+    public var openAlert: (raisedAt: Int64, severity: Severity)? { state.isRaised ? (state.raisedAt, state.severity) : nil }
+
+    /// Brings the asset's alert state in line with the journal's last event for it (see
+    /// `AlertStateMachine.reconcile(with:)`); `.unavailable` for another detector's event.
+    public mutating func reconcile(with latest: JournaledAlert) -> AlertReconciliation {
+        guard latest.detector == .isolationForest else { return .unavailable }
+        return state.reconcile(with: latest)
+    }
+
     // MARK: Snapshot
 
     /// Writes the dimension, the current round (latest values, who reported), the forest's
