@@ -52,8 +52,16 @@ public struct AlertStateMachine: Sendable {
     public private(set) var isRaised = false
     /// Whether nothing is amiss: not raised, and the last sample was below the threshold (no run
     /// towards a raise under way). Detectors learn only from in-control samples.
+    ///
+    /// An alert taken over from the journal (`adoptRaised`) counts as in control until the first
+    /// score reaches this machine: a chain that is still warming up (new, or new settings) must
+    /// learn its baseline to be able to clear the alert at all; from the first score on, the
+    /// alert is raised like any other.
     @inline(__always)
-    public var isInControl: Bool { !isRaised && anomalousRun == 0 }
+    public var isInControl: Bool { !isRaised ? anomalousRun == 0 : runMaxScore == Self.adoptedUnscored }
+    /// `runMaxScore` is unused while raised; this value there marks an adopted alert that no
+    /// score has reached yet (kept across checkpoints with the rest of the state).
+    private static let adoptedUnscored = -Double.infinity
     /// Severity of the raised alert (`.warning` while none is raised).
     public private(set) var severity: Severity = .warning
     /// Timestamp of the sample that raised the current alert (its `id`); meaningful while raised.
@@ -89,6 +97,7 @@ public struct AlertStateMachine: Sendable {
             }
             return nil
         }
+        if runMaxScore == Self.adoptedUnscored { runMaxScore = 0 }  // the adopted alert's first score
         if score < policy.threshold * policy.clearRatio {
             calmRun += 1
             if calmRun >= policy.clearAfter {
@@ -118,15 +127,16 @@ public struct AlertStateMachine: Sendable {
     // MARK: Reconciling with the journal
 
     /// Takes over an alert the journal shows raised (id `raisedAt`, `severity`), so that it is
-    /// cleared, with that id, when the scores say so. A run of calm samples under way restarts.
-    /// Used at restart when the journal is ahead of the restored state; off the sample path.
+    /// cleared, with that id, when the scores say so (see `isInControl` for a chain still warming
+    /// up). Used at restart when the journal is ahead of the restored state, and at a reload that
+    /// gives the sensor new settings; off the sample path.
     public mutating func adoptRaised(raisedAt: Int64, severity: Severity) {
-        if !isRaised || self.raisedAt != raisedAt { calmRun = 0 }
+        calmRun = 0
         isRaised = true
         self.raisedAt = raisedAt
         self.severity = severity
         anomalousRun = 0
-        runMaxScore = 0
+        runMaxScore = Self.adoptedUnscored
     }
 
     /// Ends the raised alert without an event: the journal already holds its clear. Used at

@@ -153,11 +153,13 @@ public enum DetectorSnapshotFormat {
             count += 1
         }
 
-        /// The payload (record count patched in); the builder is left empty.
+        /// The payload (record count patched in); the builder starts the next payload.
         public mutating func finish() -> [UInt8] {
             w.patch(UInt32(count), at: 0)
             count = 0
-            return w.take()
+            let payload = w.take()
+            w.write(UInt32(0))
+            return payload
         }
     }
 }
