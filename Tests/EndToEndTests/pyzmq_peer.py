@@ -9,9 +9,18 @@ sub   ENDPOINT COUNT TIMEOUT_S        SUBSCRIBE to alert/, print each alert's JS
 ask   ENDPOINT JSON TIMEOUT_S         REQ one history request, print the reply (or "no reply").
 flood ENDPOINT BYTES FRAMES TIMEOUT_S DEALER one request of BYTES bytes split into FRAMES frames
                                       (after the empty delimiter), print the reply or "no reply".
+burst ENDPOINT PID MESSAGES SAMPLES   PUSH MESSAGES VGL1 messages of SAMPLES samples (100 sensors),
+                                      SIGTERM process PID right after the last send returns, then
+                                      close with a long linger; print the samples sent.
+load  ENDPOINT SENSORS RATE           PUSH a steady load until killed: every 10 ms one VGL1 message
+                                      of RATE/100 samples per sensor chaos/s<k>, calm with a 3-sample
+                                      spike every 150 samples (staggered by sensor), 1 s apart.
 """
 import json
 import math
+import os
+import signal
+import struct
 import sys
 import time
 
@@ -84,6 +93,51 @@ def flood(endpoint, size, frames, timeout):
     ctx.term()
 
 
+def vgl1(sensor, samples):
+    sid = sensor.encode()
+    head = b"VGL1" + struct.pack("<H", len(sid)) + sid + struct.pack("<I", len(samples))
+    return head + struct.pack("<" + "qd" * len(samples), *[x for s in samples for x in s])
+
+
+def burst(endpoint, pid, messages, count):
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 120000)
+    push.connect(endpoint)
+    t0 = 1_750_000_000_000_000_000
+    # Pre-build one payload per sensor; each message re-sends its sensor's block with later times.
+    sent = 0
+    for m in range(messages):
+        base = t0 + (m // 100) * count * 1_000_000_000
+        samples = [(base + i * 1_000_000_000, 10.0 + (i % 7) * 0.01) for i in range(count)]
+        push.send(vgl1("burst/s%d" % (m % 100), samples))
+        sent += count
+    os.kill(pid, signal.SIGTERM)
+    print(sent, flush=True)
+    push.close()
+    ctx.term()
+
+
+def load(endpoint, sensors, rate):
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    push.connect(endpoint)
+    t0 = 1_750_000_000_000_000_000
+    per = max(1, rate // 100 // sensors)
+    i = 0
+    while True:
+        for k in range(sensors):
+            samples = []
+            for j in range(i, i + per):
+                phase = (j + k * 17) % 150
+                value = 100.0 if 100 <= phase < 103 else 10 + math.sin(j / 5) * 0.5 + (j % 7) * 0.01
+                samples.append((t0 + j * 1_000_000_000, value))
+            push.send(vgl1("chaos/s%d" % k, samples))
+        i += per
+        time.sleep(0.01)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
@@ -91,5 +145,9 @@ if __name__ == "__main__":
         ask(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif sys.argv[1] == "flood":
         flood(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]))
+    elif sys.argv[1] == "burst":
+        burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "load":
+        load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         sub(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
