@@ -55,6 +55,13 @@ public struct SnapshotWriter: Sendable {
 
     public init() {}
 
+    /// A writer that appends into `buffer`'s storage (emptied first, its capacity kept), so that
+    /// a recycled buffer is reused instead of allocating and faulting in a new one.
+    public init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     public mutating func write(_ v: UInt8) { bytes.append(v) }
     public mutating func write(_ v: Bool) { bytes.append(v ? 1 : 0) }
     public mutating func write(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
@@ -195,16 +202,12 @@ public struct SnapshotReader: Sendable {
 
     public mutating func readUInt32(_ what: @autoclosure () -> String = "uint32") throws(SnapshotError) -> UInt32 {
         let at = try take(4, what())
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[at + k]) << (8 * k) }
-        return v
+        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
     }
 
     public mutating func readUInt64(_ what: @autoclosure () -> String = "uint64") throws(SnapshotError) -> UInt64 {
         let at = try take(8, what())
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[at + k]) << (8 * k) }
-        return v
+        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
     }
 
     public mutating func readInt64(_ what: @autoclosure () -> String = "int64") throws(SnapshotError) -> Int64 {
@@ -309,18 +312,31 @@ public struct SnapshotReader: Sendable {
     }
 }
 
-/// The checksum of a version-2 snapshot section: a 64-bit multiply-xorshift hash over
-/// little-endian 64-bit words (then the tail bytes), seeded with the length. Not cryptographic:
-/// it detects torn writes and flipped bits about ten times faster than byte-wise FNV-1a, which
-/// matters for a 300 MB checkpoint written and read within a second.
+/// The checksum of a version-2 snapshot section: four interleaved 64-bit multiply-xorshift lanes
+/// over little-endian 64-bit words (32 bytes a round, so the multiplications overlap), then the
+/// tail words and bytes, folded together and seeded with the length. Not cryptographic: it detects
+/// torn writes and flipped bits many times faster than byte-wise FNV-1a, which matters for a
+/// 300 MB checkpoint written and read within a second.
 public func snapshotChecksum(_ p: UnsafeRawBufferPointer) -> UInt64 {
     let k: UInt64 = 0x9E37_79B9_7F4A_7C15
-    var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ (UInt64(p.count) &* k)
     let n = p.count
+    var a: UInt64 = 0xCBF2_9CE4_8422_2325 ^ (UInt64(n) &* k)
+    var b: UInt64 = 0x84CA_A73B_FE09_4A69
+    var c: UInt64 = 0x3C6E_F372_FE94_F82B
+    var d: UInt64 = 0xA54F_F53A_5F1D_36F1
+    guard let base = p.baseAddress else { return a }
     var i = 0
+    @inline(__always) func word(_ at: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+    while i + 32 <= n {
+        a = (a ^ word(i)) &* k; a ^= a >> 31
+        b = (b ^ word(i + 8)) &* k; b ^= b >> 31
+        c = (c ^ word(i + 16)) &* k; c ^= c >> 31
+        d = (d ^ word(i + 24)) &* k; d ^= d >> 31
+        i += 32
+    }
+    var h = a ^ (b &* 3) ^ (c &* 5) ^ (d &* 7)
     while i + 8 <= n {
-        let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-        h = (h ^ w) &* k
+        h = (h ^ word(i)) &* k
         h ^= h >> 31
         i += 8
     }

@@ -141,6 +141,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                         try file.write(prefix)
                         try file.write(chunk.payload)
                         try file.write(suffix)
+                        pipeline.recycleCheckpointBuffer(chunk.payload, worker: w)
                         heartbeat.beat()
                         if chunk.isLast {
                             last[w] = chunk
@@ -178,7 +179,9 @@ final class Checkpointer: Stage, @unchecked Sendable {
         let took = Clock.monotonicNanoseconds() &- started
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
         metrics.setCheckpointPauses(chunks.map(\.longestPause))
-        let pauses = chunks.map { "worker\($0.worker) \(milliseconds($0.longestPause)) ms in \($0.slices) slices" }.joined(separator: ", ")
+        let pauses = chunks.map {
+            "worker\($0.worker) \(milliseconds($0.longestPause)) ms (cpu \(milliseconds($0.longestPauseCPU)) ms) in \($0.slices) slices"
+        }.joined(separator: ", ")
         logger.info("checkpoint written", metadata: [
             "sensors": "\(assembler.sensorRecords)", "assets": "\(assembler.assetRecords)", "bytes": "\(assembler.offset)",
             "ms": "\(milliseconds(took))", "covered_seq": "\(request.coveredSeq)", "journal_seq": "\(pipeline.journaledSeq)",
@@ -210,27 +213,74 @@ final class Checkpointer: Stage, @unchecked Sendable {
     // MARK: At shutdown
 
     /// Writes the stopped state whole, streamed chunk by chunk (the workers have exited, the
-    /// publisher has journaled everything it will). Failures are logged; the previous checkpoint
-    /// then stays.
+    /// publisher has journaled everything it will): one thread per worker serialises that worker's
+    /// state into chunks while this thread writes them, so serialising and writing overlap.
+    /// Failures are logged; the previous checkpoint then stays.
     private func writeStoppedState() {
         drainChunks()
         let started = Clock.monotonicNanoseconds()
         let createdAt = Clock.wallNanoseconds()
         let seq = pipeline.journaledSeq
+        let workers = pipeline.configuration.workers
         var assembler = DetectorSnapshotAssembler()
+        var writing: UInt64 = 0
+        var syncing: UInt64 = 0
+        let handOver = (0..<workers).map { _ in SPSCRing<CheckpointChunk>(minimumCapacity: 4) }
+        let returned = (0..<workers).map { _ in SPSCRing<[UInt8]>(minimumCapacity: 8) }
+        let producing = Atomic<Int>(workers)
+        let abandoned = Atomic<Bool>(false)
+        let pipeline = self.pipeline
+        let producers = (0..<workers).map { w in
+            StageThread(name: "vigil-snapshot\(w)") {
+                struct Abandoned: Error {}
+                try? pipeline.forEachStoppedStateChunk(worker: w, buffers: { returned[w].pop() }) { chunk in
+                    var b = Backoff(maximumSleepMicroseconds: 200)
+                    while !handOver[w].push(chunk) {
+                        if abandoned.load(ordering: .acquiring) { throw Abandoned() }
+                        b.pause()
+                    }
+                }
+                producing.wrappingSubtract(1, ordering: .releasing)
+            }
+        }
+        defer {
+            abandoned.store(true, ordering: .releasing)
+            for p in producers { p.join() }
+        }
         do {
             let file = try AtomicFileWriter(path: path)
             do {
                 try file.write(assembler.header())
-                try pipeline.forEachStoppedStateChunk { chunk in
-                    let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
-                    try file.write(prefix)
-                    try file.write(chunk.payload)
-                    try file.write(suffix)
-                    heartbeat.beat()
+                var idle = Backoff(maximumSleepMicroseconds: 200)
+                while true {
+                    let finished = producing.load(ordering: .acquiring) == 0
+                    var got = false
+                    for (w, ring) in handOver.enumerated() {
+                        while let chunk = ring.pop() {
+                            got = true
+                            let begin = Clock.monotonicNanoseconds()
+                            let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
+                            try file.write(prefix)
+                            try file.write(chunk.payload)
+                            try file.write(suffix)
+                            _ = returned[w].push(chunk.payload)
+                            heartbeat.beat()
+                            writing &+= Clock.monotonicNanoseconds() &- begin
+                        }
+                    }
+                    if got {
+                        idle.reset()
+                    } else if finished {
+                        break  // every producer is done and every ring was empty after that
+                    } else {
+                        heartbeat.beat()
+                        idle.pause()
+                    }
                 }
                 try file.write(assembler.finish(names: pipeline.registry.allNames, coveredSeq: seq, journalSeq: seq, createdAt: createdAt))
+                let begin = Clock.monotonicNanoseconds()
                 try file.commit()
+                syncing = Clock.monotonicNanoseconds() &- begin
             } catch {
                 file.abandon()
                 throw error
@@ -243,7 +293,8 @@ final class Checkpointer: Stage, @unchecked Sendable {
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
         logger.info("saved detector state", metadata: [
             "sensors": "\(assembler.sensorRecords)", "assets": "\(assembler.assetRecords)", "bytes": "\(assembler.offset)",
-            "ms": "\(milliseconds(took))", "journal_seq": "\(seq)", "path": "\(path)",
+            "ms": "\(milliseconds(took))", "write_ms": "\(milliseconds(writing))", "sync_ms": "\(milliseconds(syncing))",
+            "journal_seq": "\(seq)", "path": "\(path)",
         ])
     }
 

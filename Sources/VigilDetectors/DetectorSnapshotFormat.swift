@@ -126,6 +126,15 @@ public enum DetectorSnapshotFormat {
             w.write(UInt32(0))
         }
 
+        /// A builder that writes into `buffer`'s storage (a payload handed back after it was
+        /// written: no new allocation, no page faults).
+        public init(_ kind: SectionKind, reusing buffer: [UInt8]) {
+            precondition(kind == .sensors || kind == .assets)
+            self.kind = kind
+            w = SnapshotWriter(reusing: buffer)
+            w.write(UInt32(0))
+        }
+
         /// Bytes of the payload so far.
         public var byteCount: Int { w.count }
 

@@ -3,6 +3,9 @@ import RingBuffer
 import Synchronization
 import VigilCore
 import VigilDetectors
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One piece of a checkpoint: a sensors or assets section payload a worker serialised from its
 /// own state, on its way to the checkpointer through that worker's chunk ring.
@@ -22,8 +25,11 @@ public struct CheckpointChunk: Sendable {
     /// Alert events the worker had emitted when it finished capturing (last chunk only): the
     /// checkpoint may be committed once that many of its events are journaled.
     public var alertsEmitted: UInt64 = 0
-    /// The longest single pause the capture cost the worker's sample loop, in nanoseconds.
+    /// The longest single pause the capture cost the worker's sample loop, in nanoseconds of
+    /// wall time (what the worker's ring waited; preemption by other processes included).
     public var longestPause: UInt64 = 0
+    /// The processor time of that slice, in nanoseconds (the capture's own cost).
+    public var longestPauseCPU: UInt64 = 0
     /// All pauses of the capture together, in nanoseconds.
     public var totalPause: UInt64 = 0
     /// How many slices the capture took.
@@ -77,6 +83,13 @@ public struct CheckpointRequest: Sendable, Equatable {
     public var coveredSeq: UInt64
 }
 
+/// The calling thread's processor time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+func threadCPUNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
 extension Pipeline {
     // MARK: Checkpointer side (one checkpoint thread)
 
@@ -101,6 +114,12 @@ extension Pipeline {
         checkpointChunks[w].pop()
     }
 
+    /// Hands a written chunk's payload back to worker `w`, which writes a later chunk into it
+    /// (dropped when the worker has enough). Checkpoint thread only.
+    public func recycleCheckpointBuffer(_ payload: [UInt8], worker w: Int) {
+        _ = checkpointBuffers[w].push(payload)
+    }
+
     // MARK: Worker side
 
     /// A worker's capture in progress (worker-local).
@@ -112,9 +131,11 @@ extension Pipeline {
         /// Next chain to serialise.
         var cursor = 0
         var builder = DetectorSnapshotFormat.SectionBuilder(.sensors)
+        var fingerprints = FingerprintCache()
         /// A chunk the ring had no room for, pushed first next time.
         var pending: CheckpointChunk?
         var longest: UInt64 = 0
+        var longestCPU: UInt64 = 0
         var total: UInt64 = 0
         var slices = 0
 
@@ -146,10 +167,11 @@ extension Pipeline {
             }
         }
         let started = monotonicNanoseconds()
+        let startedCPU = threadCPUNanoseconds()
         var now = started
         let end = states.count
         while capture.cursor < end, capture.builder.byteCount < checkpointChunkBytes {
-            appendRecord(states[capture.cursor], to: &capture.builder)
+            appendRecord(states[capture.cursor], to: &capture.builder, &capture.fingerprints)
             capture.cursor += 1
             if capture.cursor & 15 == 0 {
                 now = monotonicNanoseconds()
@@ -160,6 +182,7 @@ extension Pipeline {
         if capture.builder.byteCount >= checkpointChunkBytes || (capture.cursor >= end && capture.builder.count > 0) {
             chunk = CheckpointChunk(worker: w, generation: capture.generation, kind: .sensors,
                                     records: capture.builder.count, payload: capture.builder.finish())
+            if let buffer = checkpointBuffers[w].pop() { capture.builder = .init(.sensors, reusing: buffer) }
         } else if capture.cursor >= end {
             // Every chain is out: the asset detectors close the worker's part.
             var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
@@ -171,12 +194,16 @@ extension Pipeline {
         }
         now = monotonicNanoseconds()
         let pause = now &- started
-        capture.longest = max(capture.longest, pause)
+        if pause > capture.longest {
+            capture.longest = pause
+            capture.longestCPU = threadCPUNanoseconds() &- startedCPU
+        }
         capture.total &+= pause
         capture.slices += 1
         if var chunk {
             if chunk.isLast {
                 chunk.longestPause = capture.longest
+                chunk.longestPauseCPU = capture.longestCPU
                 chunk.totalPause = capture.total
                 chunk.slices = capture.slices
             }

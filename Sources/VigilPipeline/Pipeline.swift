@@ -66,6 +66,20 @@ final class WorkerSlot: @unchecked Sendable {
     var final = WorkerState()
 }
 
+/// The fingerprint of the settings seen last, so that a run of chains with equal settings (the
+/// usual case) is fingerprinted once. A plain value owned by one thread.
+struct FingerprintCache {
+    private var settings: DetectorSettings?
+    private var fingerprint: UInt64 = 0
+
+    mutating func of(_ s: DetectorSettings) -> UInt64 {
+        if let known = settings, known == s { return fingerprint }
+        settings = s
+        fingerprint = s.fingerprint
+        return fingerprint
+    }
+}
+
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
@@ -126,6 +140,9 @@ public final class Pipeline: @unchecked Sendable {
     let checkpointCancelled = Atomic<UInt64>(0)
     /// Per worker: captured section payloads on their way to the checkpointer.
     let checkpointChunks: [SPSCRing<CheckpointChunk>]
+    /// Per worker: payload buffers the checkpointer has written, on their way back for reuse (a
+    /// fresh megabyte costs hundreds of page faults on the worker's thread).
+    let checkpointBuffers: [SPSCRing<[UInt8]>]
     /// How many bytes of state a worker serialises into one chunk at most.
     public var checkpointChunkBytes = 1 << 20
     /// How long one capture slice may run before the worker goes back to its samples.
@@ -155,6 +172,7 @@ public final class Pipeline: @unchecked Sendable {
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
         workerHeartbeats = (0..<configuration.workers).map { Heartbeat(name: "vigil-worker\($0)") }
         checkpointChunks = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: 4) }
+        checkpointBuffers = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: 8) }
         drained = Array(repeating: 0, count: configuration.workers)
         journaled = .allocate(capacity: configuration.workers)
         for w in 0..<configuration.workers { (journaled + w).initialize(to: Atomic(0)) }
@@ -342,29 +360,44 @@ public final class Pipeline: @unchecked Sendable {
 
     /// The state the workers handed over as they exited (or the seeds of a pipeline restored but
     /// never started), serialised worker by worker into section payloads of about
-    /// `checkpointChunkBytes` and handed to `body` one at a time (so a writer can stream them),
-    /// sensors in index order within each worker. Call after `join()`.
+    /// `checkpointChunkBytes` and handed to `body` one at a time (so a writer can stream them).
+    /// Call after `join()`.
     public func forEachStoppedStateChunk(_ body: (CheckpointChunk) throws -> Void) rethrows {
+        for w in 0..<configuration.workers { try forEachStoppedStateChunk(worker: w, buffers: { nil }, body) }
+    }
+
+    /// The same for one worker's state only. After `join()`, and then from any thread: the
+    /// workers' states are immutable from then on, so one thread per worker may serialise its own
+    /// (a writer thread streams what they produce).
+    ///
+    /// - Parameter buffers: a written payload to write the next one into, if one is back (see
+    ///   `checkpointBuffers`); nil allocates.
+    public func forEachStoppedStateChunk(worker w: Int, buffers: () -> [UInt8]?, _ body: (CheckpointChunk) throws -> Void) rethrows {
         precondition(threads.isEmpty, "Pipeline.forEachStoppedStateChunk is called after join()")
-        for (w, slot) in slots.enumerated() {
-            var state = slot.final
-            if state.states.isEmpty && state.assetDetectors.isEmpty { state = slot.seed }  // restored, never started
-            let chains = state.states.sorted { $0.sensor < $1.sensor }
-            var builder = DetectorSnapshotFormat.SectionBuilder(.sensors)
-            for chain in chains {
-                appendRecord(chain, to: &builder)
-                if builder.byteCount >= checkpointChunkBytes {
-                    try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
-                }
-            }
-            if builder.count > 0 {
+        let slot = slots[w]
+        let restoredOnly = slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty  // restored, never started
+        let chains = restoredOnly ? slot.seed.states : slot.final.states
+        let assetDetectors = restoredOnly ? slot.seed.assetDetectors : slot.final.assetDetectors
+        var fingerprints = FingerprintCache()
+        func newBuilder() -> DetectorSnapshotFormat.SectionBuilder {
+            if let buffer = buffers() { return .init(.sensors, reusing: buffer) }
+            return .init(.sensors, reservingCapacity: checkpointChunkBytes + (64 << 10))
+        }
+        var builder = newBuilder()
+        for k in chains.indices {
+            appendRecord(chains[k], to: &builder, &fingerprints)
+            if builder.byteCount >= checkpointChunkBytes {
                 try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
+                builder = newBuilder()
             }
-            var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
-            for (asset, detector) in state.assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
-            if assets.count > 0 {
-                try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, payload: assets.finish()))
-            }
+        }
+        if builder.count > 0 {
+            try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
+        }
+        var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
+        for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
+        if assets.count > 0 {
+            try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, payload: assets.finish()))
         }
     }
 
@@ -377,9 +410,11 @@ public final class Pipeline: @unchecked Sendable {
         slots.reduce(0) { $0 + ($1.final.states.isEmpty ? $1.seed.states.count : $1.final.states.count) }
     }
 
-    /// Appends one chain as a sensor record.
-    func appendRecord(_ chain: SensorDetectors, to builder: inout DetectorSnapshotFormat.SectionBuilder) {
-        builder.appendSensor(name: registry.name(of: chain.sensor), fingerprint: chain.settings.fingerprint) { chain.write(to: &$0) }
+    /// Appends one chain as a sensor record (its settings' fingerprint from `fingerprints`: chains
+    /// mostly share their settings, and a fingerprint costs a microsecond).
+    func appendRecord(_ chain: SensorDetectors, to builder: inout DetectorSnapshotFormat.SectionBuilder,
+                      _ fingerprints: inout FingerprintCache) {
+        builder.appendSensor(name: registry.name(of: chain.sensor), fingerprint: fingerprints.of(chain.settings)) { chain.write(to: &$0) }
     }
 
     /// Appends one asset detector as an asset record.
