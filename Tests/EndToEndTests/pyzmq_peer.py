@@ -10,8 +10,9 @@ ask   ENDPOINT JSON TIMEOUT_S         REQ one history request, print the reply (
 flood ENDPOINT BYTES FRAMES TIMEOUT_S DEALER one request of BYTES bytes split into FRAMES frames
                                       (after the empty delimiter), print the reply or "no reply".
 burst ENDPOINT PID MESSAGES SAMPLES   PUSH MESSAGES VGL1 messages of SAMPLES samples (100 sensors),
-                                      SIGTERM process PID right after the last send returns, then
-                                      close with a long linger; print the samples sent.
+                                      built first and sent back to back, SIGTERM process PID right
+                                      after the last send returns, then close with a long linger;
+                                      print the samples sent.
 load  ENDPOINT SENSORS RATE           PUSH a steady load until killed: every 10 ms one VGL1 message
                                       of RATE/100 samples per sensor chaos/s<k>, calm with a 3-sample
                                       spike every 150 samples (staggered by sensor), 1 s apart.
@@ -105,12 +106,15 @@ def burst(endpoint, pid, messages, count):
     push.setsockopt(zmq.LINGER, 120000)
     push.connect(endpoint)
     t0 = 1_750_000_000_000_000_000
-    # Pre-build one payload per sensor; each message re-sends its sensor's block with later times.
-    sent = 0
+    # Built first, then sent as fast as libzmq takes them, so most are still queued at the signal.
+    payloads = []
     for m in range(messages):
         base = t0 + (m // 100) * count * 1_000_000_000
         samples = [(base + i * 1_000_000_000, 10.0 + (i % 7) * 0.01) for i in range(count)]
-        push.send(vgl1("burst/s%d" % (m % 100), samples))
+        payloads.append(vgl1("burst/s%d" % (m % 100), samples))
+    sent = 0
+    for p in payloads:
+        push.send(p, copy=False)
         sent += count
     os.kill(pid, signal.SIGTERM)
     print(sent, flush=True)
