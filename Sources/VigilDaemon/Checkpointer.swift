@@ -43,11 +43,6 @@ final class Checkpointer: Stage, @unchecked Sendable {
     var captureTimeout: Duration = .seconds(120)
     /// How long a captured checkpoint may wait for its alerts to be journaled.
     var journalTimeout: Duration = .seconds(30)
-    /// Whether the stopped state is written at `requestStop` (false for a daemon that failed to
-    /// start: its pipeline never ran, and the file on disk must stay as it is).
-    var writesFinalSnapshot = true
-    /// Wall-clock nanoseconds of the last checkpoint written (periodic or final), 0 before.
-    private(set) var lastWritten: Int64 = 0
 
     init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, logger: Logger, path: String) {
         self.options = options
@@ -92,7 +87,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             }
             usleep(UInt32(min(100_000, max(1000, (next &- Clock.monotonicNanoseconds()) / 1000))))
         }
-        if writesFinalSnapshot { writeStoppedState() }
+        writeStoppedState()
     }
 
     // MARK: Periodic checkpoints
@@ -129,7 +124,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                 }
                 if Clock.monotonicNanoseconds() &- started > nanoseconds(captureTimeout) {
                     let missing = last.indices.filter { last[$0] == nil }.map { "worker\($0)" }.joined(separator: ", ")
-                    giveUp("checkpoint \(request.generation) given up after \(options.checkpointInterval): \(missing) did not finish capturing")
+                    giveUp("checkpoint \(request.generation) given up after \(captureTimeout): \(missing) did not finish capturing")
                     return
                 }
                 var got = false
@@ -207,7 +202,6 @@ final class Checkpointer: Stage, @unchecked Sendable {
         metrics.checkpointLast.set(1, UInt64(bytes))
         metrics.checkpointLast.set(2, UInt64(sensors))
         metrics.checkpointLast.set(3, UInt64(max(0, createdAt)))
-        lastWritten = createdAt
     }
 
     // MARK: At shutdown

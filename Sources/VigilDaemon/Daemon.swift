@@ -123,7 +123,6 @@ public final class Daemon: @unchecked Sendable {
             try metricsServer?.open()
             try ingest.bind(context: context)
         } catch {
-            checkpointer.writesFinalSnapshot = false
             context.shutdown()
             throw StartError(description: "\(error)")
         }

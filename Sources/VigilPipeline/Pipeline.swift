@@ -635,6 +635,7 @@ public final class Pipeline: @unchecked Sendable {
                 generation = g
                 resolve = resolver.withLock { $0 }
                 for k in states.indices {
+                    if k & 1023 == 1023 { heartbeat.beat() }  // re-resolving 100,000 sensors takes a while
                     let updated = resolve(registry.name(of: states[k].sensor))
                     if updated != states[k].settings {
                         states[k] = Self.replaced(states[k], with: updated, emit: emit)

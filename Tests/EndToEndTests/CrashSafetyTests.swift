@@ -200,6 +200,32 @@ struct CrashSafetyTests {
         #expect(upgraded.stop() == 0)
     }
 
+    @Test("a checkpoint that cannot be written (a file-size limit) is given up with a warning; the previous one stays whole and the next one succeeds")
+    func checkpointWriteFailure() throws {
+        let state = TestNetwork.temporaryDirectory("vigild-efbig")
+        let path = state + "/detectors.snapshot"
+        let daemon = try VigildProcess(state: state, stateYAML: "checkpoint_interval: 1s")
+        try daemon.start()
+        try send(daemon.ingest, sensors: ["efbig/a", "efbig/b"], from: 0, count: 100)
+        #expect(TestNetwork.waitUntil(seconds: 10) { daemon.metric("vigil_samples_processed_total") == 200 })
+        let before = daemon.logLines(containing: "checkpoint written").count
+        #expect(TestNetwork.waitUntil(seconds: 10) { daemon.logLines(containing: "checkpoint written").count >= before + 2 })
+        let pid = daemon.process.processIdentifier
+        try HardeningProcessTests.setFileSizeLimit(pid, 1)
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(TestNetwork.waitUntil(seconds: 10) { (daemon.metric("vigil_checkpoint_failures_total") ?? 0) >= 2 }, "\(daemon.logText)")
+        let warning = daemon.logLines(containing: "not written").last
+        #expect(warning?.contains("File too large") == true && warning?.contains("the previous checkpoint stays") == true, "\(String(describing: warning))")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == good, "the previous checkpoint is untouched")
+        #expect(TestNetwork.httpGet(port: daemon.metricsPort, path: "/healthz")?.status == 200)
+        try HardeningProcessTests.setFileSizeLimit(pid, nil)
+        let failed = daemon.logLines(containing: "checkpoint written").count
+        #expect(TestNetwork.waitUntil(seconds: 10) { daemon.logLines(containing: "checkpoint written").count > failed })
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        #expect(try DetectorSnapshot(decoding: [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))).sensors.count == 2)
+    }
+
     @Test("a journal behind the checkpoint (replaced, or restored from an old backup): one warning, and seq continues above the checkpoint's")
     func journalBehindCheckpoint() throws {
         let state = TestNetwork.temporaryDirectory("vigild-behind")

@@ -32,3 +32,26 @@ struct JournaledAlertTests {
         #expect(JournaledAlert(json: Array(text.utf8)) == nil)
     }
 }
+
+@Suite("Snapshot checksum")
+struct SnapshotChecksumTests {
+    @Test("every single-bit flip, every truncation and every length changes the checksum", arguments: [0, 1, 7, 8, 31, 32, 33, 100, 1000])
+    func detectsDamage(_ length: Int) {
+        var state: UInt64 = 0x1234_5678
+        let bytes: [UInt8] = (0..<length).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        let good = snapshotChecksum(bytes)
+        #expect(snapshotChecksum(bytes) == good, "deterministic")
+        for i in 0..<length {
+            for bit in 0..<8 {
+                var b = bytes
+                b[i] ^= UInt8(1 << bit)
+                #expect(snapshotChecksum(b) != good, "byte \(i) bit \(bit)")
+            }
+        }
+        for n in 0..<length { #expect(snapshotChecksum(Array(bytes.prefix(n))) != good, "prefix \(n)") }
+        #expect(snapshotChecksum(bytes + [0]) != good, "a zero byte more")
+    }
+}
