@@ -48,8 +48,10 @@ final class AlertPublisher: Stage, @unchecked Sendable {
     private var journal: Journal?
     private var thread: StageThread?
     private var seq: UInt64 = 0
-    /// Monotonic nanoseconds at which stopping began, 0 while running.
+    /// Monotonic nanoseconds at which shutdown began (the give-up clock), 0 while running.
     private let stopRequestedAt = Atomic<UInt64>(0)
+    /// Set by `requestStop`: exit once the workers have exited and their rings are empty.
+    private let exitRequested = Atomic<Bool>(false)
     /// How long a stopping publisher keeps retrying a journal that fails before it gives up.
     var stopGiveUpSeconds: Double = 5
     /// Retry delays while the journal fails: doubling from the first to the last.
@@ -95,10 +97,18 @@ final class AlertPublisher: Stage, @unchecked Sendable {
         thread = StageThread(name: "vigil-publish") { [self] in self.run() }
     }
 
-    /// Tells the publisher the daemon is stopping, so a journal that keeps failing is given up on
-    /// after `stopGiveUpSeconds` instead of holding the shutdown forever. Any thread.
-    func requestStop() {
+    /// Starts the give-up clock when shutdown begins (before ingest drains), so a journal that
+    /// keeps failing is given up on after `stopGiveUpSeconds` instead of holding the rings, the
+    /// workers and ingest's drain forever. Any thread.
+    func shutdownBegan() {
         _ = stopRequestedAt.compareExchange(expected: 0, desired: Clock.monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// Tells the publisher to exit once the workers have exited and every alert they emitted is
+    /// published (or given up on). Any thread.
+    func requestStop() {
+        shutdownBegan()
+        exitRequested.store(true, ordering: .releasing)
     }
 
     /// Waits until the pipeline's workers have stopped and every alert they emitted is published
@@ -126,7 +136,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
         while true {
             heartbeat.beat()
             // Exit only when asked, once the workers have exited and their rings are empty.
-            let workersDone = stopRequestedAt.load(ordering: .relaxed) != 0 && !pipeline.isRunning
+            let workersDone = exitRequested.load(ordering: .acquiring) && !pipeline.isRunning
             let started = Clock.monotonicNanoseconds()
             if batch.isEmpty {
                 pipeline.drainAlerts(maximum: 1024) { event in

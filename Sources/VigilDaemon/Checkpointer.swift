@@ -38,6 +38,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
     let path: String
     private var thread: StageThread?
     private let stopping = Atomic<Bool>(false)
+    private let shuttingDown = Atomic<Bool>(false)
     private let heartbeat = Heartbeat(name: "vigil-checkpoint")
     /// How long a checkpoint may wait for the workers' chunks before it is given up.
     var captureTimeout: Duration = .seconds(120)
@@ -58,6 +59,10 @@ final class Checkpointer: Stage, @unchecked Sendable {
         thread = StageThread(name: "vigil-checkpoint") { [self] in self.run() }
     }
 
+    /// No new periodic checkpoint starts, and one in progress is given up (the stopped state is
+    /// written whole at `requestStop`).
+    func shutdownBegan() { shuttingDown.store(true, ordering: .releasing) }
+
     /// Ends the periodic checkpoints and writes the stopped state (the workers and the publisher
     /// have stopped). Returns at once; `join` waits for the file.
     func requestStop() { stopping.store(true, ordering: .releasing) }
@@ -72,7 +77,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
     /// Whether shutdown has begun (the daemon drains): no new checkpoint starts, one in progress
     /// is given up (the stopped state is written whole instead).
     private var isShuttingDown: Bool {
-        isStopping || metrics.draining.load(ordering: .acquiring) || pipeline.isFinishing
+        isStopping || shuttingDown.load(ordering: .acquiring) || pipeline.isFinishing
     }
 
     private func run() {

@@ -28,6 +28,16 @@ public protocol Stage: AnyObject, Sendable {
     func join()
     /// One heartbeat per thread of the stage (the watchdog checks them); empty when it has none.
     var heartbeats: [Heartbeat] { get }
+    /// Shutdown has begun: the group calls it on every stage, first to last, before it stops the
+    /// first one, so a stage can stop starting new work or start a give-up clock (the publisher
+    /// holding alerts for a journal that cannot be written must not block the drain of the
+    /// stages before it forever). It must not stop the stage. Returns at once. The default does
+    /// nothing.
+    func shutdownBegan()
+}
+
+extension Stage {
+    public func shutdownBegan() {}
 }
 
 /// Owns the start order of the daemon's stages and the graceful drain in reverse order (after
@@ -54,11 +64,13 @@ public final class StageGroup: @unchecked Sendable {
         for stage in stages { stage.start() }
     }
 
-    /// Stops every started stage, last to first: `requestStop()` then `join()` of each before the
-    /// next. `stopped` is told each stage's name and how long it took to stop. Idempotent.
+    /// Stops every started stage: tells each that shutdown began, then last to first,
+    /// `requestStop()` then `join()` of each before the next. `stopped` is told each stage's name
+    /// and how long it took to stop. Idempotent.
     public func stop(_ stopped: (String, Duration) -> Void = { _, _ in }) {
         guard started else { return }
         started = false
+        for stage in stages { stage.shutdownBegan() }
         for stage in stages.reversed() {
             let begin = monotonicNanoseconds()
             stage.requestStop()

@@ -226,6 +226,30 @@ struct CrashSafetyTests {
         #expect(try DetectorSnapshot(decoding: [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))).sensors.count == 2)
     }
 
+    @Test("SIGTERM with an unwritable journal and full alert rings (workers and ingest held by backpressure): the publisher gives up after 5 s and vigild exits")
+    func stopWithFullRingsAndUnwritableJournal() throws {
+        let daemon = try VigildProcess()
+        try daemon.start()
+        try HardeningProcessTests.setFileSizeLimit(daemon.process.processIdentifier, 1)
+        // 20,000 alert events: more than the workers' alert rings hold (2 × 16,384 would; each
+        // worker gets half), so with nothing journaled the workers, then ingest, wait.
+        let context = try ZMQContext()
+        let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 0)
+        try push.connect(daemon.ingest)
+        var series: [(ts: Int64, value: Double)] = []
+        for i in 0..<48 { series.append((Self.t0 + Int64(i) * 1_000_000_000, (40..<43).contains(i) ? 100 : 10 + Double(i % 5) * 0.1)) }
+        for s in 0..<20_000 { try push.send(IngestEncoder.binary(sensor: "held/s\(s)", samples: series)) }
+        push.close()
+        #expect(TestNetwork.waitUntil(seconds: 60) { (daemon.metric("vigil_samples_processed_total") ?? 0) > 600_000 }, "the rings filled")
+        let started = Date()
+        let status = daemon.stop()
+        let took = Date().timeIntervalSince(started)
+        #expect(status == 0)
+        #expect(took < 20, "SIGTERM took \(took) s")
+        #expect(daemon.logText.contains("giving up on"), "\(daemon.logText.suffix(3000))")
+        print("SIGTERM with full alert rings and an unwritable journal: exit after \(Int(took * 1000)) ms")
+    }
+
     @Test("a journal behind the checkpoint (replaced, or restored from an old backup): one warning, and seq continues above the checkpoint's")
     func journalBehindCheckpoint() throws {
         let state = TestNetwork.temporaryDirectory("vigild-behind")

@@ -320,12 +320,13 @@ struct StageLifecycleTests {
             heartbeat = Heartbeat(name: "t-" + name)
         }
         func start() { log.withLock { $0.append("start \(name)") } }
+        func shutdownBegan() { log.withLock { $0.append("began \(name)") } }
         func requestStop() { log.withLock { $0.append("stop \(name)") } }
         func join() { log.withLock { $0.append("join \(name)") } }
         var heartbeats: [Heartbeat] { [heartbeat] }
     }
 
-    @Test("the group starts first to last and stops last to first, each joined before the next is asked")
+    @Test("the group starts first to last, tells every stage shutdown began, and stops last to first, each joined before the next is asked")
     func order() {
         let log = Lock<[String]>([])
         let group = StageGroup(["a", "b", "c"].map { FakeStage($0, log) })
@@ -333,7 +334,8 @@ struct StageLifecycleTests {
         var stopped: [String] = []
         group.stop { name, _ in stopped.append(name) }
         group.stop()  // idempotent
-        #expect(log.withLock { $0 } == ["start a", "start b", "start c", "stop c", "join c", "stop b", "join b", "stop a", "join a"])
+        #expect(log.withLock { $0 } == ["start a", "start b", "start c", "began a", "began b", "began c",
+                                        "stop c", "join c", "stop b", "join b", "stop a", "join a"])
         #expect(stopped == ["c", "b", "a"])
         #expect(group.heartbeats.map { $0.name } == ["t-a", "t-b", "t-c"])
     }
