@@ -18,6 +18,7 @@ public struct JournaledAlert: Sendable, Equatable {
     /// Timestamp of the sample that raised the alert: the last `:`-separated part of `id`.
     public var raisedAt: Int64
 
+    /// An event with every field given (tests, and a reload carrying an alert to a new chain).
     public init(seq: UInt64, id: String, event: AlertEventKind, severity: Severity, sensor: String,
                 detector: DetectorKind, ts: Int64, raisedAt: Int64) {
         self.seq = seq

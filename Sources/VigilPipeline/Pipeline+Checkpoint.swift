@@ -35,6 +35,7 @@ public struct CheckpointChunk: Sendable {
     /// How many slices the capture took.
     public var slices = 0
 
+    /// A chunk of `records` records of `kind` in `payload`, captured by `worker`.
     public init(worker: Int, generation: UInt64 = 0, kind: DetectorSnapshotFormat.SectionKind, records: Int, payload: [UInt8]) {
         self.worker = worker
         self.generation = generation
@@ -59,6 +60,7 @@ public struct ReconcileSummary: Sendable {
     /// Raised alerts no restored detector can take over: to be journaled and published as clears.
     public var closed: [ClosedAlert] = []
 
+    /// Nothing done yet.
     public init() {}
 }
 
@@ -68,6 +70,7 @@ public struct ClosedAlert: Sendable, Equatable {
     public var sensorName: String
     public var event: AlertEvent
 
+    /// The clear `event` of the alert of sensor (or asset) `sensorName`.
     public init(sensorName: String, event: AlertEvent) {
         self.sensorName = sensorName
         self.event = event

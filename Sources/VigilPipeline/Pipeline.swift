@@ -94,9 +94,14 @@ public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 /// ```
 ///
 /// Threading: `submit` and `finishIngest` are called by exactly one ingest thread;
-/// `drainAlerts` by exactly one publisher thread; `reload` and the statistics by any thread.
-/// Samples of one sensor are processed in arrival order by one worker; its alert events reach
-/// the publisher in order.
+/// `drainAlerts` and `alertsJournaled(throughSeq:)` by exactly one publisher thread;
+/// `requestCheckpoint`, `cancelCheckpoint`, `nextCheckpointChunk` and `recycleCheckpointBuffer`
+/// by exactly one checkpoint thread (workers capture their own state between batches and hand it
+/// over through per-worker SPSC rings: nothing on the sample path locks or waits for it);
+/// `restore`, `reconcile` and `setJournaledSeq` before `start()`, on the thread that is then the
+/// registry's writer; `snapshot` and the stopped-state chunks after `join()`; `reload` and the
+/// statistics by any thread. Samples of one sensor are processed in arrival order by one worker;
+/// its alert events reach the publisher in order.
 public final class Pipeline: @unchecked Sendable {
     public let configuration: PipelineConfiguration
     public let registry: SensorRegistry

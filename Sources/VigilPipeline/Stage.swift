@@ -53,6 +53,7 @@ public final class StageGroup: @unchecked Sendable {
     public let stages: [any Stage]
     private var started = false
 
+    /// A group of `stages` in start order.
     public init(_ stages: [any Stage]) {
         self.stages = stages
     }
@@ -97,6 +98,7 @@ public final class Heartbeat: @unchecked Sendable {
     public let name: String
     private let storage: UnsafeMutablePointer<Atomic<UInt64>>
 
+    /// A heartbeat for the thread named `name`, at 0.
     public init(name: String) {
         self.name = name
         // A line of its own: the worker writing it must not share a line with anything else.
