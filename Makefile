@@ -7,7 +7,7 @@ APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev pkg-config curl
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps build release test test-tsan demo bench eval-nab eval-nab-detectors clean
+.PHONY: all deps build release test test-tsan demo bench soak eval-nab eval-nab-detectors clean
 
 all: build
 
@@ -58,6 +58,11 @@ demo: release
 ## Benchmarks (package-benchmark, separate package in Benchmarks/).
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+## Soak: a release vigild (shipped config) under looped replay for SOAK_SECONDS (600), RSS and
+## open file descriptors printed every 5 s and required flat after the warm-up.
+soak: release
+	python3 Benchmarks/soak.py --seconds $${SOAK_SECONDS:-600} --vigild $(BIN)/vigild --vigil $(BIN)/vigil --nab $(NAB)
 
 ## Evaluate the detectors on the whole NAB corpus (needs ../shared/datasets/nab or NAB=path).
 eval-nab: release

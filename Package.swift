@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "VigilDetectors", dependencies: ["VigilCore", "FFT"]),
         .target(name: "VigilPipeline", dependencies: ["VigilCore", "VigilDetectors", "RingBuffer", "CVigilOS"]),
         .target(name: "VigilConfig", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline",
+            "VigilCore", "VigilDetectors",
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
                     resources: [.copy("Vectors")]),
         .testTarget(name: "VigilPipelineTests", dependencies: ["VigilPipeline", "VigilCore", "VigilDetectors"]),
-        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilPipeline", "VigilCore"]),
+        .testTarget(name: "VigilConfigTests", dependencies: ["VigilConfig", "VigilDetectors", "VigilCore"]),
         .testTarget(name: "VigilReplayTests", dependencies: ["VigilReplay", "VigilCore", "VigilDetectors", "VigilConfig", "VigilTestKit"],
                     resources: [.copy("Resources")]),
         .testTarget(name: "EndToEndTests", dependencies: [

@@ -2,7 +2,6 @@
 import Foundation
 import VigilCore
 import VigilDetectors
-import VigilPipeline
 internal import Yams
 
 extension VigilConfiguration {
@@ -73,12 +72,12 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
                            "security", "detectors", "sensors", "assets", "grouping"]
-    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
+    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout"]
     static let subscription = ["endpoint", "mode", "topics", "server_key"]
     static let publish = ["endpoint", "send_hwm"]
     static let history = ["endpoint", "max_reply", "max_request_bytes"]
     static let metrics = ["listen"]
-    static let state = ["directory", "journal_retention"]
+    static let state = ["directory", "journal_retention", "checkpoint_interval"]
     static let pipeline = ["workers", "ring_capacity", "overflow"]
     static let limits = ["max_sensors"]
     static let logging = ["level"]
@@ -216,6 +215,14 @@ extension ConfigReader {
                 if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { ingest.maxMessageBytes = v }
             case "receive_hwm":
                 if let v = int(e.value, e.path, min: 0, max: Int(Int32.max)) { ingest.receiveHighWaterMark = v }
+            case "drain_timeout":
+                if let v = duration(e.value, e.path) {
+                    if v > .seconds(3600) {
+                        report(.outOfRange, at: e.value, e.path, "expected at most 1h (systemd kills a daemon that takes longer to stop), got \(describe(e.value))")
+                    } else {
+                        ingest.drainTimeout = v
+                    }
+                }
             default: break
             }
         }
@@ -434,6 +441,8 @@ extension ConfigReader {
             switch e.key {
             case "journal_retention":
                 if let v = duration(e.value, e.path) { state.journalRetention = v }
+            case "checkpoint_interval":
+                if let v = duration(e.value, e.path) { state.checkpointInterval = v }
             default:
                 guard let v = string(e.value, e.path, what: "a directory path") else { continue }
                 if v.isEmpty {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Foundation
-import VigilPipeline
+import VigilCore
 
 extension VigilConfiguration {
     /// The effective configuration, one short line per section (and per override and asset),
@@ -12,11 +12,11 @@ extension VigilConfiguration {
             let topics = s.topics == [""] ? "all topics" : "topics " + s.topics.map(quoted).joined(separator: ", ")
             lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)" + (s.serverKey.map { ", server_key \($0)" } ?? "")))
         }
-        lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark)"))
+        lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark), drain_timeout \(renderDuration(ingest.drainTimeout))"))
         lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
         lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply), max_request_bytes \(history.maxRequestBytes)"))
         lines.append(("metrics", metrics.listen.map { "http://\($0)/metrics" } ?? "off"))
-        lines.append(("state", "\(state.directory), journal_retention \(renderDuration(state.journalRetention))"))
+        lines.append(("state", "\(state.directory), journal_retention \(renderDuration(state.journalRetention)), checkpoint_interval \(renderDuration(state.checkpointInterval))"))
         let workers = switch pipeline.workers {
         case .auto: "auto"
         case .count(let n): "\(n)"

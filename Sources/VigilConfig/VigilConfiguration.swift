@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilCore
 import VigilDetectors
-import VigilPipeline
 
 /// The whole configuration of `vigild`, as read from `Configs/vigil.yaml`.
 ///
@@ -73,14 +72,19 @@ extension VigilConfiguration {
         public var maxMessageBytes: Int
         /// `ZMQ_RCVHWM` of every ingest socket, in messages; 0 means no limit (`receive_hwm`).
         public var receiveHighWaterMark: Int
+        /// On SIGTERM, how long ingest keeps reading what senders already queued before it closes
+        /// its sockets (`drain_timeout`); `.zero` closes them at once.
+        public var drainTimeout: Duration
 
-        /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`.
+        /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`, a 5 s drain.
         public init(endpoints: [String] = ["tcp://127.0.0.1:7001"], subscribe: [Subscription] = [],
-                    maxMessageBytes: Int = 16_777_216, receiveHighWaterMark: Int = 10_000) {
+                    maxMessageBytes: Int = 16_777_216, receiveHighWaterMark: Int = 10_000,
+                    drainTimeout: Duration = .seconds(5)) {
             self.endpoints = endpoints
             self.subscribe = subscribe
             self.maxMessageBytes = maxMessageBytes
             self.receiveHighWaterMark = receiveHighWaterMark
+            self.drainTimeout = drainTimeout
         }
     }
 
@@ -182,11 +186,16 @@ extension VigilConfiguration {
         /// Alerts journaled longer ago than this are deleted from the journal
         /// (`journal_retention`, e.g. `30d`); `.zero` (written `0`) keeps every alert.
         public var journalRetention: Duration
+        /// How often the detector state is checkpointed to `detectors.snapshot` while running
+        /// (`checkpoint_interval`); `.zero` (written `0`) checkpoints only at shutdown.
+        public var checkpointInterval: Duration
 
-        /// The defaults: `./state`, 30 days of alerts.
-        public init(directory: String = "./state", journalRetention: Duration = .seconds(30 * 86_400)) {
+        /// The defaults: `./state`, 30 days of alerts, a checkpoint every 60 s.
+        public init(directory: String = "./state", journalRetention: Duration = .seconds(30 * 86_400),
+                    checkpointInterval: Duration = .seconds(60)) {
             self.directory = directory
             self.journalRetention = journalRetention
+            self.checkpointInterval = checkpointInterval
         }
     }
 

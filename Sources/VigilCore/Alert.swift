@@ -53,6 +53,28 @@ public enum AlertEvidence: Sendable, Equatable {
     case surprise(SurpriseEvidence)
     /// No evidence (used for cleared events).
     case none
+    /// A clear made by the daemon, not by a detector: the alert's detector can no longer clear it
+    /// (see `AlertCloseReason`). Published with `"reason"` in its context.
+    case closed(reason: AlertCloseReason)
+}
+
+/// Why the daemon itself cleared an alert, so that no raised alert is left without a clear.
+public enum AlertCloseReason: UInt8, Sendable, Equatable, CaseIterable {
+    /// At start-up the journal showed the alert raised, and no restored detector can take it over
+    /// (the sensor's detector is gone from the settings, its asset detector was not restored, or
+    /// the sensor no longer fits in the registry).
+    case restart = 1
+    /// A configuration reload changed the sensor's settings and its new detector chain has no
+    /// alert state of this kind to carry the alert on.
+    case settingsChanged = 2
+
+    /// The `reason` published in the alert's context.
+    public var name: String {
+        switch self {
+        case .restart: "restart"
+        case .settingsChanged: "settings_changed"
+        }
+    }
 }
 
 extension AlertEvidence {
@@ -65,7 +87,7 @@ extension AlertEvidence {
         case .combined(let strongest, _): strongest
         case .pca: .pca
         case .surprise: .surprise
-        case .none: nil
+        case .none, .closed: nil
         }
     }
 }

@@ -151,6 +151,8 @@ public struct AlertRecord: Sendable, Equatable, Codable {
             return c
         case .none:
             return [:]
+        case .closed(let reason):
+            return ["reason": .string(reason.name)]
         }
     }
 

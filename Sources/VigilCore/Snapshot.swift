@@ -55,6 +55,13 @@ public struct SnapshotWriter: Sendable {
 
     public init() {}
 
+    /// A writer that appends into `buffer`'s storage (emptied first, its capacity kept), so that
+    /// a recycled buffer is reused instead of allocating and faulting in a new one.
+    public init(reusing buffer: [UInt8]) {
+        bytes = buffer
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     public mutating func write(_ v: UInt8) { bytes.append(v) }
     public mutating func write(_ v: Bool) { bytes.append(v ? 1 : 0) }
     public mutating func write(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
@@ -71,11 +78,15 @@ public struct SnapshotWriter: Sendable {
         bytes.append(contentsOf: utf8)
     }
 
-    /// A `UInt32` count followed by the values.
+    /// A `UInt32` count followed by the values (copied in one block on little-endian hosts).
     public mutating func write(_ values: [Double]) {
         write(UInt32(values.count))
+        #if _endian(little)
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+        #else
         bytes.reserveCapacity(bytes.count + 8 * values.count)
         for v in values { write(v) }
+        #endif
     }
 
     /// A `UInt32` count followed by one byte per value.
@@ -92,6 +103,41 @@ public struct SnapshotWriter: Sendable {
 
     /// Raw bytes, no prefix.
     public mutating func writeRaw(_ raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
+    /// Raw bytes, no prefix.
+    public mutating func writeRaw(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+
+    /// Starts a length-prefixed block written in place (no intermediate array): writes a
+    /// placeholder length and returns where it is, for `endBlock(_:)`.
+    public mutating func beginBlock() -> Int {
+        let at = bytes.count
+        write(UInt32(0))
+        return at
+    }
+
+    /// Ends the block `beginBlock()` started: patches its length to the bytes written since.
+    public mutating func endBlock(_ at: Int) {
+        patch(UInt32(bytes.count - at - 4), at: at)
+    }
+
+    /// Overwrites the four bytes at `at` with `v` (little-endian).
+    public mutating func patch(_ v: UInt32, at: Int) {
+        precondition(at >= 0 && at + 4 <= bytes.count)
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: v >> (8 * k)) }
+    }
+
+    /// Bytes written so far.
+    public var count: Int { bytes.count }
+
+    /// Reserves room for `n` more bytes.
+    public mutating func reserve(_ n: Int) { bytes.reserveCapacity(bytes.count + n) }
+
+    /// Hands over the bytes written so far and starts empty (keeping nothing).
+    public mutating func take() -> [UInt8] {
+        let out = bytes
+        bytes = []
+        return out
+    }
 }
 
 /// Reads what `SnapshotWriter` wrote, checking every read against the end of the bytes.
@@ -127,6 +173,8 @@ public struct SnapshotReader: Sendable {
 
     /// Bytes left.
     public var remaining: Int { end - offset }
+    /// A copy of the bytes left (not consumed).
+    public var remainingBytes: [UInt8] { Array(bytes[offset..<end]) }
     /// Whether everything was read.
     public var isAtEnd: Bool { offset == end }
 
@@ -154,16 +202,12 @@ public struct SnapshotReader: Sendable {
 
     public mutating func readUInt32(_ what: @autoclosure () -> String = "uint32") throws(SnapshotError) -> UInt32 {
         let at = try take(4, what())
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[at + k]) << (8 * k) }
-        return v
+        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
     }
 
     public mutating func readUInt64(_ what: @autoclosure () -> String = "uint64") throws(SnapshotError) -> UInt64 {
         let at = try take(8, what())
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[at + k]) << (8 * k) }
-        return v
+        return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
     }
 
     public mutating func readInt64(_ what: @autoclosure () -> String = "int64") throws(SnapshotError) -> Int64 {
@@ -218,9 +262,19 @@ public struct SnapshotReader: Sendable {
         if let expected, n != expected {
             throw SnapshotError(.corrupt, offset: at, "\(what()): \(n) values where \(expected) are expected")
         }
+        #if _endian(little)
+        let start = try take(8 * n, what())
+        return [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+            bytes.withUnsafeBytes { raw in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[start..<(start + 8 * n)]))
+            }
+            initialized = n
+        }
+        #else
         var values = [Double](repeating: 0, count: n)
         for k in 0..<n { values[k] = try readDouble(what()) }
         return values
+        #endif
     }
 
     /// An array of booleans; when `count` is given the stored count must equal it.
@@ -256,6 +310,49 @@ public struct SnapshotReader: Sendable {
     public func expectEnd(_ what: @autoclosure () -> String) throws(SnapshotError) {
         guard isAtEnd else { throw SnapshotError(.corrupt, offset: offset, "\(what()): \(remaining) unexpected trailing bytes") }
     }
+}
+
+/// The checksum of a version-2 snapshot section: four interleaved 64-bit multiply-xorshift lanes
+/// over little-endian 64-bit words (32 bytes a round, so the multiplications overlap), then the
+/// tail words and bytes, folded together and seeded with the length. Not cryptographic: it detects
+/// torn writes and flipped bits many times faster than byte-wise FNV-1a, which matters for a
+/// 300 MB checkpoint written and read within a second.
+public func snapshotChecksum(_ p: UnsafeRawBufferPointer) -> UInt64 {
+    let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+    let n = p.count
+    var a: UInt64 = 0xCBF2_9CE4_8422_2325 ^ (UInt64(n) &* k)
+    var b: UInt64 = 0x84CA_A73B_FE09_4A69
+    var c: UInt64 = 0x3C6E_F372_FE94_F82B
+    var d: UInt64 = 0xA54F_F53A_5F1D_36F1
+    guard let base = p.baseAddress else { return a }
+    var i = 0
+    @inline(__always) func word(_ at: Int) -> UInt64 { UInt64(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt64.self)) }
+    while i + 32 <= n {
+        a = (a ^ word(i)) &* k; a ^= a >> 31
+        b = (b ^ word(i + 8)) &* k; b ^= b >> 31
+        c = (c ^ word(i + 16)) &* k; c ^= c >> 31
+        d = (d ^ word(i + 24)) &* k; d ^= d >> 31
+        i += 32
+    }
+    var h = a ^ (b &* 3) ^ (c &* 5) ^ (d &* 7)
+    while i + 8 <= n {
+        h = (h ^ word(i)) &* k
+        h ^= h >> 31
+        i += 8
+    }
+    while i < n {
+        h = (h ^ UInt64(p[i])) &* k
+        h ^= h >> 31
+        i += 1
+    }
+    h ^= h >> 29
+    h = h &* 0xBF58_476D_1CE4_E5B9
+    return h ^ (h >> 32)
+}
+
+/// `snapshotChecksum` of an array's bytes.
+public func snapshotChecksum(_ bytes: [UInt8]) -> UInt64 {
+    bytes.withUnsafeBytes { snapshotChecksum($0) }
 }
 
 /// 64-bit FNV-1a over bytes (the snapshot's checksum and the settings fingerprint).

@@ -24,9 +24,22 @@ import Glibc
 /// still held (and any the workers emit after) are neither journaled nor published, and one log
 /// line says how many.
 ///
-/// Threading: `open` and `start` on the starting thread; then the PUB socket and the journal
-/// writer belong to the publisher thread. `requestStop` and `lastSeq` from any thread.
-final class AlertPublisher: @unchecked Sendable {
+/// After each committed batch it tells the pipeline what is journaled
+/// (`Pipeline.alertsJournaled(throughSeq:)`): a checkpoint is committed only once every alert
+/// emitted before it is. Clears the daemon makes itself at start-up (`preload`, from the
+/// reconcile with the journal) are journaled and published before anything the workers emit.
+///
+/// As a stage it stops after the workers: it exits once stopping was requested, every worker has
+/// exited and their alert rings are empty.
+///
+/// Threading: `open`, `preload` and `start` on the starting thread; then the PUB socket and the
+/// journal writer belong to the publisher thread. `requestStop` and `lastSeq` from any thread.
+final class AlertPublisher: Stage, @unchecked Sendable {
+    let name = "publisher"
+    private let heartbeat = Heartbeat(name: "vigil-publish")
+    var heartbeats: [Heartbeat] { [heartbeat] }
+    /// Clears to journal and publish first (see `preload`).
+    private var preloaded: [ClosedAlert] = []
     private let options: DaemonOptions
     private let pipeline: Pipeline
     private let metrics: DaemonMetrics
@@ -36,8 +49,10 @@ final class AlertPublisher: @unchecked Sendable {
     private var journal: Journal?
     private var thread: StageThread?
     private var seq: UInt64 = 0
-    /// Monotonic nanoseconds at which stopping began, 0 while running.
+    /// Monotonic nanoseconds at which shutdown began (the give-up clock), 0 while running.
     private let stopRequestedAt = Atomic<UInt64>(0)
+    /// Set by `requestStop`: exit once the workers have exited and their rings are empty.
+    private let exitRequested = Atomic<Bool>(false)
     /// How long a stopping publisher keeps retrying a journal that fails before it gives up.
     var stopGiveUpSeconds: Double = 5
     /// Retry delays while the journal fails: doubling from the first to the last.
@@ -53,10 +68,16 @@ final class AlertPublisher: @unchecked Sendable {
     }
 
     /// Opens (creating) the journal and binds the PUB socket on the caller's thread (a CURVE
-    /// server with `security.curve`).
-    func open(context: ZMQContext) throws {
+    /// server with `security.curve`). `seq` continues from the journal's last, or from
+    /// `minimumSeq` (the restored checkpoint's journal `seq`) when the journal is behind it, so
+    /// that no `seq` a subscriber saw is used again.
+    func open(context: ZMQContext, minimumSeq: UInt64 = 0) throws {
         let j = try Journal(path: options.journalPath, access: .readWrite)
-        seq = try j.lastSeq()
+        let journalSeq = try j.lastSeq()
+        if minimumSeq > journalSeq {
+            logger.warning("the journal is behind the detector checkpoint: its last seq is \(journalSeq), the checkpoint was written at seq \(minimumSeq) (the journal was replaced, restored from a backup, or lost its last writes to a power failure); alerts \(journalSeq + 1)…\(minimumSeq) are missing from it, seq continues from \(minimumSeq + 1)")
+        }
+        seq = max(journalSeq, minimumSeq)
         metrics.lastSeq.set(0, seq)
         journal = j
         let s = try ZMQSocket(context: context, type: .pub)
@@ -69,14 +90,29 @@ final class AlertPublisher: @unchecked Sendable {
     /// The last `seq` published.
     var lastSeq: UInt64 { metrics.lastSeq[0] }
 
+    /// Clears to journal and publish before anything else (alerts the journal shows raised that
+    /// no restored detector can take over). Before `start()`.
+    func preload(_ closed: [ClosedAlert]) {
+        precondition(thread == nil, "AlertPublisher.preload is called before start()")
+        preloaded = closed
+    }
+
     func start() {
         thread = StageThread(name: "vigil-publish") { [self] in self.run() }
     }
 
-    /// Tells the publisher the daemon is stopping, so a journal that keeps failing is given up on
-    /// after `stopGiveUpSeconds` instead of holding the shutdown forever. Any thread.
-    func requestStop() {
+    /// Starts the give-up clock when shutdown begins (before ingest drains), so a journal that
+    /// keeps failing is given up on after `stopGiveUpSeconds` instead of holding the rings, the
+    /// workers and ingest's drain forever. Any thread.
+    func shutdownBegan() {
         _ = stopRequestedAt.compareExchange(expected: 0, desired: Clock.monotonicNanoseconds(), ordering: .relaxed)
+    }
+
+    /// Tells the publisher to exit once the workers have exited and every alert they emitted is
+    /// published (or given up on). Any thread.
+    func requestStop() {
+        shutdownBegan()
+        exitRequested.store(true, ordering: .releasing)
     }
 
     /// Waits until the pipeline's workers have stopped and every alert they emitted is published
@@ -94,8 +130,17 @@ final class AlertPublisher: @unchecked Sendable {
         var failures = 0           // consecutive failed tries of the held batch
         var lastFailureLog: UInt64 = 0
         var abandoned = 0          // alerts given up on while stopping
+        for closed in preloaded {
+            seq += 1
+            let record = AlertRecord(seq: seq, event: closed.event, sensorName: closed.sensorName)
+            batch.append((record, record.json))
+        }
+        preloaded = []
+        if !batch.isEmpty { entries = batch.map { JournalEntry($0.record, json: $0.json) } }
         while true {
-            let workersDone = !pipeline.isRunning
+            heartbeat.beat()
+            // Exit only when asked, once the workers have exited and their rings are empty.
+            let workersDone = exitRequested.load(ordering: .acquiring) && !pipeline.isRunning
             let started = Clock.monotonicNanoseconds()
             if batch.isEmpty {
                 pipeline.drainAlerts(maximum: 1024) { event in
@@ -146,6 +191,7 @@ final class AlertPublisher: @unchecked Sendable {
                 sleepChecked(milliseconds: delay)
                 continue
             }
+            pipeline.alertsJournaled(throughSeq: batch.last!.record.seq)
             if failures > 0 {
                 logger.notice("journal writable again after \(failures) failed tries; publishing the \(batch.count) held alerts")
                 failures = 0
@@ -175,6 +221,7 @@ final class AlertPublisher: @unchecked Sendable {
     private func sleepChecked(milliseconds: Int) {
         var left = milliseconds
         while left > 0 {
+            heartbeat.beat()
             usleep(UInt32(min(left, 50)) * 1000)
             left -= 50
             if stopRequestedAt.load(ordering: .relaxed) != 0 { return }

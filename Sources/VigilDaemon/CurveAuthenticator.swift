@@ -23,7 +23,10 @@ import ZeroMQ
 /// `start`; from `start` on, the ZAP socket and the monitors belong to the handler thread.
 /// `replaceAuthorizedKeys` from any thread (the allow-list sits behind a `Lock`). `stop` and
 /// `join` after every server socket has been closed.
-final class CurveAuthenticator: @unchecked Sendable {
+final class CurveAuthenticator: Stage, @unchecked Sendable {
+    let name = "auth"
+    private let heartbeat = Heartbeat(name: "vigil-zap")
+    var heartbeats: [Heartbeat] { [heartbeat] }
     /// Why CURVE cannot be set up: the daemon then refuses to start (exit 78).
     static func failure(_ why: String) -> Daemon.StartError {
         Daemon.StartError(description: "security.curve: " + why, code: .security)
@@ -131,8 +134,9 @@ final class CurveAuthenticator: @unchecked Sendable {
     }
 
     /// Asks the handler thread to close its sockets and exit. Call after every server socket
-    /// has been closed (from then on no handshake needs the handler).
-    func stop() { stopping.store(true, ordering: .releasing) }
+    /// has been closed (from then on no handshake needs the handler): the first stage of the
+    /// daemon's group, it is stopped last.
+    func requestStop() { stopping.store(true, ordering: .releasing) }
 
     func join() {
         thread?.join()
@@ -152,6 +156,7 @@ final class CurveAuthenticator: @unchecked Sendable {
         guard let zap else { return }
         var logs = [RefusalLog](repeating: RefusalLog(), count: metrics.authEndpoints.count)
         while !stopping.load(ordering: .acquiring) {
+            heartbeat.beat()
             do throws(ZMQError) {
                 let ready = try zmqPollReadable([zap] + monitors.map(\.monitor.socket), timeoutMilliseconds: 250)
                 if ready.contains(0) { try answer(zap, &logs) }

@@ -11,12 +11,26 @@ import Glibc
 #endif
 
 /// The one module that wires everything: ingest → pipeline → publish, the journal and its
-/// history endpoint, metrics and health, systemd notification, signals and the graceful drain.
+/// history endpoint, metrics and health, checkpoints, systemd notification, signals and the
+/// graceful drain.
 ///
-/// Start order: journal and PUB socket, history, metrics, pipeline workers, publisher, and
-/// ingest last (so nothing is accepted before it can be processed). Stop order is the reverse:
-/// ingest stops reading, workers drain their rings, the publisher journals and publishes every
-/// alert they emitted, then the servers close.
+/// Every long-running part is a `Stage`, and one `StageGroup` owns their order. Start order:
+/// history, retention, metrics, checkpointer, publisher, workers, and ingest last (so nothing is
+/// accepted before it can be processed). Stop order is the reverse, each stage drained before the
+/// next is asked: ingest reads what senders queued and stops, the workers drain their rings, the
+/// publisher journals and publishes every alert they emitted, the checkpointer writes the
+/// stopped state — before anything slow — then metrics, retention and history stop, and the
+/// ZeroMQ context is terminated.
+///
+/// Before the stages start, detector state is restored from the last checkpoint and reconciled
+/// with the journal (see `restoreDetectorState` and `reconcileWithJournal`).
+///
+/// The systemd watchdog is pinged only while every stage's threads show progress
+/// (`StageWatchdog` over their `Heartbeat`s); a stalled thread is named in the log, `/healthz`
+/// answers 503, and the pings stop, so systemd restarts the daemon.
+///
+/// Threading: `init`, `start`, `stop`, `runUntilSignalled` and `watchdogTick` from one thread
+/// (the main thread); the statistics from any.
 public final class Daemon: @unchecked Sendable {
     /// Why the daemon cannot start.
     public struct StartError: Error, CustomStringConvertible {
@@ -45,19 +59,24 @@ public final class Daemon: @unchecked Sendable {
         }
     }
 
-    private let options: DaemonOptions
-    private let logger: Logger
+    let options: DaemonOptions
+    let logger: Logger
     private let context: ZMQContext
     public let pipeline: Pipeline
     private let metrics: DaemonMetrics
     /// CURVE authentication (ZAP handler and socket settings); nil without `security.curve`.
     private let auth: CurveAuthenticator?
     private let ingest: IngestService
-    private let publisher: AlertPublisher
+    let publisher: AlertPublisher
     private let history: HistoryServer
     private let retention: JournalRetention?
     private var metricsServer: MetricsServer?
+    private let checkpointer: Checkpointer
+    private let group: StageGroup
     private let notifier: SystemdNotifier
+    private let watchdogInterval: UInt64?
+    private let watchdog: StageWatchdog
+    private var reportedStalls: Set<String> = []
     private var running = false
 
     public init(options: DaemonOptions, logger: Logger, environment: [String: String] = [:]) throws {
@@ -79,13 +98,18 @@ public final class Daemon: @unchecked Sendable {
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
         history = HistoryServer(options: options, auth: auth, logger: logger)
         retention = options.journalRetention > .zero ? JournalRetention(options: options, metrics: metrics, logger: logger) : nil
+        checkpointer = Checkpointer(options: options, pipeline: pipeline, metrics: metrics, logger: logger,
+                                    path: options.stateDirectory + "/detectors.snapshot")
         if let listen = options.metricsListen {
             let m = metrics
             let p = pipeline
             metricsServer = MetricsServer(address: listen, logger: logger) { path in
                 switch path {
                 case "/metrics": return (200, "text/plain; version=0.0.4; charset=utf-8", m.render(pipeline: p))
-                case "/healthz": return (200, "text/plain", "ok\n")
+                case "/healthz":
+                    let stalls = m.stalledStages
+                    if stalls.isEmpty { return (200, "text/plain", "ok\n") }
+                    return (503, "text/plain", "stalled: " + stalls.map { "\($0.name) (\($0.duration))" }.joined(separator: ", ") + "\n")
                 case "/readyz":
                     if m.isReady { return (200, "text/plain", "ready\n") }
                     let why = !m.journalWritable.load(ordering: .acquiring) ? "journal not writable, alerts held" : "not ready"
@@ -94,14 +118,27 @@ public final class Daemon: @unchecked Sendable {
                 }
             }
         }
+        var stages: [any Stage] = []
+        if let auth { stages.append(auth) }
+        stages.append(history)
+        if let retention { stages.append(retention) }
+        if let metricsServer { stages.append(metricsServer) }
+        stages += [checkpointer, publisher, pipeline, ingest]
+        group = StageGroup(stages)
+        watchdogInterval = SystemdNotifier.watchdogMicroseconds(environment: environment)
+        let stallLimit = options.stallLimit
+            ?? watchdogInterval.map { .microseconds(max(Int64($0 / 2), 3_000_000)) }
+            ?? .seconds(10)
+        watchdog = StageWatchdog(heartbeats: group.heartbeats, stallLimit: stallLimit)
     }
 
-    /// Opens every socket and file and starts every thread. Throws (and starts nothing that
-    /// keeps running) when an endpoint cannot be bound or the state directory is unusable, and
-    /// with code `.security` when `security.curve` cannot be enforced.
+    /// Opens every socket and file, restores detector state and starts every stage. Throws (and
+    /// starts nothing that keeps running) when an endpoint cannot be bound or the state directory
+    /// is unusable, and with code `.security` when `security.curve` cannot be enforced.
     ///
-    /// With CURVE, the ZAP handler is bound first and its thread started before any other, so
-    /// no server socket ever exists without it (libzmq would admit every CURVE client then).
+    /// With CURVE, the ZAP handler is bound first and its thread started before any other (it is
+    /// the group's first stage, so it also stops last), so no server socket ever exists without
+    /// it (libzmq would admit every CURVE client then).
     public func start() throws {
         do {
             try makeDirectory(options.stateDirectory)
@@ -114,9 +151,11 @@ public final class Daemon: @unchecked Sendable {
             if access(wisdomPath, R_OK) == 0 {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
             }
-            restoreDetectorState()
+            let restored = restoreDetectorState()
             try auth?.open(context: context)
-            try publisher.open(context: context)
+            try publisher.open(context: context, minimumSeq: restored?.journalSeq ?? 0)
+            pipeline.setJournaledSeq(publisher.lastSeq)
+            reconcileWithJournal(after: restored?.coveredSeq ?? 0)
             try history.open(context: context)
             try retention?.open()
             try metricsServer?.open()
@@ -128,13 +167,7 @@ public final class Daemon: @unchecked Sendable {
             context.shutdown()
             throw StartError(description: "\(error)")
         }
-        auth?.start()
-        history.start()
-        retention?.start()
-        metricsServer?.start()
-        pipeline.start()
-        publisher.start()
-        ingest.start()
+        group.start()
         running = true
         metrics.ready.store(true, ordering: .releasing)
         logger.info("vigild ready", metadata: [
@@ -143,6 +176,7 @@ public final class Daemon: @unchecked Sendable {
             "history": "\(options.historyEndpoint)",
             "metrics": "\(options.metricsListen ?? "off")",
             "workers": "\(options.pipeline.workers)",
+            "checkpoint_interval": "\(options.checkpointInterval)",
             "next_seq": "\(publisher.lastSeq + 1)",
             "curve": "\(auth.map { "on, public key \($0.publicKey), \(options.curve!.authorizedKeys.count) authorized keys" } ?? "off")",
         ])
@@ -152,34 +186,23 @@ public final class Daemon: @unchecked Sendable {
         notifier.notify("READY=1\nSTATUS=running: ingest \(options.ingestEndpoints.joined(separator: ","))")
     }
 
-    /// Stops reading, drains every queued sample and alert, and closes everything. Idempotent.
+    /// Stops every stage in reverse start order (ingest drains its sockets, the workers their
+    /// rings, the publisher the alerts, then the stopped state is written), and closes
+    /// everything. Idempotent.
     public func stop() {
         guard running else { return }
         running = false
         metrics.draining.store(true, ordering: .releasing)
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.info("draining")
-        publisher.requestStop()
-        retention?.stop()
-        ingest.stop()
-        ingest.join()
-        pipeline.finishIngest()
-        pipeline.join()
-        publisher.join()
-        history.stop()
-        history.join()
-        // Every server socket is closed now: the ZAP handler is no longer needed.
-        auth?.stop()
-        auth?.join()
-        retention?.join()
-        metricsServer?.stop()
-        metricsServer?.join()
+        group.stop { stage, took in
+            logger.debug("stopped \(stage) in \(took)")
+        }
         context.shutdown()
         do {
             try FFTWisdom.save(wisdomPath)
             _ = chmod(wisdomPath, 0o640)
         } catch { logger.warning("\(error)") }
-        saveDetectorState()
         logger.info("stopped", metadata: [
             "received": "\(pipeline.samplesSubmitted)",
             "samples": "\(pipeline.samplesProcessed)",
@@ -208,13 +231,39 @@ public final class Daemon: @unchecked Sendable {
         return true
     }
 
-    /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP through `reloadSettings` and pinging
-    /// the systemd watchdog. Call `Daemon.blockSignals()` before creating any thread.
+    /// Checks every stage's heartbeat; pings the systemd watchdog only when all of them moved
+    /// within the stall limit. A thread that stalls is logged once (and again when it recovers),
+    /// reported by `/healthz` (503) and `vigil_stage_stalled`, and the pings stop, so systemd
+    /// restarts the daemon after `WatchdogSec`. Returns the stalled threads. Main thread.
+    @discardableResult
+    public func watchdogTick() -> [StageWatchdog.Stall] {
+        let stalls = watchdog.check()
+        metrics.setStalls(stalls)
+        let names = Set(stalls.map(\.name))
+        for stall in stalls where !reportedStalls.contains(stall.name) {
+            logger.critical("stage thread \(stall.name) has made no progress for \(stall.duration): \(watchdogInterval != nil ? "withholding the systemd watchdog ping, systemd will restart vigild" : "/healthz answers 503")")
+        }
+        for name in reportedStalls.subtracting(names) {
+            logger.notice("stage thread \(name) is making progress again")
+        }
+        reportedStalls = names
+        if watchdogInterval != nil {
+            if stalls.isEmpty {
+                notifier.notify("WATCHDOG=1")
+            } else {
+                notifier.notify("STATUS=stalled: " + stalls.map(\.name).joined(separator: ", "))
+            }
+        }
+        return stalls
+    }
+
+    /// Blocks until SIGINT or SIGTERM, reloading on SIGHUP through `reloadSettings` and checking
+    /// the stages (`watchdogTick`) at half the watchdog interval (every second without one).
+    /// Call `Daemon.blockSignals()` before creating any thread.
     public func runUntilSignalled(environment: [String: String],
                                   reloadSettings: () -> (settings: SettingsResolver, pca: PCASettingsResolver?)?) {
         var set = Daemon.handledSignals()
-        let watchdog = SystemdNotifier.watchdogMicroseconds(environment: environment)
-        let tick = watchdog.map { max($0 / 2, 100_000) } ?? 1_000_000
+        let tick = watchdogInterval.map { min(max($0 / 2, 100_000), 1_000_000) } ?? 1_000_000
         var timeout = timespec(tv_sec: Int(tick / 1_000_000), tv_nsec: Int(tick % 1_000_000) * 1000)
         while true {
             let sig = sigtimedwait(&set, nil, &timeout)
@@ -226,7 +275,7 @@ public final class Daemon: @unchecked Sendable {
                 if let fresh = reloadSettings() { reload(settings: fresh.settings, pcaSettings: fresh.pca) }
                 continue
             }
-            if watchdog != nil { notifier.notify("WATCHDOG=1") }
+            watchdogTick()
         }
         stop()
     }
@@ -253,51 +302,16 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Detector state kept in the state directory across restarts (`DetectorSnapshot`).
-    public var snapshotPath: String { options.stateDirectory + "/detectors.snapshot" }
-
-    /// Restores `detectors.snapshot` into the pipeline before it starts, if present. A file that
-    /// cannot be read or restored (corrupt, truncated, another version) is logged as a warning and
-    /// renamed to `detectors.snapshot.bad`, and the daemon starts fresh: it never refuses to start
-    /// for that. Called from `start()` on the starting thread, before any pipeline thread exists.
-    private func restoreDetectorState() {
-        let path = snapshotPath
-        guard access(path, F_OK) == 0 else { return }
-        do {
-            let bytes = try readFile(path)
-            let summary = try pipeline.restore(bytes)
-            logger.info("restored detector state", metadata: [
-                "sensors": "\(summary.sensorsRestored)",
-                "sensors_settings_changed": "\(summary.sensorsSkipped)",
-                "assets": "\(summary.assetsRestored)",
-                "assets_changed": "\(summary.assetsSkipped)",
-                "path": "\(path)",
-            ])
-        } catch {
-            let aside = path + ".bad"
-            let moved = rename(path, aside) == 0
-            logger.warning("cannot restore detector state: \(error); \(moved ? "moved it to \(aside)" : "could not move it aside"); starting fresh")
-        }
-    }
-
-    /// Writes the pipeline's detector state to `detectors.snapshot` atomically (temporary file,
-    /// fsync, rename, fsync of the directory) after the pipeline drained. Failures are logged.
-    private func saveDetectorState() {
-        let bytes = pipeline.snapshot()
-        do {
-            try writeFileAtomically(snapshotPath, bytes)
-            logger.info("saved detector state", metadata: [
-                "sensors": "\(pipeline.snapshotSensorCount)", "bytes": "\(bytes.count)", "path": "\(snapshotPath)",
-            ])
-        } catch {
-            logger.warning("cannot save detector state: \(error)")
-        }
-    }
+    public var snapshotPath: String { checkpointer.path }
 
     /// FFTW wisdom cached in the state directory across restarts.
     private var wisdomPath: String { options.stateDirectory + "/fftw.wisdom" }
 
     /// Total samples processed so far (for tools and tests).
     public var samplesProcessed: UInt64 { pipeline.samplesProcessed }
+
+    /// The checkpointer's stage (for tests that drive checkpoints).
+    var checkpoints: Checkpointer { checkpointer }
 }
 
 private func makeDirectory(_ path: String) throws {
@@ -326,75 +340,4 @@ private func wideMode(_ path: String) -> mode_t? {
     guard stat(path, &st) == 0 else { return nil }
     let mode = st.st_mode & 0o7777
     return mode & ~0o750 != 0 ? mode : nil
-}
-
-/// A failed file operation on the state directory: the call, the path and `strerror(errno)`.
-public struct StateFileError: Error, CustomStringConvertible {
-    public var operation: String
-    public var path: String
-    public var reason: String
-
-    init(_ operation: String, _ path: String) {
-        self.operation = operation
-        self.path = path
-        reason = String(cString: strerror(errno))
-    }
-
-    public var description: String { "\(operation) \(path): \(reason)" }
-}
-
-/// The whole file at `path`.
-func readFile(_ path: String) throws -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw StateFileError("open", path) }
-    defer { close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw StateFileError("read", path)
-        }
-        if n == 0 { return bytes }
-        bytes.append(contentsOf: chunk[0..<n])
-    }
-}
-
-/// Replaces `path` with `bytes` so that a crash leaves either the old or the new file: writes
-/// `path.tmp`, fsyncs it, renames it over `path` and fsyncs the directory.
-func writeFileAtomically(_ path: String, _ bytes: [UInt8]) throws {
-    let tmp = path + ".tmp"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-    guard fd >= 0 else { throw StateFileError("open", tmp) }
-    var written = 0
-    while written < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            let e = StateFileError("write", tmp)
-            close(fd)
-            unlink(tmp)
-            throw e
-        }
-        written += n
-    }
-    guard fsync(fd) == 0 else {
-        let e = StateFileError("fsync", tmp)
-        close(fd)
-        unlink(tmp)
-        throw e
-    }
-    close(fd)
-    guard rename(tmp, path) == 0 else {
-        let e = StateFileError("rename", tmp)
-        unlink(tmp)
-        throw e
-    }
-    let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-    let dfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 {
-        _ = fsync(dfd)
-        close(dfd)
-    }
 }

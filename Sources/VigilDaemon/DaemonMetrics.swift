@@ -19,6 +19,17 @@ final class DaemonMetrics: Sendable {
     let journalWritable = Atomic<Bool>(true)
     let ingestLatency = LatencyHistogram()
     let publishLatency = LatencyHistogram()
+    /// Checkpoints written (periodic and at shutdown).
+    let checkpoints = AtomicCounters(count: 1)
+    /// Checkpoints given up or not written.
+    let checkpointFailures = AtomicCounters(count: 1)
+    /// The last checkpoint written: [0] nanoseconds it took, [1] bytes, [2] sensors, [3] wall-clock
+    /// nanoseconds when it began.
+    let checkpointLast = AtomicCounters(count: 4)
+    /// The longest pause each worker took for the last periodic checkpoint, in nanoseconds.
+    private let checkpointPauses = Lock<[UInt64]>([])
+    /// Threads whose heartbeat stopped (written by the main thread at each watchdog check).
+    private let stalls = Lock<[StageWatchdog.Stall]>([])
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
     let startedAt = Clock.wallNanoseconds()
@@ -34,6 +45,14 @@ final class DaemonMetrics: Sendable {
         self.authEndpoints = authEndpoints
         authFailures = AtomicCounters(count: authEndpoints.count)
     }
+
+    func setCheckpointPauses(_ pauses: [UInt64]) { checkpointPauses.withLock { $0 = pauses } }
+
+    /// Records the stalled threads of the last watchdog check (empty when all make progress).
+    func setStalls(_ s: [StageWatchdog.Stall]) { stalls.withLock { $0 = s } }
+
+    /// The stalled threads of the last watchdog check.
+    var stalledStages: [StageWatchdog.Stall] { stalls.withLock { $0 } }
 
     /// Counts one published alert.
     func countAlert(_ r: AlertRecord) {
@@ -110,6 +129,17 @@ final class DaemonMetrics: Sendable {
             }
             gauge("vigil_auth_authorized_keys", "Client public keys CURVE authentication admits (security.curve.authorized_keys_file, re-read on SIGHUP).", Double(authorizedKeys[0]))
         }
+        counter("vigil_checkpoints_total", "Detector checkpoints written (periodic and at shutdown).", checkpoints[0])
+        counter("vigil_checkpoint_failures_total", "Detector checkpoints given up or not written (the previous one stays).", checkpointFailures[0])
+        gauge("vigil_checkpoint_duration_seconds", "Time the last checkpoint took, from request to rename.", Double(checkpointLast[0]) / 1e9)
+        gauge("vigil_checkpoint_bytes", "Size of the last checkpoint.", Double(checkpointLast[1]))
+        gauge("vigil_checkpoint_sensors", "Sensors in the last checkpoint.", Double(checkpointLast[2]))
+        gauge("vigil_checkpoint_time_seconds", "When the last checkpoint began (Unix seconds; 0: none yet).", Double(checkpointLast[3]) / 1e9)
+        s += "# HELP vigil_checkpoint_pause_seconds Longest pause of a worker's sample loop during the last periodic checkpoint.\n# TYPE vigil_checkpoint_pause_seconds gauge\n"
+        for (w, ns) in checkpointPauses.withLock({ $0 }).enumerated() { s += "vigil_checkpoint_pause_seconds{worker=\"\(w)\"} \(Double(ns) / 1e9)\n" }
+        let stalled = stalledStages
+        s += "# HELP vigil_stage_stalled 1 for a thread whose heartbeat stopped (the watchdog ping is withheld).\n# TYPE vigil_stage_stalled gauge\n"
+        for stall in stalled { s += "vigil_stage_stalled{thread=\"\(stall.name)\"} 1\n" }
         gauge("vigil_start_time_seconds", "Start time of the daemon (Unix seconds).", Double(startedAt) / 1e9)
         return s
     }

@@ -52,6 +52,12 @@ public struct DaemonOptions: Sendable {
     public var subscriptions: [Subscription]
     public var maxMessageBytes: Int
     public var receiveHighWaterMark: Int32
+    /// On stop, how long ingest keeps reading what senders already queued (`ingest.drain_timeout`);
+    /// it stops earlier once every socket has been quiet for `drainQuietPeriod`. `.zero` closes
+    /// the sockets at once.
+    public var drainTimeout: Duration
+    /// How long every ingest socket must have had nothing to read for the drain to end early.
+    public var drainQuietPeriod: Duration
     public var publishEndpoint: String
     public var sendHighWaterMark: Int32
     public var historyEndpoint: String
@@ -68,6 +74,13 @@ public struct DaemonOptions: Sendable {
     public var journalRetention: Duration
     /// How often retention runs (the first pass runs at start).
     public var journalRetentionInterval: Duration
+    /// How often detector state is checkpointed while running (`state.checkpoint_interval`);
+    /// `.zero` checkpoints only at shutdown.
+    public var checkpointInterval: Duration
+    /// How long a stage thread's heartbeat may stand still before the thread counts as stalled
+    /// (the watchdog ping is withheld, `/healthz` answers 503); nil: half the systemd watchdog
+    /// interval, at least 3 s, or 10 s without a watchdog.
+    public var stallLimit: Duration?
     public var pipeline: PipelineConfiguration
     public var maxSensors: Int
     /// Per-sensor detector settings.
@@ -81,11 +94,13 @@ public struct DaemonOptions: Sendable {
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
+                drainTimeout: Duration = .seconds(5), drainQuietPeriod: Duration = .milliseconds(250),
                 publishEndpoint: String = "tcp://127.0.0.1:7002", sendHighWaterMark: Int32 = 100_000,
                 historyEndpoint: String = "tcp://127.0.0.1:7003", historyMaxReply: Int = 10_000,
                 historyMaxRequestBytes: Int = 4096,
                 metricsListen: String? = "127.0.0.1:9464", stateDirectory: String = "state",
                 journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
+                checkpointInterval: Duration = .seconds(60), stallLimit: Duration? = nil,
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil,
@@ -97,6 +112,8 @@ public struct DaemonOptions: Sendable {
         self.subscriptions = subscriptions
         self.maxMessageBytes = maxMessageBytes
         self.receiveHighWaterMark = receiveHighWaterMark
+        self.drainTimeout = drainTimeout
+        self.drainQuietPeriod = drainQuietPeriod
         self.publishEndpoint = publishEndpoint
         self.sendHighWaterMark = sendHighWaterMark
         self.historyEndpoint = historyEndpoint
@@ -104,6 +121,8 @@ public struct DaemonOptions: Sendable {
         self.historyMaxRequestBytes = historyMaxRequestBytes
         self.journalRetention = journalRetention
         self.journalRetentionInterval = journalRetentionInterval
+        self.checkpointInterval = checkpointInterval
+        self.stallLimit = stallLimit
         self.metricsListen = metricsListen
         self.stateDirectory = stateDirectory
         self.pipeline = pipeline

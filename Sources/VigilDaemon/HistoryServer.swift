@@ -17,8 +17,11 @@ import ZeroMQ
 /// requests per peer wait in the socket (`ZMQ_RCVHWM`).
 ///
 /// Threading: `open` on the starting thread, then the socket and the journal reader belong to
-/// the history thread; `stop` may be called from any thread.
-final class HistoryServer: @unchecked Sendable {
+/// the history thread; `requestStop` may be called from any thread.
+final class HistoryServer: Stage, @unchecked Sendable {
+    let name = "history"
+    private let heartbeat = Heartbeat(name: "vigil-history")
+    var heartbeats: [Heartbeat] { [heartbeat] }
     private let options: DaemonOptions
     private let logger: Logger
     private let auth: CurveAuthenticator?
@@ -51,7 +54,7 @@ final class HistoryServer: @unchecked Sendable {
         thread = StageThread(name: "vigil-history") { [self] in self.run() }
     }
 
-    func stop() { stopping.store(true, ordering: .releasing) }
+    func requestStop() { stopping.store(true, ordering: .releasing) }
 
     func join() {
         thread?.join()
@@ -62,6 +65,7 @@ final class HistoryServer: @unchecked Sendable {
         guard let socket, let journal else { return }
         let frame = ZMQMessage()
         while !stopping.load(ordering: .acquiring) {
+            heartbeat.beat()
             do throws(ZMQError) {
                 guard try socket.waitReadable(timeoutMilliseconds: 100),
                       let message = try receive(socket, frame) else { continue }

@@ -12,7 +12,16 @@ import ZeroMQ
 /// this thread stops reading, libzmq's receive high-water mark fills and PULL senders block;
 /// nothing is lost. Sockets are bound by `bind()` on the caller's thread (so bind errors refuse
 /// start-up) and used only by the ingest thread afterwards.
-final class IngestService: @unchecked Sendable {
+///
+/// Drain: `requestStop()` does not close the sockets. The thread first unsubscribes its SUB
+/// sockets (so a live publisher stops sending), then keeps reading everything senders already
+/// queued (in libzmq's pipes and the kernel's buffers, and what a PULL sender still flushes from
+/// its own queue) until every socket has been quiet for `drainQuietPeriod` or `drainTimeout`
+/// has passed, and only then closes them. Every sample read is submitted, so the workers process
+/// it before they stop and the final snapshot holds it. One log line says what the drain read.
+final class IngestService: Stage, @unchecked Sendable {
+    let name = "ingest"
+    var heartbeats: [Heartbeat] { [pipeline.ingestHeartbeat] }
     private let options: DaemonOptions
     private let pipeline: Pipeline
     private let metrics: DaemonMetrics
@@ -75,8 +84,8 @@ final class IngestService: @unchecked Sendable {
         thread = StageThread(name: "vigil-ingest") { [self] in self.run() }
     }
 
-    /// Asks the ingest thread to stop reading; `join()` waits for it.
-    func stop() { stopping.store(true, ordering: .releasing) }
+    /// Asks the ingest thread to drain its sockets and stop; `join()` waits for it.
+    func requestStop() { stopping.store(true, ordering: .releasing) }
 
     func join() {
         thread?.join()
@@ -93,7 +102,21 @@ final class IngestService: @unchecked Sendable {
         samples.reserveCapacity(16_384)
         var lastDropLog: UInt64 = 0
         var lastDropTotal: UInt64 = 0
-        while !stopping.load(ordering: .acquiring) {
+        let heartbeat = pipeline.ingestHeartbeat
+        // The drain after `requestStop`: when it began, when a message last came, what it read.
+        var drainStarted: UInt64 = 0
+        var lastMessage: UInt64 = 0
+        var drainedMessages = 0
+        let drainTimeout = nanoseconds(options.drainTimeout)
+        let quiet = nanoseconds(options.drainQuietPeriod)
+        while true {
+            heartbeat.beat()
+            if drainStarted == 0, stopping.load(ordering: .acquiring) {
+                drainStarted = Clock.monotonicNanoseconds()
+                lastMessage = drainStarted
+                if drainTimeout == 0 { break }
+                beginDrain()
+            }
             var received = 0
             let started = Clock.monotonicNanoseconds()
             do {
@@ -136,11 +159,28 @@ final class IngestService: @unchecked Sendable {
                     metrics.messagesReceived.add(0, UInt64(received))
                     metrics.ingestLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
                 } else {
-                    _ = try zmqPollReadable(sockets, timeoutMilliseconds: 50)
+                    _ = try zmqPollReadable(sockets, timeoutMilliseconds: drainStarted == 0 ? 50 : 10)
                 }
             } catch {
                 if error.isTerminated { break }
                 logger.error("ingest: \(error)")
+            }
+            if drainStarted != 0 {
+                let now = Clock.monotonicNanoseconds()
+                if received > 0 {
+                    drainedMessages += received
+                    lastMessage = now
+                } else if now &- lastMessage >= quiet {
+                    logger.info("ingest drained", metadata: [
+                        "messages": "\(drainedMessages)", "ms": "\((now &- drainStarted) / 1_000_000)",
+                        "quiet_ms": "\(quiet / 1_000_000)",
+                    ])
+                    break
+                }
+                if now &- drainStarted >= drainTimeout {
+                    logger.warning("ingest drain stopped at its deadline (ingest.drain_timeout \(options.drainTimeout)) after \(drainedMessages) messages: senders were still sending; what they send from now on is not read")
+                    break
+                }
             }
             // Bad input is logged at a bounded rate: one summary every 10 s at most.
             let now = Clock.monotonicNanoseconds()
@@ -159,5 +199,18 @@ final class IngestService: @unchecked Sendable {
         }
         for s in sockets { s.close() }
         sockets.removeAll()
+    }
+
+    /// Unsubscribes every SUB socket from its topics, so that plant publishers stop sending to
+    /// it and the drain can end; what they sent before is still read.
+    private func beginDrain() {
+        for (s, sub) in zip(sockets.suffix(options.subscriptions.count), options.subscriptions) {
+            for topic in sub.topics { try? s.unsubscribe(topic) }
+        }
+    }
+
+    private func nanoseconds(_ d: Duration) -> UInt64 {
+        let (s, atto) = d.components
+        return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto / 1_000_000_000))
     }
 }

@@ -17,8 +17,11 @@ import Glibc
 /// next pass tries again.
 ///
 /// Threading: `open` and `start` on the starting thread; then the connection belongs to the
-/// retention thread. `stop` from any thread: the thread notices within 100 ms.
-final class JournalRetention: @unchecked Sendable {
+/// retention thread. `requestStop` from any thread: the thread notices within 100 ms.
+final class JournalRetention: Stage, @unchecked Sendable {
+    let name = "retention"
+    private let heartbeat = Heartbeat(name: "vigil-retention")
+    var heartbeats: [Heartbeat] { [heartbeat] }
     private let options: DaemonOptions
     private let metrics: DaemonMetrics
     private let logger: Logger
@@ -43,7 +46,7 @@ final class JournalRetention: @unchecked Sendable {
         thread = StageThread(name: "vigil-retention") { [self] in self.run() }
     }
 
-    func stop() { stopping.store(true, ordering: .releasing) }
+    func requestStop() { stopping.store(true, ordering: .releasing) }
 
     func join() {
         thread?.join()
@@ -58,6 +61,7 @@ final class JournalRetention: @unchecked Sendable {
         let interval = nanoseconds(options.journalRetentionInterval)
         var next = Clock.monotonicNanoseconds()
         while !isStopping {
+            heartbeat.beat()
             let now = Clock.monotonicNanoseconds()
             if now >= next {
                 pass(journal)
@@ -77,6 +81,7 @@ final class JournalRetention: @unchecked Sendable {
                 deleted += n
                 metrics.journalDeleted.add(0, UInt64(n))
                 if n < batchSize { break }
+                heartbeat.beat()
                 usleep(10_000)  // let the publisher in between batches
             }
         } catch {

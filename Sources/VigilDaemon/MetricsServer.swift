@@ -18,12 +18,15 @@ import Glibc
 /// - A head larger than `Limits.maxRequestBytes` gets 431, a malformed one 400, a body 413, a
 ///   method other than GET and HEAD 405, another HTTP version 505. One request per connection
 ///   (`Connection: close`), which is all scrapers and probes need; it is not a general web server.
-/// - `stop()` wakes the thread through a pipe: it closes every connection and returns at once,
+/// - `requestStop()` wakes the thread through a pipe: it closes every connection and returns at once,
 ///   whatever the clients are doing.
 ///
-/// Threading: `open`, `start` and `join` from the owning thread; `stop` from any thread;
+/// Threading: `open`, `start` and `join` from the owning thread; `requestStop` from any thread;
 /// `respond` is called on the server thread, one request at a time.
-final class MetricsServer: @unchecked Sendable {
+final class MetricsServer: Stage, @unchecked Sendable {
+    let name = "metrics"
+    private let heartbeat = Heartbeat(name: "vigil-metrics")
+    var heartbeats: [Heartbeat] { [heartbeat] }
     /// A listening address that could not be used.
     struct BindError: Error, CustomStringConvertible {
         var address: String
@@ -123,7 +126,7 @@ final class MetricsServer: @unchecked Sendable {
     }
 
     /// Makes the server thread close every connection and return now. Any thread.
-    func stop() {
+    func requestStop() {
         stopping.store(true, ordering: .releasing)
         if wake.write >= 0 {
             var byte: UInt8 = 1
@@ -158,6 +161,7 @@ final class MetricsServer: @unchecked Sendable {
         var fds: [pollfd] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !stopping.load(ordering: .acquiring) {
+            heartbeat.beat()
             fds.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: listener, events: Int16(POLLIN), revents: 0))

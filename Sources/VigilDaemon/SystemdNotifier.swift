@@ -23,7 +23,9 @@ public struct SystemdNotifier: Sendable {
         return v
     }
 
-    /// Sends one notification (several `KEY=value` lines). Returns whether it was sent.
+    /// Sends one notification (several `KEY=value` lines). Returns whether it was sent. Never
+    /// blocks: when the receiver's queue is full the notification is dropped (the next one
+    /// follows within half a watchdog interval).
     @discardableResult
     public func notify(_ state: String) -> Bool {
         guard let path else { return false }
@@ -43,7 +45,7 @@ public struct SystemdNotifier: Sendable {
         let sent = state.withCString { text in
             withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, text, strlen(text), 0, $0, length)
+                    sendto(fd, text, strlen(text), Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length)
                 }
             }
         }

@@ -1,6 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilCore
 
+/// What reconciling one alert state machine with the journal did (`AlertStateMachine.reconcile(with:)`).
+public enum AlertReconciliation: Sendable, Equatable {
+    /// The machine already agreed with the journal.
+    case unchanged
+    /// The journal shows an alert raised that the machine did not hold (or at a higher
+    /// severity): it holds it now and will clear it normally.
+    case adopted
+    /// The journal shows the machine's raised alert cleared: the machine no longer holds it.
+    case cleared
+    /// The journal shows an older alert cleared while the machine holds a newer one the journal
+    /// lacks (the journal is behind the checkpoint): the newer one is kept.
+    case keptNewer
+    /// The chain has no active alert state machine for that detector.
+    case unavailable
+}
+
 /// When an alert is raised and cleared, shared by every detector.
 public struct AlertPolicy: Sendable, Equatable, Codable {
     /// Score at or above which a sample counts as anomalous (a `warning`).
@@ -44,10 +60,20 @@ public struct AlertStateMachine: Sendable {
     public private(set) var isRaised = false
     /// Whether nothing is amiss: not raised, and the last sample was below the threshold (no run
     /// towards a raise under way). Detectors learn only from in-control samples.
+    ///
+    /// An alert taken over from the journal (`adoptRaised`) counts as in control until the first
+    /// score reaches this machine: a chain that is still warming up (new, or new settings) must
+    /// learn its baseline to be able to clear the alert at all; from the first score on, the
+    /// alert is raised like any other.
     @inline(__always)
-    public var isInControl: Bool { !isRaised && anomalousRun == 0 }
-    private var severity: Severity = .warning
-    private var raisedAt: Int64 = 0
+    public var isInControl: Bool { !isRaised ? anomalousRun == 0 : runMaxScore == Self.adoptedUnscored }
+    /// `runMaxScore` is unused while raised; this value there marks an adopted alert that no
+    /// score has reached yet (kept across checkpoints with the rest of the state).
+    private static let adoptedUnscored = -Double.infinity
+    /// Severity of the raised alert (`.warning` while none is raised).
+    public private(set) var severity: Severity = .warning
+    /// Timestamp of the sample that raised the current alert (its `id`); meaningful while raised.
+    public private(set) var raisedAt: Int64 = 0
     private var anomalousRun = 0
     private var calmRun = 0
     private var runMaxScore = 0.0
@@ -83,6 +109,7 @@ public struct AlertStateMachine: Sendable {
             return nil
         }
         if heldFor < SnapshotReader.maxCounter { heldFor += 1 }
+        if runMaxScore == Self.adoptedUnscored { runMaxScore = 0 }  // the adopted alert's first score
         let calm = score < policy.threshold * policy.clearRatio
         if calm {
             calmRun += 1
@@ -118,6 +145,59 @@ public struct AlertStateMachine: Sendable {
         AlertEvent(sensor: sensor, detector: detector, event: kind, severity: severity, score: output.score,
                    threshold: policy.threshold, value: value, timestamp: timestamp, raisedAt: raisedAt,
                    evidence: output.evidence)
+    }
+
+    // MARK: Reconciling with the journal
+
+    /// Takes over an alert the journal shows raised (id `raisedAt`, `severity`), so that it is
+    /// cleared, with that id, when the scores say so (see `isInControl` for a chain still warming
+    /// up). Used at restart when the journal is ahead of the restored state, and at a reload that
+    /// gives the sensor new settings; off the sample path.
+    public mutating func adoptRaised(raisedAt: Int64, severity: Severity) {
+        calmRun = 0
+        isRaised = true
+        self.raisedAt = raisedAt
+        self.severity = severity
+        anomalousRun = 0
+        runMaxScore = Self.adoptedUnscored
+    }
+
+    /// Ends the raised alert without an event: the journal already holds its clear. Used at
+    /// restart so that no alert is cleared twice; off the sample path.
+    public mutating func markCleared() {
+        isRaised = false
+        severity = .warning
+        anomalousRun = 0
+        calmRun = 0
+        runMaxScore = 0
+    }
+
+    /// Brings this machine in line with `latest`, the journal's last event for its sensor and
+    /// detector, which is at least as new as the restored state (a checkpoint is committed only
+    /// once every alert emitted before it is journaled):
+    ///
+    /// - the journal shows alert X raised: the machine holds X raised (at the journal's severity,
+    ///   if higher) and clears it when the scores say so, with X's id;
+    /// - the journal shows X cleared and the machine holds X (or an older alert) raised: it no
+    ///   longer holds it, so X is never cleared twice;
+    /// - the machine holds an alert raised after X's raise that the journal lacks (the journal is
+    ///   behind the checkpoint): kept, it clears normally.
+    public mutating func reconcile(with latest: JournaledAlert) -> AlertReconciliation {
+        switch latest.event {
+        case .raised:
+            if isRaised, raisedAt == latest.raisedAt {
+                if latest.severity <= severity { return .unchanged }
+                severity = latest.severity  // the escalation was journaled after the checkpoint
+                return .adopted
+            }
+            adoptRaised(raisedAt: latest.raisedAt, severity: latest.severity)
+            return .adopted
+        case .cleared:
+            guard isRaised else { return .unchanged }
+            guard raisedAt <= latest.raisedAt else { return .keptNewer }
+            markCleared()
+            return .cleared
+        }
     }
 
     // MARK: Snapshot

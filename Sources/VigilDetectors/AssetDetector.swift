@@ -154,6 +154,21 @@ public struct AssetDetector: Sendable {
     /// The PCA monitor, if the asset runs one (for tests and tools).
     public var pcaMonitor: PCAMonitor? { pca }
 
+    /// The asset's raised alerts (each model's: its detector, its id's timestamp and severity).
+    public var openAlerts: [(detector: DetectorKind, raisedAt: Int64, severity: Severity)] {
+        [forestState, pcaState].compactMap { m in m.flatMap { $0.isRaised ? ($0.detector, $0.raisedAt, $0.severity) : nil } }
+    }
+
+    /// Brings the alert state of the journaled event's model in line with it (see
+    /// `AlertStateMachine.reconcile(with:)`); `.unavailable` for a model the asset does not run.
+    public mutating func reconcile(with latest: JournaledAlert) -> AlertReconciliation {
+        switch latest.detector {
+        case .isolationForest where forestState != nil: forestState!.reconcile(with: latest)
+        case .pca where pcaState != nil: pcaState!.reconcile(with: latest)
+        default: .unavailable
+        }
+    }
+
     // MARK: Snapshot
 
     /// Writes the dimension, the current round (latest values, who reported), then each model's

@@ -1,32 +1,39 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilCore
 
-/// The detector state of a whole daemon, as written to `<state>/detectors.snapshot` on shutdown
-/// and read back on start-up, so that nothing a detector learned is lost across a restart.
+/// The detector state of a whole daemon, as kept in `<state>/detectors.snapshot`, so that nothing
+/// a detector learned is lost across a restart or a crash. This value is the whole file in
+/// memory (tests, tools, small pipelines); the daemon streams the same format section by section
+/// (`DetectorSnapshotFormat` to write, `DetectorSnapshotReader` to read).
 ///
-/// File layout (all integers little-endian; see `SnapshotWriter` for the encodings):
+/// Version 2 (written), a stream of checksummed sections (see `DetectorSnapshotFormat`):
 ///
 /// ```
-/// magic        8 bytes  "VGLSNAP\0"
-/// version      u32      DetectorSnapshot.version
-/// length       u64      payload length in bytes
-/// payload:
-///   names      u32 n, n × string        every registry name in index order (sensors and assets)
-///   sensors    u32 n, n × { string name, u64 settings fingerprint, u32 length, state }
-///   assets     u32 n, n × { string name, u64 settings fingerprint, u32 m, m × string member,
-///                           u32 length, state }
-/// checksum     u64      FNV-1a 64 of the payload
+/// header       16 bytes  "VGLSNAP\0", u32 version 2, u32 flags 0
+/// sections     { u8 kind, u32 length, payload, u64 snapshotChecksum(payload) } …
+///   1 sensors  u32 n, n × { string name, u64 settings fingerprint, u32 length, state }
+///   2 assets   u32 n, n × { string name, u64 fingerprint, u32 m, m × string member, u32 length, state }
+///   3 names    u32 n, n × string   every registry name in index order (sensors and assets)
+///   4 end      u64 covered seq, u64 journal seq, i64 created (ns), u64 sensor records,
+///              u64 asset records, u64 offset of the names section, u32 sections before it
 /// ```
+///
+/// Any number of sensor and asset sections in any order (each worker streams its own), one
+/// names section, and the end section last: a file without it was not written to the end.
+/// Version 1 (one payload with one checksum, no seqs) is still read, so the first start after
+/// an upgrade keeps its state.
 ///
 /// A record's state is opaque here (`SensorDetectors.write(to:)`, `AssetDetector.write(to:)`):
 /// it is length-prefixed so a record whose fingerprint no longer matches is skipped unread.
 ///
-/// Threading: a plain value, built and read off the sample path (shutdown and start-up).
+/// Threading: a plain value, built and read off the sample path.
 public struct DetectorSnapshot: Sendable, Equatable {
     /// The first eight bytes of a snapshot file.
     public static let magic: [UInt8] = Array("VGLSNAP".utf8) + [0]
-    /// The format version written, and the only one read.
-    public static let version: UInt32 = 1
+    /// The format version written.
+    public static let version: UInt32 = DetectorSnapshotFormat.version
+    /// The versions read.
+    public static let readableVersions: ClosedRange<UInt32> = 1...2
 
     /// One sensor's detector chain.
     public struct SensorRecord: Sendable, Equatable {
@@ -66,15 +73,44 @@ public struct DetectorSnapshot: Sendable, Equatable {
     public var names: [String]
     public var sensors: [SensorRecord]
     public var assets: [AssetRecord]
+    /// Every alert with a `seq` up to this was journaled before any of this state was captured
+    /// (so the state reflects it); 0 when unknown (version 1).
+    public var coveredSeq: UInt64
+    /// The journal's `seq` when the file was committed: every alert emitted before the state was
+    /// captured has a `seq` at most this; 0 when unknown (version 1).
+    public var journalSeq: UInt64
 
-    public init(names: [String] = [], sensors: [SensorRecord] = [], assets: [AssetRecord] = []) {
+    public init(names: [String] = [], sensors: [SensorRecord] = [], assets: [AssetRecord] = [],
+                coveredSeq: UInt64 = 0, journalSeq: UInt64 = 0) {
         self.names = names
         self.sensors = sensors
         self.assets = assets
+        self.coveredSeq = coveredSeq
+        self.journalSeq = journalSeq
     }
 
-    /// The file's bytes.
-    public func encoded() -> [UInt8] {
+    /// The file's bytes (version 2: one sensor section, one asset section, the names, the end).
+    public func encoded(createdAt: Int64 = 0) -> [UInt8] {
+        var assembler = DetectorSnapshotAssembler()
+        var out = assembler.header()
+        var sensorSection = DetectorSnapshotFormat.SectionBuilder(.sensors)
+        for r in sensors { sensorSection.appendSensor(name: r.name, fingerprint: r.fingerprint) { $0.writeRaw(r.state) } }
+        var assetSection = DetectorSnapshotFormat.SectionBuilder(.assets)
+        for a in assets {
+            assetSection.appendAsset(name: a.name, fingerprint: a.fingerprint, members: a.members) { $0.writeRaw(a.state) }
+        }
+        for (kind, count, payload) in [(DetectorSnapshotFormat.SectionKind.sensors, sensors.count, sensorSection.finish()),
+                                       (.assets, assets.count, assetSection.finish())] {
+            let (prefix, suffix) = assembler.frame(kind, payload, records: count)
+            out += prefix + payload + suffix
+        }
+        out += assembler.finish(names: names, coveredSeq: coveredSeq, journalSeq: journalSeq, createdAt: createdAt)
+        return out
+    }
+
+    /// The version-1 file of the same names and records (what older builds wrote; for tests of
+    /// the upgrade path). Seqs are not part of version 1.
+    public func encodedVersion1() -> [UInt8] {
         var p = SnapshotWriter()
         p.write(UInt32(names.count))
         for n in names { p.write(n) }
@@ -94,29 +130,35 @@ public struct DetectorSnapshot: Sendable, Equatable {
         }
         var w = SnapshotWriter()
         w.writeRaw(Self.magic)
-        w.write(Self.version)
+        w.write(UInt32(1))
         w.write(UInt64(p.bytes.count))
         w.writeRaw(p.bytes)
         w.write(fnv1a64(p.bytes))
         return w.bytes
     }
 
-    /// Parses a file's bytes. Throws `SnapshotError` for anything but a complete, intact snapshot
-    /// of this version: wrong magic, other version, truncation, trailing bytes, checksum mismatch,
-    /// malformed records. Never traps.
+    /// Parses a whole file's bytes (version 1 or 2). Throws `SnapshotError` for anything but a
+    /// complete, intact snapshot of a readable version: wrong magic, other version, truncation,
+    /// trailing bytes, checksum mismatch, malformed records. Never traps.
     public init(decoding bytes: [UInt8]) throws(SnapshotError) {
+        var reader = try DetectorSnapshotReader(SnapshotBytes(bytes))
+        var sensors: [SensorRecord] = []
+        var assets: [AssetRecord] = []
+        while let section = try reader.next() {
+            switch section {
+            case .sensors(let records):
+                sensors += records.map { SensorRecord(name: $0.name, fingerprint: $0.fingerprint, state: $0.state.remainingBytes) }
+            case .assets(let records):
+                assets += records.map { AssetRecord(name: $0.name, fingerprint: $0.fingerprint, members: $0.members, state: $0.state.remainingBytes) }
+            }
+        }
+        self.init(names: reader.names, sensors: sensors, assets: assets, coveredSeq: reader.coveredSeq, journalSeq: reader.journalSeq)
+    }
+
+    /// Parses version 1: one payload (names, sensors, assets) and one FNV-1a checksum.
+    static func decodeVersion1(_ bytes: [UInt8]) throws(SnapshotError) -> DetectorSnapshot {
         var r = SnapshotReader(bytes)
-        guard bytes.count >= Self.magic.count else {
-            throw SnapshotError(.truncated, offset: 0, "\(bytes.count) bytes, shorter than the header")
-        }
-        guard Array(bytes[0..<Self.magic.count]) == Self.magic else {
-            throw SnapshotError(.badMagic, offset: 0, "the file does not start with VGLSNAP")
-        }
-        try r.skip(Self.magic.count)
-        let version = try r.readUInt32("version")
-        guard version == Self.version else {
-            throw SnapshotError(.unsupportedVersion(version), offset: 8, "this build reads version \(Self.version)")
-        }
+        try r.skip(Self.magic.count + 4)
         let lengthAt = r.offset
         let length = try r.readUInt64("payload length")
         guard length <= UInt64(r.remaining), r.remaining - Int(length) >= 8 else {
@@ -145,7 +187,7 @@ public struct DetectorSnapshot: Sendable, Equatable {
             let name = try p.readString("sensor name")
             let fingerprint = try p.readUInt64("sensor fingerprint")
             let block = try p.readBlock("sensor state")
-            sensors.append(SensorRecord(name: name, fingerprint: fingerprint, state: Array(block.bytes[block.offset..<block.end])))
+            sensors.append(SensorRecord(name: name, fingerprint: fingerprint, state: block.remainingBytes))
         }
         let assetCount = try p.readCount("asset records", elementSize: 20)
         var assets: [AssetRecord] = []
@@ -157,11 +199,10 @@ public struct DetectorSnapshot: Sendable, Equatable {
             var members: [String] = []
             for _ in 0..<memberCount { members.append(try p.readString("asset member")) }
             let block = try p.readBlock("asset state")
-            assets.append(AssetRecord(name: name, fingerprint: fingerprint, members: members,
-                                      state: Array(block.bytes[block.offset..<block.end])))
+            assets.append(AssetRecord(name: name, fingerprint: fingerprint, members: members, state: block.remainingBytes))
         }
         try p.expectEnd("payload")
-        self.init(names: names, sensors: sensors, assets: assets)
+        return DetectorSnapshot(names: names, sensors: sensors, assets: assets)
     }
 }
 

@@ -261,6 +261,41 @@ public struct SensorDetectors: Sendable {
         return combinedState?.isInControl ?? true
     }
 
+    // MARK: Reconciling with the journal
+
+    /// The alerts this chain holds raised, one per active alert state machine at most: the
+    /// detector that raised it (`.combined` with `combine`), its id's timestamp and its severity.
+    public var openAlerts: [(detector: DetectorKind, raisedAt: Int64, severity: Severity)] {
+        var out: [(detector: DetectorKind, raisedAt: Int64, severity: Severity)] = []
+        for kind in DetectorKind.allCases where hasActiveMachine(kind) {
+            let m = kind == .combined ? combinedState! : states[Self.slot(kind)]
+            if m.isRaised { out.append((kind, m.raisedAt, m.severity)) }
+        }
+        return out
+    }
+
+    /// Whether alerts of detector `kind` come from this chain: `.combined` with `combine`, else
+    /// each enabled detector's own state machine.
+    public func hasActiveMachine(_ kind: DetectorKind) -> Bool {
+        if combinedState != nil { return kind == .combined }
+        switch kind {
+        case .surprise: return surprise != nil
+        case .zscore: return rolling != nil || ewma != nil || robust != nil
+        case .spectralResidual: return spectral != nil
+        case .isolationForest: return forest != nil
+        case .combined, .pca: return false
+        }
+    }
+
+    /// Brings the alert state machine of `latest.detector` in line with the journal's last event
+    /// for this sensor and detector (see `AlertStateMachine.reconcile(with:)` for the rule). Off
+    /// the sample path: at restart, before the chain processes a sample, and at a reload.
+    public mutating func reconcile(with latest: JournaledAlert) -> AlertReconciliation {
+        guard hasActiveMachine(latest.detector) else { return .unavailable }
+        if latest.detector == .combined { return combinedState!.reconcile(with: latest) }
+        return states[Self.slot(latest.detector)].reconcile(with: latest)
+    }
+
     // MARK: Snapshot
 
     /// Which parts a chain built from `settings` has, as bits (checked on restore).
@@ -358,6 +393,8 @@ extension AlertEvidence {
             }
         case .none:
             w.write(UInt8(0))
+        case .closed(let reason):
+            w.write(UInt8(7)); w.write(reason.rawValue)
         }
     }
 
@@ -398,6 +435,10 @@ extension AlertEvidence {
                                            periodSamples: Int32(bitPattern: try r.readUInt32())))
             case let channel: throw r.corrupt("unknown surprise channel \(channel)")
             }
+        case 7:
+            let raw = try r.readUInt8("close reason")
+            guard let reason = AlertCloseReason(rawValue: raw) else { throw r.corrupt("unknown close reason \(raw)") }
+            self = .closed(reason: reason)
         case let tag: throw r.corrupt("unknown evidence tag \(tag)")
         }
     }

@@ -7,15 +7,6 @@ import VigilDetectors
 import Glibc
 #endif
 
-/// What ingest does when a worker's ring is full.
-public enum OverflowPolicy: String, Sendable, Equatable, Codable, CaseIterable {
-    /// Stop reading until the worker catches up: ZeroMQ's high-water mark then pushes back on
-    /// PULL senders, and nothing is lost (the default).
-    case block
-    /// Drop what does not fit and count it as `queue_full`.
-    case drop
-}
-
 /// Shape of the pipeline.
 public struct PipelineConfiguration: Sendable, Equatable {
     /// Worker threads, each owning the detector state of its sensors.
@@ -78,6 +69,20 @@ final class WorkerSlot: @unchecked Sendable {
     var final = WorkerState()
 }
 
+/// The fingerprint of the settings seen last, so that a run of chains with equal settings (the
+/// usual case) is fingerprinted once. A plain value owned by one thread.
+struct FingerprintCache {
+    private var settings: DetectorSettings?
+    private var fingerprint: UInt64 = 0
+
+    mutating func of(_ s: DetectorSettings) -> UInt64 {
+        if let known = settings, known == s { return fingerprint }
+        settings = s
+        fingerprint = s.fingerprint
+        return fingerprint
+    }
+}
+
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
@@ -101,9 +106,14 @@ struct Resolvers: Sendable {
 /// ```
 ///
 /// Threading: `submit` and `finishIngest` are called by exactly one ingest thread;
-/// `drainAlerts` by exactly one publisher thread; `reload` and the statistics by any thread.
-/// Samples of one sensor are processed in arrival order by one worker; its alert events reach
-/// the publisher in order.
+/// `drainAlerts` and `alertsJournaled(throughSeq:)` by exactly one publisher thread;
+/// `requestCheckpoint`, `cancelCheckpoint`, `nextCheckpointChunk` and `recycleCheckpointBuffer`
+/// by exactly one checkpoint thread (workers capture their own state between batches and hand it
+/// over through per-worker SPSC rings: nothing on the sample path locks or waits for it);
+/// `restore`, `reconcile` and `setJournaledSeq` before `start()`, on the thread that is then the
+/// registry's writer; `snapshot` and the stopped-state chunks after `join()`; `reload` and the
+/// statistics by any thread. Samples of one sensor are processed in arrival order by one worker;
+/// its alert events reach the publisher in order.
 public final class Pipeline: @unchecked Sendable {
     public let configuration: PipelineConfiguration
     public let registry: SensorRegistry
@@ -134,6 +144,36 @@ public final class Pipeline: @unchecked Sendable {
     /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
     private let slots: [WorkerSlot]
 
+    /// One heartbeat per worker thread (`vigil-worker<N>`), bumped once per loop turn.
+    public let workerHeartbeats: [Heartbeat]
+    /// The ingest thread's heartbeat: the ingest stage bumps it in its loop, and `submit` while it
+    /// waits on a full ring (backpressure is progress, not a stall).
+    public let ingestHeartbeat = Heartbeat(name: "vigil-ingest")
+
+    // Checkpoints (see `Pipeline+Checkpoint.swift`).
+    /// The checkpoint generation requested last (0: none yet); workers capture when it changes.
+    let checkpointRequested = Atomic<UInt64>(0)
+    /// A generation the checkpointer gave up on: workers stop capturing it.
+    let checkpointCancelled = Atomic<UInt64>(0)
+    /// Per worker: captured section payloads on their way to the checkpointer.
+    let checkpointChunks: [SPSCRing<CheckpointChunk>]
+    /// Per worker: payload buffers the checkpointer has written, on their way back for reuse (a
+    /// fresh megabyte costs hundreds of page faults on the worker's thread).
+    let checkpointBuffers: [SPSCRing<[UInt8]>]
+    /// How many bytes of state a worker serialises into one chunk at most.
+    public var checkpointChunkBytes = 1 << 20
+    /// How long one capture slice may run before the worker goes back to its samples.
+    public var checkpointSliceNanoseconds: UInt64 = 1_000_000
+
+    // Alert progress, for checkpoints: a checkpoint is committed only once every alert event its
+    // workers emitted before capturing is journaled.
+    /// Publisher thread only: alert events drained so far, per worker.
+    private var drained: [UInt64]
+    /// Alert events journaled so far, per worker (stored by the publisher with release).
+    private let journaled: UnsafeMutablePointer<Atomic<UInt64>>
+    /// The `seq` of the last journaled alert (stored by the publisher before `journaled`).
+    private let journaledSeqStorage = Atomic<UInt64>(0)
+
     /// - Parameters:
     ///   - assetOf: the asset of a sensor name; an asset's sensors are processed by one worker,
     ///     which also runs the asset's multivariate detector (`AssetDetector`).
@@ -150,11 +190,22 @@ public final class Pipeline: @unchecked Sendable {
         resolver = Lock(Resolvers(settings: settings, pca: pcaSettings))
         slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
+        workerHeartbeats = (0..<configuration.workers).map { Heartbeat(name: "vigil-worker\($0)") }
+        checkpointChunks = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: 4) }
+        checkpointBuffers = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: 8) }
+        drained = Array(repeating: 0, count: configuration.workers)
+        journaled = .allocate(capacity: configuration.workers)
+        for w in 0..<configuration.workers { (journaled + w).initialize(to: Atomic(0)) }
         staging = (0..<configuration.workers).map { _ in
             var a: [Sample] = []
             a.reserveCapacity(1024)
             return a
         }
+    }
+
+    deinit {
+        journaled.deinitialize(count: configuration.workers)
+        journaled.deallocate()
     }
 
     /// Starts the worker threads.
@@ -236,6 +287,7 @@ public final class Pipeline: @unchecked Sendable {
             while done < samples.count {
                 let pushed = ring.push(contentsOf: UnsafeBufferPointer(rebasing: samples[done...]))
                 if pushed == 0 {
+                    ingestHeartbeat.beat()
                     backoff.pause()
                 } else {
                     done += pushed
@@ -268,12 +320,33 @@ public final class Pipeline: @unchecked Sendable {
     @discardableResult
     public func drainAlerts(maximum: Int = 256, _ body: (AlertEvent) -> Void) -> Int {
         var total = 0
-        for ring in outputs {
-            total += ring.consume(maximum: maximum) { buf in
+        for (w, ring) in outputs.enumerated() {
+            let n = ring.consume(maximum: maximum) { buf in
                 for e in buf { body(e) }
             }
+            drained[w] &+= UInt64(n)
+            total += n
         }
         return total
+    }
+
+    /// Records that every alert event drained so far is journaled, the last with `seq`. The
+    /// publisher calls it after each committed batch; checkpoints wait on it. Publisher thread only.
+    public func alertsJournaled(throughSeq seq: UInt64) {
+        journaledSeqStorage.store(seq, ordering: .releasing)
+        for w in 0..<configuration.workers { journaled[w].store(drained[w], ordering: .releasing) }
+    }
+
+    /// Alert events of worker `w` journaled so far (see `alertsJournaled(throughSeq:)`). Any thread.
+    public func alertsJournaled(worker w: Int) -> UInt64 { journaled[w].load(ordering: .acquiring) }
+
+    /// The `seq` of the last alert the publisher reported journaled. Any thread.
+    public var journaledSeq: UInt64 { journaledSeqStorage.load(ordering: .acquiring) }
+
+    /// Sets the journaled `seq` before the publisher starts (the journal's last, at start-up).
+    public func setJournaledSeq(_ seq: UInt64) {
+        precondition(threads.isEmpty, "Pipeline.setJournaledSeq is called before start()")
+        journaledSeqStorage.store(seq, ordering: .releasing)
     }
 
     // MARK: Reload
@@ -291,48 +364,100 @@ public final class Pipeline: @unchecked Sendable {
     /// The detector state of every sensor and asset, as `DetectorSnapshot` bytes. Call after
     /// `join()`: each worker hands its state to its slot as it exits, so nothing on the sample path
     /// locks or copies for this. Sensors (and assets) that a restore seeded but that received no
-    /// sample since are included, so state survives several restarts in a row.
-    public func snapshot() -> [UInt8] {
-        precondition(threads.isEmpty, "Pipeline.snapshot is called after join()")
-        var snapshot = DetectorSnapshot(names: registry.allNames)
-        var chains: [SensorDetectors] = []
-        var assetDetectors: [(UInt32, AssetDetector)] = []
-        for slot in slots {
-            chains.append(contentsOf: slot.final.states)
-            assetDetectors.append(contentsOf: slot.final.assetDetectors.map { ($0.key, $0.value) })
-            if slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty {
-                // A pipeline restored but never started still holds its seeds.
-                chains.append(contentsOf: slot.seed.states)
-                assetDetectors.append(contentsOf: slot.seed.assetDetectors.map { ($0.key, $0.value) })
+    /// sample since are included, so state survives several restarts in a row. (The daemon
+    /// streams the same bytes to a file with `stoppedStateChunks`.)
+    public func snapshot(coveredSeq: UInt64 = 0, journalSeq: UInt64 = 0) -> [UInt8] {
+        var assembler = DetectorSnapshotAssembler()
+        var out = assembler.header()
+        forEachStoppedStateChunk { chunk in
+            let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
+            out += prefix
+            out += chunk.payload
+            out += suffix
+        }
+        out += assembler.finish(names: registry.allNames, coveredSeq: coveredSeq, journalSeq: journalSeq, createdAt: 0)
+        return out
+    }
+
+    /// The state the workers handed over as they exited (or the seeds of a pipeline restored but
+    /// never started), serialised worker by worker into section payloads of about
+    /// `checkpointChunkBytes` and handed to `body` one at a time (so a writer can stream them).
+    /// Call after `join()`.
+    public func forEachStoppedStateChunk(_ body: (CheckpointChunk) throws -> Void) rethrows {
+        for w in 0..<configuration.workers { try forEachStoppedStateChunk(worker: w, buffers: { nil }, body) }
+    }
+
+    /// The same for one worker's state only. After `join()`, and then from any thread: the
+    /// workers' states are immutable from then on, so one thread per worker may serialise its own
+    /// (a writer thread streams what they produce).
+    ///
+    /// - Parameter buffers: a written payload to write the next one into, if one is back (see
+    ///   `checkpointBuffers`); nil allocates.
+    public func forEachStoppedStateChunk(worker w: Int, buffers: () -> [UInt8]?, _ body: (CheckpointChunk) throws -> Void) rethrows {
+        precondition(threads.isEmpty, "Pipeline.forEachStoppedStateChunk is called after join()")
+        let slot = slots[w]
+        let restoredOnly = slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty  // restored, never started
+        let chains = restoredOnly ? slot.seed.states : slot.final.states
+        let assetDetectors = restoredOnly ? slot.seed.assetDetectors : slot.final.assetDetectors
+        var fingerprints = FingerprintCache()
+        func newBuilder() -> DetectorSnapshotFormat.SectionBuilder {
+            if let buffer = buffers() { return .init(.sensors, reusing: buffer) }
+            return .init(.sensors, reservingCapacity: checkpointChunkBytes + (64 << 10))
+        }
+        var builder = newBuilder()
+        for k in chains.indices {
+            appendRecord(chains[k], to: &builder, &fingerprints)
+            if builder.byteCount >= checkpointChunkBytes {
+                try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
+                builder = newBuilder()
             }
         }
-        chains.sort { $0.sensor < $1.sensor }
-        assetDetectors.sort { $0.0 < $1.0 }
-        for chain in chains {
-            var w = SnapshotWriter()
-            chain.write(to: &w)
-            snapshot.sensors.append(.init(name: registry.name(of: chain.sensor), fingerprint: chain.settings.fingerprint, state: w.bytes))
+        if builder.count > 0 {
+            try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
         }
-        for (asset, detector) in assetDetectors {
-            var w = SnapshotWriter()
-            detector.write(to: &w)
-            snapshot.assets.append(.init(name: registry.name(of: asset), fingerprint: DetectorSettings.fingerprint(of: detector.settings),
-                                         members: memberNames(of: asset), state: w.bytes))
+        var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
+        for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
+        if assets.count > 0 {
+            try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, payload: assets.finish()))
         }
-        return snapshot.encoded()
     }
+
+    /// Whether the workers were told to finish (shutdown began): a checkpoint in progress will
+    /// not complete. Any thread.
+    public var isFinishing: Bool { ingestFinished.load(ordering: .acquiring) }
 
     /// Number of sensor chains the last `snapshot()` would write (after `join()`).
     public var snapshotSensorCount: Int {
         slots.reduce(0) { $0 + ($1.final.states.isEmpty ? $1.seed.states.count : $1.final.states.count) }
     }
 
+    /// Appends one chain as a sensor record (its settings' fingerprint from `fingerprints`: chains
+    /// mostly share their settings, and a fingerprint costs a microsecond).
+    func appendRecord(_ chain: SensorDetectors, to builder: inout DetectorSnapshotFormat.SectionBuilder,
+                      _ fingerprints: inout FingerprintCache) {
+        builder.appendSensor(name: registry.name(of: chain.sensor), fingerprint: fingerprints.of(chain.settings)) { chain.write(to: &$0) }
+    }
+
+    /// Appends one asset detector as an asset record.
+    func appendRecord(_ asset: UInt32, _ detector: AssetDetector, to builder: inout DetectorSnapshotFormat.SectionBuilder) {
+        builder.appendAsset(name: registry.name(of: asset), fingerprint: DetectorSettings.fingerprint(of: detector.settings),
+                            members: memberNames(of: asset)) { detector.write(to: &$0) }
+    }
+
     private func memberNames(of asset: UInt32) -> [String] {
         (0..<assets.memberCount(of: asset)).compactMap { assets.member(of: asset, at: $0) }.map { registry.name(of: $0) }
     }
 
-    /// Seeds the workers with the detector state in `bytes` (from `snapshot()`). Call before
-    /// `start()`, at most once.
+    /// Seeds the workers with the detector state in `bytes` (a whole snapshot file). See
+    /// `restore(from:)`.
+    @discardableResult
+    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> RestoreSummary {
+        var reader = try DetectorSnapshotReader(SnapshotBytes(bytes))
+        return try restore(from: &reader)
+    }
+
+    /// Seeds the workers with the detector state `reader` yields, section by section (only one
+    /// section's bytes are held at a time). Call before `start()`, at most once.
     ///
     /// The snapshot's names are interned first, in their original order, so sensors and assets get
     /// the indices (and asset members the positions) they had. `SensorRegistry` has a single writer,
@@ -343,58 +468,134 @@ public final class Pipeline: @unchecked Sendable {
     /// A sensor whose current settings have another fingerprint than in the snapshot starts fresh,
     /// as does an asset whose settings or member list changed (counted in the summary).
     ///
-    /// Throws `SnapshotError` when the bytes are not an intact snapshot of this version or a record
-    /// does not fit its detectors; then no worker is seeded (the names may stay interned, which is
-    /// harmless) and the pipeline starts fresh.
+    /// Throws `SnapshotError` when the bytes are not an intact snapshot of a readable version or a
+    /// record does not fit its detectors; then no worker is seeded (the names may stay interned,
+    /// which is harmless) and the pipeline starts fresh.
     @discardableResult
-    public func restore(_ bytes: [UInt8]) throws(SnapshotError) -> RestoreSummary {
+    public func restore(from reader: inout DetectorSnapshotReader) throws(SnapshotError) -> RestoreSummary {
         precondition(threads.isEmpty, "Pipeline.restore is called before start()")
-        let snapshot = try DetectorSnapshot(decoding: bytes)
-        for name in snapshot.names { _ = registry.intern(name) }
+        for name in reader.names { _ = registry.intern(name) }
         classifyNewSensors()
         let resolvers = resolver.withLock { $0 }
         let resolve = resolvers.settings
         var seeds = slots.map { _ in WorkerState() }
         var summary = RestoreSummary()
         var restored = Set<UInt32>()
-        for record in snapshot.sensors {
-            guard let sensor = registry.index(of: record.name), restored.insert(sensor).inserted else {
-                if registry.index(of: record.name) != nil {
-                    throw SnapshotError(.corrupt, offset: 0, "sensor \(record.name) appears twice")
-                }
-                summary.sensorsSkipped += 1  // the registry is full
-                continue
-            }
-            let settings = resolve(record.name)
-            guard settings.fingerprint == record.fingerprint else {
-                summary.sensorsSkipped += 1
-                continue
-            }
-            var reader = SnapshotReader(record.state)
-            let chain = try SensorDetectors(sensor: sensor, settings: settings, restoringFrom: &reader)
-            try reader.expectEnd("sensor \(record.name)")
-            seeds[Int(shardOf[Int(sensor)])].states.append(chain)
-            summary.sensorsRestored += 1
+        restored.reserveCapacity(reader.sensorRecordCount)
+        for k in seeds.indices { seeds[k].states.reserveCapacity(reader.sensorRecordCount / seeds.count + 1) }
+        // Settings are usually shared by many sensors: resolve each name once, but fingerprint
+        // each distinct settings value once.
+        var fingerprints: [(DetectorSettings, UInt64)] = []
+        func fingerprint(_ settings: DetectorSettings) -> UInt64 {
+            if let known = fingerprints.first(where: { $0.0 == settings }) { return known.1 }
+            let f = settings.fingerprint
+            if fingerprints.count < 64 { fingerprints.append((settings, f)) }
+            return f
         }
-        for record in snapshot.assets {
-            guard let asset = registry.index(of: record.name), let first = record.members.first,
-                  let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members else {
-                summary.assetsSkipped += 1
+        while let section = try reader.next() {
+            switch section {
+            case .sensors(let records):
+                for var record in records {
+                    guard let sensor = registry.index(of: record.name), restored.insert(sensor).inserted else {
+                        if registry.index(of: record.name) != nil {
+                            throw SnapshotError(.corrupt, offset: 0, "sensor \(record.name) appears twice")
+                        }
+                        summary.sensorsSkipped += 1  // the registry is full
+                        continue
+                    }
+                    let settings = resolve(record.name)
+                    guard fingerprint(settings) == record.fingerprint else {
+                        summary.sensorsSkipped += 1
+                        continue
+                    }
+                    let chain = try SensorDetectors(sensor: sensor, settings: settings, restoringFrom: &record.state)
+                    try record.state.expectEnd("sensor \(record.name)")
+                    seeds[Int(shardOf[Int(sensor)])].states.append(chain)
+                    summary.sensorsRestored += 1
+                }
+            case .assets(let records):
+                for var record in records {
+                    guard let asset = registry.index(of: record.name), let first = record.members.first,
+                          let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members else {
+                        summary.assetsSkipped += 1
+                        continue
+                    }
+                    let settings = AssetDetector.Settings(member: resolve(first), pca: resolvers.pca?(record.name))
+                    guard !settings.isEmpty, DetectorSettings.fingerprint(of: settings) == record.fingerprint else {
+                        summary.assetsSkipped += 1
+                        continue
+                    }
+                    let detector = try AssetDetector(asset: asset, settings: settings, restoringFrom: &record.state)
+                    try record.state.expectEnd("asset \(record.name)")
+                    let worker = Int(shardOf[Int(firstIndex)])
+                    guard seeds[worker].assetDetectors.updateValue(detector, forKey: asset) == nil else {
+                        throw SnapshotError(.corrupt, offset: 0, "asset \(record.name) appears twice")
+                    }
+                    summary.assetsRestored += 1
+                }
+            }
+        }
+        for (slot, seed) in zip(slots, seeds) { slot.seed = seed }
+        return summary
+    }
+
+    /// Brings the restored state in line with the journal, before `start()` and after `restore`.
+    ///
+    /// `latest` holds, for each alert state machine (sensor or asset name, and detector) that has
+    /// events in the journal after the checkpoint's covered `seq`, the last such event. Each one
+    /// is applied with `SensorDetectors.reconcile(with:)` (the rule is documented there and in
+    /// ARCHITECTURE.md, "State across restarts"); a sensor the journal shows raised that the
+    /// snapshot does not hold gets a fresh chain that holds the alert. An alert the journal shows
+    /// raised that no chain or asset detector can take over is returned in `closed`, as a clear
+    /// (`AlertEvidence.closed(reason: .restart)`) the publisher journals and publishes first.
+    /// Single writer of the registry for the duration, as `restore`.
+    public func reconcile(with latest: [JournaledAlert]) -> ReconcileSummary {
+        precondition(threads.isEmpty, "Pipeline.reconcile is called before start()")
+        var summary = ReconcileSummary()
+        var seeds = slots.map(\.seed)
+        var position: [UInt32: (worker: Int, index: Int)] = [:]
+        for (w, seed) in seeds.enumerated() {
+            for (k, chain) in seed.states.enumerated() { position[chain.sensor] = (w, k) }
+        }
+        let resolve = resolver.withLock { $0 }
+        func close(_ j: JournaledAlert, _ sensor: UInt32?) {
+            summary.closed.append(ClosedAlert(sensorName: j.sensor, event: AlertEvent(
+                sensor: sensor ?? 0, detector: j.detector, event: .cleared, severity: j.severity, score: 0, threshold: 0,
+                value: 0, timestamp: j.ts, raisedAt: j.raisedAt, evidence: .closed(reason: .restart))))
+        }
+        func count(_ r: AlertReconciliation, _ j: JournaledAlert, _ sensor: UInt32?) {
+            switch r {
+            case .unchanged: summary.unchanged += 1
+            case .adopted: summary.adopted += 1
+            case .cleared: summary.cleared += 1
+            case .keptNewer: summary.keptNewer += 1
+            case .unavailable: if j.event == .raised { close(j, sensor) } else { summary.unchanged += 1 }
+            }
+        }
+        for j in latest {
+            let index = registry.index(of: j.sensor)
+            // An asset's own alert.
+            if let index, let w = seeds.firstIndex(where: { $0.assetDetectors[index] != nil }) {
+                count(seeds[w].assetDetectors[index]!.reconcile(with: j), j, index)
                 continue
             }
-            let settings = AssetDetector.Settings(member: resolve(first), pca: resolvers.pca?(record.name))
-            guard !settings.isEmpty, DetectorSettings.fingerprint(of: settings) == record.fingerprint else {
-                summary.assetsSkipped += 1
+            if let index, let at = position[index] {
+                count(seeds[at.worker].states[at.index].reconcile(with: j), j, index)
                 continue
             }
-            var reader = SnapshotReader(record.state)
-            let detector = try AssetDetector(asset: asset, settings: settings, restoringFrom: &reader)
-            try reader.expectEnd("asset \(record.name)")
-            let worker = Int(shardOf[Int(firstIndex)])
-            guard seeds[worker].assetDetectors.updateValue(detector, forKey: asset) == nil else {
-                throw SnapshotError(.corrupt, offset: 0, "asset \(record.name) appears twice")
+            // No restored state for it: nothing to do for a clear; a raise needs a chain to hold it.
+            guard j.event == .raised else { summary.unchanged += 1; continue }
+            guard let sensor = index ?? registry.intern(j.sensor) else { close(j, nil); continue }
+            classifyNewSensors()
+            var chain = SensorDetectors(sensor: sensor, settings: resolve.settings(j.sensor))
+            let r = chain.reconcile(with: j)
+            if r == .adopted {
+                let w = Int(shardOf[Int(sensor)])
+                position[sensor] = (w, seeds[w].states.count)
+                seeds[w].states.append(chain)
+                summary.freshChains += 1
             }
-            summary.assetsRestored += 1
+            count(r, j, sensor)
         }
         for (slot, seed) in zip(slots, seeds) { slot.seed = seed }
         return summary
@@ -420,6 +621,7 @@ public final class Pipeline: @unchecked Sendable {
     private func runWorker(_ w: Int) {
         let input = inputs[w]
         let output = outputs[w]
+        let heartbeat = workerHeartbeats[w]
         let n = configuration.workers
         // Per-sensor state, by a worker-local slot (slotOf maps the global sensor index).
         var slotOf: [Int32] = []
@@ -448,27 +650,39 @@ public final class Pipeline: @unchecked Sendable {
         assetDetectors = seed.assetDetectors
         var generation = settingsGeneration.load(ordering: .acquiring)
         var backoff = Backoff()
+        var capture = Capture()
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
         let emit: (AlertEvent) -> Void = { event in
             var b = Backoff(maximumSleepMicroseconds: 100)
-            while !output.push(event) { b.pause() }
+            while !output.push(event) {
+                heartbeat.beat()  // waiting on the publisher is backpressure, not a stall
+                b.pause()
+            }
             emitted &+= 1
         }
         while true {
+            heartbeat.beat()
             let g = settingsGeneration.load(ordering: .acquiring)
             if g != generation {
                 generation = g
                 resolvers = resolver.withLock { $0 }
                 for k in states.indices {
+                    if k & 1023 == 1023 { heartbeat.beat() }  // re-resolving 100,000 sensors takes a while
                     let updated = resolvers.settings(registry.name(of: states[k].sensor))
                     if updated != states[k].settings {
-                        states[k] = SensorDetectors(sensor: states[k].sensor, settings: updated)
+                        states[k] = Self.replaced(states[k], with: updated, emit: emit)
                     }
                     assetSettings[k] = settingsOfAsset(member: k)
-                    // An asset whose models changed is rebuilt on its next round.
+                    // An asset whose models changed is rebuilt on its next round, without its
+                    // alerts: each raised one is cleared (settings_changed).
                     if let m = memberships[k], let d = assetDetectors[m.asset], d.settings != assetSettings[k] {
                         assetDetectors[m.asset] = nil
+                        for open in d.openAlerts {
+                            emit(AlertEvent(sensor: m.asset, detector: open.detector, event: .cleared, severity: open.severity,
+                                            score: 0, threshold: 0, value: 0, timestamp: open.raisedAt, raisedAt: open.raisedAt,
+                                            evidence: .closed(reason: .settingsChanged)))
+                        }
                     }
                 }
             }
@@ -508,6 +722,10 @@ public final class Pipeline: @unchecked Sendable {
                 processed &+= UInt64(count)
                 counters.set(1 + w, processed)
                 counters.set(1 + n + w, emitted)
+            }
+            // A checkpoint is captured between batches, a slice at a time.
+            let captured = captureSlice(w, &capture, states: states, assetDetectors: assetDetectors, emitted: emitted)
+            if count > 0 || captured {
                 backoff.reset()
                 continue
             }
@@ -516,8 +734,35 @@ public final class Pipeline: @unchecked Sendable {
         }
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
-        // Hand the state over for `snapshot()` (read after `join()`).
+        // Hand the state over for `snapshot()` (read after `join()`). A capture in progress is
+        // dropped: the stopped state is written whole after the join.
         slots[w].final = WorkerState(states: states, assetDetectors: assetDetectors)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
     }
+
+    /// A chain for new settings (a reload) that carries on the old chain's raised alerts where it
+    /// has the same detector; an alert it cannot carry is cleared through `emit` with
+    /// `AlertEvidence.closed(reason: .settingsChanged)`, so no raised alert is left without a
+    /// clear. Worker thread, between batches.
+    static func replaced(_ old: SensorDetectors, with settings: DetectorSettings, emit: (AlertEvent) -> Void) -> SensorDetectors {
+        var fresh = SensorDetectors(sensor: old.sensor, settings: settings)
+        for open in old.openAlerts {
+            let carried = JournaledAlert(seq: 0, id: "", event: .raised, severity: open.severity, sensor: "",
+                                         detector: open.detector, ts: open.raisedAt, raisedAt: open.raisedAt)
+            if fresh.reconcile(with: carried) == .unavailable {
+                emit(AlertEvent(sensor: old.sensor, detector: open.detector, event: .cleared, severity: open.severity,
+                                score: 0, threshold: 0, value: 0, timestamp: open.raisedAt, raisedAt: open.raisedAt,
+                                evidence: .closed(reason: .settingsChanged)))
+            }
+        }
+        return fresh
+    }
+}
+
+/// `Pipeline` as a stage of the daemon: the worker threads. `requestStop` is `finishIngest`
+/// (each worker exits once its ring is drained), so it must come after ingest has stopped.
+extension Pipeline: Stage {
+    public var name: String { "workers" }
+    public func requestStop() { finishIngest() }
+    public var heartbeats: [Heartbeat] { workerHeartbeats }
 }

@@ -186,7 +186,9 @@ struct HardeningProcessTests {
         let took = Date().timeIntervalSince(started)
         #expect(took < 10, "SIGTERM took \(took) s")
         let log = daemon.logText
-        #expect(log.contains("giving up on 2 held alerts (seq 1…2)"), "\(log)")
+        // The raise and the clear are held together, or the raise alone when the publisher drained
+        // it before the worker emitted the clear (then the clear is given up on with it).
+        #expect(log.contains("giving up on 2 held alerts (seq 1…2)") || log.contains("giving up on 1 held alerts (seq 1…1)"), "\(log)")
         #expect(log.contains("2 alerts were lost to the unwritable journal"), "\(log)")
     }
 

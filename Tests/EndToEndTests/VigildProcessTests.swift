@@ -27,10 +27,10 @@ final class VigildProcess: @unchecked Sendable {
     let stderr = Pipe()
     let state: String
     let configPath: String
-    let ingest = TestNetwork.freeEndpoint()
-    let publish = TestNetwork.freeEndpoint()
-    let history = TestNetwork.freeEndpoint()
-    let metricsPort = TestNetwork.freePort()
+    let ingest: String
+    let publish: String
+    let history: String
+    let metricsPort: Int
     private var log = Data()
     private let lock = NSLock()
 
@@ -43,12 +43,22 @@ final class VigildProcess: @unchecked Sendable {
           combine: {enabled: false}
         """
 
-    /// `detectors` is the body of the config's `detectors` section (indented two spaces), the
-    /// shipped defaults when empty.
-    /// `ingestYAML` adds keys to the `ingest` section (indented two spaces, e.g. a `subscribe` list).
-    init(state: String? = nil, extraYAML: String = "", ingestYAML: String = "", detectors: String = VigildProcess.zscoreDetectors,
-         sendHighWaterMark: Int? = nil, environment: [String: String] = [:]) throws {
+    /// - Parameters:
+    ///   - endpointsOf: a previous process whose endpoints and port this one reuses (a restart
+    ///     that peers reconnect to).
+    ///   - stateYAML: more keys of the `state` section (`checkpoint_interval: 1s`).
+    ///   - ingestYAML: more keys of the `ingest` section, indented two spaces (`  drain_timeout: 60s`,
+    ///     a `subscribe` list).
+    ///   - detectors: the body of the config's `detectors` section (indented two spaces), the
+    ///     shipped defaults when empty.
+    init(state: String? = nil, endpointsOf other: VigildProcess? = nil, extraYAML: String = "", stateYAML: String = "",
+         ingestYAML: String = "", detectors: String = VigildProcess.zscoreDetectors, sendHighWaterMark: Int? = nil,
+         environment: [String: String] = [:]) throws {
         self.state = state ?? TestNetwork.temporaryDirectory("vigild")
+        ingest = other?.ingest ?? TestNetwork.freeEndpoint()
+        publish = other?.publish ?? TestNetwork.freeEndpoint()
+        history = other?.history ?? TestNetwork.freeEndpoint()
+        metricsPort = other?.metricsPort ?? TestNetwork.freePort()
         configPath = self.state + "/vigil.yaml"
         let yaml = """
             ingest:
@@ -57,7 +67,7 @@ final class VigildProcess: @unchecked Sendable {
             publish: {endpoint: \(publish)\(sendHighWaterMark.map { ", send_hwm: \($0)" } ?? "")}
             history: {endpoint: \(history)}
             metrics: {listen: "127.0.0.1:\(metricsPort)"}
-            state: {directory: \(self.state)}
+            state: {directory: \(self.state)\(stateYAML.isEmpty ? "" : ", " + stateYAML)}
             pipeline: {workers: 2, ring_capacity: 4096}
             detectors:
             \(detectors.isEmpty ? "  {}" : detectors)
@@ -101,6 +111,17 @@ final class VigildProcess: @unchecked Sendable {
             return Double(line.split(separator: " ").last!)
         }
         return nil
+    }
+
+    /// Lines of the log that contain `text`.
+    func logLines(containing text: String) -> [Substring] {
+        logText.split(separator: "\n").filter { $0.contains(text) }
+    }
+
+    /// The value of `key=` in the last log line that contains `text`.
+    func logField(_ key: String, inLastLineContaining text: String) -> String? {
+        guard let line = logLines(containing: text).last else { return nil }
+        return line.split(separator: " ").first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
     }
 
     /// Sends a signal and waits for the exit status.

@@ -18,6 +18,13 @@ pub ENDPOINT SECRET_FILE CLIENT_PUB SENSOR N SPIKE_AT TIMEOUT_S
                                       a ZAP handler that admits only CLIENT_PUB (Z85); once a
                                       subscriber is in, publish N samples (as `send`), print
                                       "admitted KEY" / "refused KEY" per ZAP request, then exit.
+burst ENDPOINT PID MESSAGES SAMPLES   PUSH MESSAGES VGL1 messages of SAMPLES samples (100 sensors),
+                                      built first and sent back to back, SIGTERM process PID right
+                                      after the last send returns, then close with a long linger;
+                                      print the samples sent.
+load  ENDPOINT SENSORS RATE           PUSH a steady load until killed: every 10 ms one VGL1 message
+                                      of RATE/100 samples per sensor chaos/s<k>, calm with a 3-sample
+                                      spike every 150 samples (staggered by sensor), 1 s apart.
 
 CURVE: with VIGIL_CURVE_SERVER_KEY (the server's Z85 public key) and VIGIL_CURVE_KEY_FILE (a
 file holding the client's Z85 secret key, as `vigil keygen --out` writes it) in the environment,
@@ -29,6 +36,8 @@ which `send` prints "send timed out after K messages" and stops.
 import json
 import math
 import os
+import signal
+import struct
 import sys
 import threading
 import time
@@ -208,6 +217,54 @@ def pub(endpoint, secret_file, client_pub, sensor, n, spike_at, timeout):
     os._exit(0)  # the ZAP thread blocks in recv; the PUB linger already flushed
 
 
+def vgl1(sensor, samples):
+    sid = sensor.encode()
+    head = b"VGL1" + struct.pack("<H", len(sid)) + sid + struct.pack("<I", len(samples))
+    return head + struct.pack("<" + "qd" * len(samples), *[x for s in samples for x in s])
+
+
+def burst(endpoint, pid, messages, count):
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 120000)
+    push.connect(endpoint)
+    t0 = 1_750_000_000_000_000_000
+    # Built first, then sent as fast as libzmq takes them, so most are still queued at the signal.
+    payloads = []
+    for m in range(messages):
+        base = t0 + (m // 100) * count * 1_000_000_000
+        samples = [(base + i * 1_000_000_000, 10.0 + (i % 7) * 0.01) for i in range(count)]
+        payloads.append(vgl1("burst/s%d" % (m % 100), samples))
+    sent = 0
+    for p in payloads:
+        push.send(p, copy=False)
+        sent += count
+    os.kill(pid, signal.SIGTERM)
+    print(sent, flush=True)
+    push.close()
+    ctx.term()
+
+
+def load(endpoint, sensors, rate):
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    push.connect(endpoint)
+    t0 = 1_750_000_000_000_000_000
+    per = max(1, rate // 100 // sensors)
+    i = 0
+    while True:
+        for k in range(sensors):
+            samples = []
+            for j in range(i, i + per):
+                phase = (j + k * 17) % 150
+                value = 100.0 if 100 <= phase < 103 else 10 + math.sin(j / 5) * 0.5 + (j % 7) * 0.01
+                samples.append((t0 + j * 1_000_000_000, value))
+            push.send(vgl1("chaos/s%d" % k, samples))
+        i += per
+        time.sleep(0.01)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "send":
         send(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
@@ -219,5 +276,9 @@ if __name__ == "__main__":
         handshake(sys.argv[2], sys.argv[3], float(sys.argv[4]))
     elif sys.argv[1] == "pub":
         pub(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]), int(sys.argv[7]), float(sys.argv[8]))
+    elif sys.argv[1] == "burst":
+        burst(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1] == "load":
+        load(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
         sub(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))

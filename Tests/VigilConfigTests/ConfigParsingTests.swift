@@ -2,8 +2,8 @@
 import Foundation
 import Testing
 import VigilConfig
+import VigilCore
 import VigilDetectors
-import VigilPipeline
 
 /// The problems `yaml` has, or an empty list when it is valid.
 func problems(_ yaml: String, file: String = "test.yaml") -> [ConfigProblem] {
@@ -94,6 +94,20 @@ struct ConfigParsingTests {
         #expect(try parse("state: {journal_retention: \(text)}").state.journalRetention == expected)
     }
 
+    @Test("state.checkpoint_interval: 60s by default, 0 checkpoints only at shutdown",
+          arguments: [("0", Duration.zero), ("1s", .seconds(1)), ("90s", .seconds(90)), ("15m", .seconds(900))])
+    func checkpointInterval(_ text: String, _ expected: Duration) throws {
+        #expect(try parse("").state.checkpointInterval == .seconds(60))
+        #expect(try parse("state: {checkpoint_interval: \(text)}").state.checkpointInterval == expected)
+    }
+
+    @Test("ingest.drain_timeout: 5s by default, 0 closes the sockets at once",
+          arguments: [("0", Duration.zero), ("5s", .seconds(5)), ("2m", .seconds(120))])
+    func drainTimeout(_ text: String, _ expected: Duration) throws {
+        #expect(try parse("").ingest.drainTimeout == .seconds(5))
+        #expect(try parse("ingest: {drain_timeout: \(text)}").ingest.drainTimeout == expected)
+    }
+
     @Test(arguments: [(1024, 1024), (1025, 2048), (65536, 65536), (100_000, 131_072)])
     func ringCapacityRoundsUpToPowerOfTwo(_ written: Int, _ capacity: Int) throws {
         #expect(try parse("pipeline: {ring_capacity: \(written)}").pipeline.ringCapacity == capacity)
@@ -159,7 +173,7 @@ struct ConfigParsingTests {
         let p = problems("state: {folder: /tmp}")
         let problem = try #require(p.first)
         #expect(problem.code == .unknownKey)
-        #expect(problem.message == "unknown key (known keys: directory, journal_retention)")
+        #expect(problem.message == "unknown key (known keys: directory, journal_retention, checkpoint_interval)")
     }
 
     @Test func unknownTopLevelSection() throws {
@@ -207,6 +221,16 @@ struct ConfigParsingTests {
         ("state: {journal_retention: 99999999d}", "state.journal_retention", #"expected at most 100 years, got "99999999d""#),
         ("state: {journal_retention: [30d]}", "state.journal_retention",
          "expected a duration such as 30d, 12h, 15m or 90s, or 0, got a list"),
+        ("state: {checkpoint_interval: 60}", "state.checkpoint_interval",
+         "expected a duration such as 30d, 12h, 15m or 90s, or 0, got 60 (add a unit: s, m, h or d)"),
+        ("state: {checkpoint_interval: -5s}", "state.checkpoint_interval",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "-5s""#),
+        ("state: {checkpoint_interval: often}", "state.checkpoint_interval",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "often""#),
+        ("ingest: {drain_timeout: 2h}", "ingest.drain_timeout",
+         #"expected at most 1h (systemd kills a daemon that takes longer to stop), got "2h""#),
+        ("ingest: {drain_timeout: 1.5s}", "ingest.drain_timeout",
+         #"expected a duration such as 30d, 12h, 15m or 90s, or 0, got "1.5s""#),
         ("history: {max_request_bytes: 100}", "history.max_request_bytes", "expected an integer between 256 and 1048576, got 100"),
         ("[1, 2]", "", "expected a mapping of sections (ingest, publish, …), got a list"),
     ])

@@ -53,11 +53,11 @@ struct ShippedConfigTests {
         let summary = try VigilConfiguration.load(path: shippedPath).renderSummary()
         #expect(summary == """
             ingest                       pull tcp://127.0.0.1:7001
-            ingest                       max_message_bytes 16777216, receive_hwm 10000
+            ingest                       max_message_bytes 16777216, receive_hwm 10000, drain_timeout 5s
             publish                      tcp://127.0.0.1:7002, send_hwm 100000
             history                      tcp://127.0.0.1:7003, max_reply 10000, max_request_bytes 4096
             metrics                      http://127.0.0.1:9464/metrics
-            state                        ./state, journal_retention 30d
+            state                        ./state, journal_retention 30d, checkpoint_interval 1m
             pipeline                     workers auto, ring_capacity 65536, overflow block
             limits                       max_sensors 100000
             logging                      level info

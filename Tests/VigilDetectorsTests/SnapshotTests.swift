@@ -253,17 +253,74 @@ struct DetectorSnapshotTests {
                                 assets: [.init(name: "asset", fingerprint: 7, members: ["a", "b"], state: [])])
     }
 
-    @Test("a snapshot file round-trips")
+    @Test("a snapshot file round-trips, with its seqs; a version-1 file (what older builds wrote) is still read")
     func fileRoundTrip() throws {
-        let s = sampleSnapshot()
+        var s = sampleSnapshot()
+        s.coveredSeq = 17
+        s.journalSeq = 42
         #expect(try DetectorSnapshot(decoding: s.encoded()) == s)
         #expect(try DetectorSnapshot(decoding: DetectorSnapshot().encoded()) == DetectorSnapshot())
         #expect(Array(s.encoded().prefix(8)) == Array("VGLSNAP\0".utf8))
+        var legacy = s
+        legacy.coveredSeq = 0
+        legacy.journalSeq = 0
+        let v1 = s.encodedVersion1()
+        #expect(v1[8] == 1)
+        #expect(try DetectorSnapshot(decoding: v1) == legacy, "version 1 has no seqs")
+        let reader = try DetectorSnapshotReader(SnapshotBytes(v1))
+        #expect(reader.version == 1 && reader.coveredSeq == 0 && reader.sensorRecordCount == 2 && reader.assetRecordCount == 1)
+    }
+
+    @Test("a streamed file of many sections, in any order, reads back record for record")
+    func streamedSections() throws {
+        let s = sampleSnapshot()
+        var assembler = DetectorSnapshotAssembler()
+        var bytes = assembler.header()
+        // Worker-like interleaving: sensors, assets, sensors, an empty asset section.
+        var expected: [String] = []
+        for (k, chunk) in [[s.sensors[0]], [], [s.sensors[1]]].enumerated() {
+            if k == 1 {
+                var a = DetectorSnapshotFormat.SectionBuilder(.assets)
+                a.appendAsset(name: s.assets[0].name, fingerprint: s.assets[0].fingerprint, members: s.assets[0].members) { $0.writeRaw(s.assets[0].state) }
+                let payload = a.finish()
+                let (p, x) = assembler.frame(.assets, payload, records: 1)
+                bytes += p + payload + x
+                continue
+            }
+            var b = DetectorSnapshotFormat.SectionBuilder(.sensors)
+            for r in chunk {
+                b.appendSensor(name: r.name, fingerprint: r.fingerprint) { $0.writeRaw(r.state) }
+                expected.append(r.name)
+            }
+            let payload = b.finish()
+            let (p, x) = assembler.frame(.sensors, payload, records: chunk.count)
+            bytes += p + payload + x
+        }
+        let empty = DetectorSnapshotFormat.SectionBuilder(.assets)
+        var e = empty
+        let payload = e.finish()
+        let (p, x) = assembler.frame(.assets, payload, records: 0)
+        bytes += p + payload + x
+        bytes += assembler.finish(names: s.names, coveredSeq: 3, journalSeq: 9, createdAt: 123)
+        var reader = try DetectorSnapshotReader(SnapshotBytes(bytes))
+        #expect(reader.names == s.names && reader.coveredSeq == 3 && reader.journalSeq == 9 && reader.createdAt == 123)
+        var names: [String] = []
+        var assets: [String] = []
+        while let section = try reader.next() {
+            switch section {
+            case .sensors(let records):
+                names += records.map(\.name)
+                for r in records { #expect(r.state.remainingBytes == s.sensors.first { $0.name == r.name }!.state) }
+            case .assets(let records): assets += records.map(\.name)
+            }
+        }
+        #expect(names == expected && assets == ["asset"])
+        #expect(try DetectorSnapshot(decoding: bytes).sensors == s.sensors)
     }
 
     enum Damage: String, CaseIterable, CustomStringConvertible {
         case empty, shortHeader, badMagic, newerVersion, versionZero, halfMissing, lastByteMissing, trailingByte,
-             flippedPayloadByte, flippedChecksum, hugeLength
+             flippedPayloadByte, flippedChecksum, hugeLength, unknownFlags, endSectionCounts
         var description: String { rawValue }
     }
 
@@ -272,18 +329,32 @@ struct DetectorSnapshotTests {
         let good = sampleSnapshot().encoded()
         var bytes = good
         let expected: SnapshotError.Reason
+        // The first section (sensors) starts at 16: kind at 16, length at 17…20, payload at 21.
         switch damage {
         case .empty: bytes = []; expected = .truncated
         case .shortHeader: bytes = Array(good.prefix(5)); expected = .truncated
         case .badMagic: bytes[0] = UInt8(ascii: "X"); expected = .badMagic
-        case .newerVersion: bytes[8] = 2; expected = .unsupportedVersion(2)
+        case .newerVersion: bytes[8] = 3; expected = .unsupportedVersion(3)
         case .versionZero: bytes[8] = 0; expected = .unsupportedVersion(0)
         case .halfMissing: bytes = Array(good.prefix(good.count / 2)); expected = .truncated
         case .lastByteMissing: bytes.removeLast(); expected = .truncated
-        case .trailingByte: bytes.append(0); expected = .corrupt
+        case .trailingByte: bytes.append(0); expected = .truncated
         case .flippedPayloadByte: bytes[40] ^= 0x10; expected = .checksumMismatch
         case .flippedChecksum: bytes[bytes.count - 1] ^= 1; expected = .checksumMismatch
-        case .hugeLength: bytes[19] = 0x7F; expected = .truncated
+        case .hugeLength: bytes[20] = 0x7F; expected = .truncated
+        case .unknownFlags: bytes[12] = 1; expected = .corrupt
+        case .endSectionCounts:
+            // A valid end section that promises one more sensor than the file holds.
+            var s = sampleSnapshot()
+            s.sensors.removeLast()
+            var a = DetectorSnapshotAssembler()
+            bytes = a.header()
+            var b = DetectorSnapshotFormat.SectionBuilder(.sensors)
+            b.appendSensor(name: "a", fingerprint: 1) { $0.write(UInt8(0)) }
+            let payload = b.finish()
+            let (p, x) = a.frame(.sensors, payload, records: 2)
+            bytes += p + payload + x + a.finish(names: ["a"], coveredSeq: 0, journalSeq: 0, createdAt: 0)
+            expected = .corrupt
         }
         do {
             _ = try DetectorSnapshot(decoding: bytes)
@@ -294,9 +365,35 @@ struct DetectorSnapshotTests {
         }
     }
 
-    @Test("every truncation and every single-byte change of a file is rejected, never a crash")
-    func exhaustiveDamage() {
-        let good = sampleSnapshot().encoded()
+    @Test("damaged version-1 files throw a clear SnapshotError", arguments: Damage.allCases.filter { ![.unknownFlags, .endSectionCounts, .hugeLength].contains($0) })
+    func damagedVersion1(_ damage: Damage) {
+        let good = sampleSnapshot().encodedVersion1()
+        var bytes = good
+        let expected: SnapshotError.Reason
+        switch damage {
+        case .empty: bytes = []; expected = .truncated
+        case .shortHeader: bytes = Array(good.prefix(5)); expected = .truncated
+        case .badMagic: bytes[0] = UInt8(ascii: "X"); expected = .badMagic
+        case .newerVersion: bytes[8] = 3; expected = .unsupportedVersion(3)
+        case .versionZero: bytes[8] = 0; expected = .unsupportedVersion(0)
+        case .halfMissing: bytes = Array(good.prefix(good.count / 2)); expected = .truncated
+        case .lastByteMissing: bytes.removeLast(); expected = .truncated
+        case .trailingByte: bytes.append(0); expected = .corrupt
+        case .flippedPayloadByte: bytes[40] ^= 0x10; expected = .checksumMismatch
+        case .flippedChecksum: bytes[bytes.count - 1] ^= 1; expected = .checksumMismatch
+        default: return
+        }
+        do {
+            _ = try DetectorSnapshot(decoding: bytes)
+            Issue.record("\(damage) was accepted")
+        } catch {
+            #expect(error.reason == expected, "\(error)")
+        }
+    }
+
+    @Test("every truncation and every single-byte change of a file is rejected, never a crash", arguments: [1, 2])
+    func exhaustiveDamage(version: Int) {
+        let good = version == 1 ? sampleSnapshot().encodedVersion1() : sampleSnapshot().encoded()
         for n in 0..<good.count {
             #expect(throws: SnapshotError.self) { try DetectorSnapshot(decoding: Array(good.prefix(n))) }
         }
