@@ -156,6 +156,37 @@ struct ConfigReader {
         return s.string
     }
 
+    /// A duration: a whole number followed by a unit, `s`, `m`, `h` or `d` (`30d`, `12h`, `90s`),
+    /// or `0` for none.
+    mutating func duration(_ node: Node, _ path: String) -> Duration? {
+        let wording = "a duration such as 30d, 12h, 15m or 90s, or 0"
+        guard case .scalar(let s) = node, !isNull(node) else {
+            expected(wording, node, path)
+            return nil
+        }
+        let text = s.string
+        if tagName(node) == .int || text == "0" {
+            guard node.int == 0 else {
+                report(.invalidValue, at: node, path, "expected \(wording), got \(describe(node)) (add a unit: s, m, h or d)")
+                return nil
+            }
+            return .zero
+        }
+        let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        guard let unit = text.last, let factor = units[unit], text.count > 1,
+              text.dropLast().allSatisfy(\.isASCII), text.dropLast().allSatisfy(\.isNumber),
+              let n = Int64(text.dropLast()) else {
+            report(.invalidValue, at: node, path, "expected \(wording), got \(describe(node))")
+            return nil
+        }
+        let (seconds, overflow) = n.multipliedReportingOverflow(by: factor)
+        guard !overflow, seconds <= 100 * 365 * 86_400 else {
+            report(.outOfRange, at: node, path, "expected at most 100 years, got \(describe(node))")
+            return nil
+        }
+        return .seconds(seconds)
+    }
+
     mutating func choice<E: RawRepresentable<String> & CaseIterable>(_ node: Node, _ path: String, of: E.Type) -> E? {
         let allowed = E.allCases.map(\.rawValue)
         let wording = "one of " + allowed.joined(separator: ", ")

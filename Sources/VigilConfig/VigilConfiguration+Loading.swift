@@ -65,14 +65,15 @@ extension VigilConfiguration {
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
                            "detectors", "sensors", "assets"]
-    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm"]
+    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "reorder_window", "max_future",
+                         "max_past"]
     static let subscription = ["endpoint", "mode", "topics"]
     static let publish = ["endpoint", "send_hwm"]
     static let history = ["endpoint", "max_reply"]
     static let metrics = ["listen"]
     static let state = ["directory"]
     static let pipeline = ["workers", "ring_capacity", "overflow"]
-    static let limits = ["max_sensors"]
+    static let limits = ["max_sensors", "sensor_idle_timeout"]
     static let logging = ["level"]
     static var detectors: [String] { SectionKey.allCases.map(\.rawValue) }
     static var sensorOverride: [String] { ["match"] + detectors }
@@ -200,6 +201,12 @@ extension ConfigReader {
                 if let v = int(e.value, e.path, min: 1, max: Int(Int32.max)) { ingest.maxMessageBytes = v }
             case "receive_hwm":
                 if let v = int(e.value, e.path, min: 0, max: Int(Int32.max)) { ingest.receiveHighWaterMark = v }
+            case "reorder_window":
+                if let v = duration(e.value, e.path) { ingest.reorderWindow = v }
+            case "max_future":
+                if let v = duration(e.value, e.path) { ingest.maxFuture = v }
+            case "max_past":
+                if let v = duration(e.value, e.path) { ingest.maxPast = v }
             default: break
             }
         }
@@ -360,7 +367,13 @@ extension ConfigReader {
 
     private mutating func readLimits(_ section: Entry, into limits: inout VigilConfiguration.Limits) {
         for e in entries(of: section.value, section.path, known: ConfigKeys.limits) {
-            if let v = int(e.value, e.path, min: 1, max: Int(UInt32.max)) { limits.maxSensors = v }
+            switch e.key {
+            case "max_sensors":
+                if let v = int(e.value, e.path, min: 1, max: SensorRegistry.maximumLimit) { limits.maxSensors = v }
+            case "sensor_idle_timeout":
+                if let v = duration(e.value, e.path) { limits.sensorIdleTimeout = v }
+            default: break
+            }
         }
     }
 

@@ -13,6 +13,7 @@ extension VigilConfiguration {
             lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)"))
         }
         lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark)"))
+        lines.append(("ingest", "reorder_window \(renderDuration(ingest.reorderWindow)), max_future \(renderDuration(ingest.maxFuture)), max_past \(renderDuration(ingest.maxPast))"))
         lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
         lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply)"))
         lines.append(("metrics", metrics.listen.map { "http://\($0)/metrics" } ?? "off"))
@@ -22,7 +23,7 @@ extension VigilConfiguration {
         case .count(let n): "\(n)"
         }
         lines.append(("pipeline", "workers \(workers), ring_capacity \(pipeline.ringCapacity), overflow \(pipeline.overflow.rawValue)"))
-        lines.append(("limits", "max_sensors \(limits.maxSensors)"))
+        lines.append(("limits", "max_sensors \(limits.maxSensors), sensor_idle_timeout \(renderDuration(limits.sensorIdleTimeout))"))
         lines.append(("logging", "level \(logging.level.rawValue)"))
         for section in SectionKey.allCases {
             let values = DetectorFields.rendered(section, of: detectors)
@@ -45,6 +46,16 @@ extension VigilConfiguration {
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")
+    }
+
+    /// `30d`, `12h`, `15m`, `90s` (the largest unit that divides it), or `0`.
+    private func renderDuration(_ d: Duration) -> String {
+        let s = d.components.seconds
+        if s == 0 { return "0" }
+        for (unit, factor) in [("d", Int64(86_400)), ("h", 3600), ("m", 60)] where s % factor == 0 {
+            return "\(s / factor)\(unit)"
+        }
+        return "\(s)s"
     }
 
     private func change(_ changes: [String]) -> String {

@@ -57,7 +57,8 @@ final class DaemonMetrics: Sendable {
         }
         gauge("vigil_alert_seq", "Sequence number of the last published alert.", Double(lastSeq[0]))
         counter("vigil_journal_errors_total", "Failed journal writes.", journalErrors[0])
-        gauge("vigil_sensors", "Sensors known to the daemon.", Double(pipeline.registry.count))
+        gauge("vigil_sensors", "Sensors known to the daemon (with an accepted sample, not evicted).", Double(pipeline.registry.liveCount))
+        counter("vigil_sensors_evicted_total", "Sensors evicted after limits.sensor_idle_timeout without a sample.", pipeline.sensorsEvicted)
         s += "# HELP vigil_ring_occupancy Samples queued per worker ring.\n# TYPE vigil_ring_occupancy gauge\n"
         for (w, n) in pipeline.ringOccupancy.enumerated() { s += "vigil_ring_occupancy{worker=\"\(w)\"} \(n)\n" }
         gauge("vigil_ring_capacity", "Capacity of each worker ring.", Double(pipeline.ringCapacity))

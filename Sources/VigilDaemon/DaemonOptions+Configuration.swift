@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilConfig
+import VigilCore
 import VigilPipeline
 #if canImport(Glibc)
 import Glibc
@@ -30,7 +31,17 @@ extension DaemonOptions {
                                             ringCapacity: c.pipeline.ringCapacity,
                                             overflow: c.pipeline.overflow),
             maxSensors: c.limits.maxSensors,
+            timestampPolicy: TimestampPolicy(reorderWindow: nanoseconds(c.ingest.reorderWindow),
+                                             maxFuture: nanoseconds(c.ingest.maxFuture),
+                                             maxPast: nanoseconds(c.ingest.maxPast)),
+            sensorIdleTimeout: nanoseconds(c.limits.sensorIdleTimeout),
             settings: { c.detectorSettings(forSensor: $0) },
             assetOf: assetOf)
     }
+}
+
+/// Whole nanoseconds of a configured duration (at most 100 years, so it fits).
+private func nanoseconds(_ d: Duration) -> Int64 {
+    let (seconds, attoseconds) = d.components
+    return seconds * Timestamp.nanosecondsPerSecond + attoseconds / 1_000_000_000
 }

@@ -39,6 +39,12 @@ public struct DaemonOptions: Sendable {
     public var stateDirectory: String
     public var pipeline: PipelineConfiguration
     public var maxSensors: Int
+    /// Reorder window and clock bounds for sample timestamps (`ingest.reorder_window`,
+    /// `ingest.max_future`, `ingest.max_past`).
+    public var timestampPolicy: TimestampPolicy
+    /// Nanoseconds without an accepted sample after which a sensor is evicted
+    /// (`limits.sensor_idle_timeout`); 0 never evicts.
+    public var sensorIdleTimeout: Int64
     /// Per-sensor detector settings.
     public var settings: SettingsResolver
     /// The asset of a sensor (config `assets`), nil when sensors are not grouped.
@@ -50,6 +56,8 @@ public struct DaemonOptions: Sendable {
                 historyEndpoint: String = "tcp://127.0.0.1:7003", historyMaxReply: Int = 10_000,
                 metricsListen: String? = "127.0.0.1:9464", stateDirectory: String = "state",
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
+                timestampPolicy: TimestampPolicy = .standard,
+                sensorIdleTimeout: Int64 = 7 * 86_400 * Timestamp.nanosecondsPerSecond,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil) {
         self.assetOf = assetOf
@@ -65,6 +73,8 @@ public struct DaemonOptions: Sendable {
         self.stateDirectory = stateDirectory
         self.pipeline = pipeline
         self.maxSensors = maxSensors
+        self.timestampPolicy = timestampPolicy
+        self.sensorIdleTimeout = sensorIdleTimeout
         self.settings = settings
     }
 

@@ -75,6 +75,20 @@ final class WorkerSlot: @unchecked Sendable {
     var final = WorkerState()
 }
 
+/// Ingest → worker: free the detector state of `sensor` once the worker has processed the first
+/// `after` samples of its ring (every sample of the sensor was queued before that point).
+struct RetireCommand: Sendable {
+    var sensor: UInt32
+    var after: UInt64
+}
+
+/// Worker → ingest: the state of `sensor` is freed; the worker had pushed `alerts` alert events
+/// into its output ring by then (so every event of the sensor is among the first `alerts`).
+struct RetireAck: Sendable {
+    var sensor: UInt32
+    var alerts: UInt64
+}
+
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
@@ -122,6 +136,25 @@ public final class Pipeline: @unchecked Sendable {
     /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
     private let slots: [WorkerSlot]
 
+    // Eviction (see `retire(_:)`).
+    /// Most retirements in flight per worker: the capacity of its command and answer rings.
+    static let retireCapacity = 4096
+    private let retireCommands: [SPSCRing<RetireCommand>]
+    private let retireAcks: [SPSCRing<RetireAck>]
+    /// Alert events the publisher has drained from each worker's output ring (written with a
+    /// releasing add after the events were handled, read with an acquiring load by ingest).
+    private let drainedAlerts: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Ingest thread only: samples pushed into each worker's ring so far.
+    private var pushed: [UInt64]
+    /// Ingest thread only: retirements sent to each worker and not answered yet.
+    private var retiring: [Int]
+    /// Ingest thread only: answered retirements waiting for the publisher to drain past them.
+    private var quarantine: [(ack: RetireAck, worker: Int)] = []
+    /// Ingest thread only: sensors that are never evicted (assets and their members).
+    private var pinned: [Bool] = []
+    /// [0] sensors evicted (slot released) so far.
+    private let evictions = AtomicCounters(count: 1)
+
     /// - Parameter assetOf: the asset of a sensor name; an asset's sensors are processed by one
     ///   worker, which also runs the asset's multivariate detector (`AssetDetector`).
     public init(configuration: PipelineConfiguration, registry: SensorRegistry, drops: DropCounters,
@@ -140,6 +173,17 @@ public final class Pipeline: @unchecked Sendable {
             a.reserveCapacity(1024)
             return a
         }
+        retireCommands = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: Self.retireCapacity) }
+        retireAcks = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: Self.retireCapacity) }
+        drainedAlerts = .allocate(capacity: configuration.workers)
+        for w in 0..<configuration.workers { (drainedAlerts + w).initialize(to: Atomic(0)) }
+        pushed = Array(repeating: 0, count: configuration.workers)
+        retiring = Array(repeating: 0, count: configuration.workers)
+    }
+
+    deinit {
+        drainedAlerts.deinitialize(count: configuration.workers)
+        drainedAlerts.deallocate()
     }
 
     /// Starts the worker threads.
@@ -160,7 +204,7 @@ public final class Pipeline: @unchecked Sendable {
     public func submit(_ samples: UnsafeBufferPointer<Sample>) -> Int {
         guard !samples.isEmpty else { return 0 }
         let n = configuration.workers
-        if shardOf.count < registry.count { classifyNewSensors() }
+        if shardOf.count < registry.count || registry.hasReused { classifyNewSensors() }
         var queued = 0
         if n == 1 {
             queued = enqueue(samples, worker: 0)
@@ -192,25 +236,43 @@ public final class Pipeline: @unchecked Sendable {
     /// its asset's, so that an asset's members share one worker. Ingest thread only; runs once
     /// per new sensor.
     private func classifyNewSensors() {
-        let n = configuration.workers
         while shardOf.count < registry.count {
-            let index = UInt32(shardOf.count)
-            var shard = Int(index) % n
-            if let assetOf, !assetIndices.contains(index), let assetName = assetOf(registry.name(of: index)),
-               let asset = registry.intern(assetName) {
-                assetIndices.insert(asset)
-                assets.register(sensor: index, asset: asset)
-                shard = Int(asset) % n
-            }
-            shardOf.append(UInt16(shard))
+            classify(UInt32(shardOf.count))
         }
-        // Asset indices interned above are classified by the loop too (they get their own shard,
-        // and receive no samples unless a gateway names a sensor like the asset).
+        // Indices the registry reused after an eviction carry another sensor now.
+        registry.takeReused { classify($0) }
+        // Asset indices interned by `classify` are classified by the loop too (they get their own
+        // shard, and receive no samples unless a gateway names a sensor like the asset).
+        while shardOf.count < registry.count {
+            classify(UInt32(shardOf.count))
+        }
+    }
+
+    /// Picks the worker of `index` and whether it may be evicted; appends when it is new.
+    private func classify(_ index: UInt32) {
+        let n = configuration.workers
+        var shard = Int(index) % n
+        var pin = assetIndices.contains(index)
+        if !pin, let assetOf, let assetName = assetOf(registry.name(of: index)), let asset = registry.intern(assetName) {
+            assetIndices.insert(asset)
+            assets.register(sensor: index, asset: asset)
+            shard = Int(asset) % n
+            pin = true
+            if Int(asset) < pinned.count { pinned[Int(asset)] = true }
+        }
+        if Int(index) == shardOf.count {
+            shardOf.append(UInt16(shard))
+            pinned.append(pin)
+        } else {
+            shardOf[Int(index)] = UInt16(shard)
+            pinned[Int(index)] = pin
+        }
     }
 
     private func enqueue(_ samples: UnsafeBufferPointer<Sample>, worker: Int) -> Int {
         let ring = inputs[worker]
         var done = ring.push(contentsOf: samples)
+        defer { pushed[worker] &+= UInt64(done) }
         if done == samples.count { return done }
         switch configuration.overflow {
         case .drop:
@@ -253,13 +315,77 @@ public final class Pipeline: @unchecked Sendable {
     @discardableResult
     public func drainAlerts(maximum: Int = 256, _ body: (AlertEvent) -> Void) -> Int {
         var total = 0
-        for ring in outputs {
-            total += ring.consume(maximum: maximum) { buf in
+        for (w, ring) in outputs.enumerated() {
+            let n = ring.consume(maximum: maximum) { buf in
                 for e in buf { body(e) }
             }
+            // After `body` has read what it needs of these events (their sensors' names): an
+            // evicted sensor's registry slot is reused only once this count passed its events.
+            if n > 0 { drainedAlerts[w].wrappingAdd(UInt64(n), ordering: .releasing) }
+            total += n
         }
         return total
     }
+
+    // MARK: Eviction (ingest side)
+
+    /// Whether `sensor` may be evicted: live, classified, and not an asset or an asset's member.
+    /// Ingest thread only.
+    public func isEvictable(_ sensor: UInt32) -> Bool {
+        Int(sensor) < pinned.count && !pinned[Int(sensor)] && registry.isLive(sensor)
+    }
+
+    /// Starts evicting `sensor`: retires its id in the registry (so no later sample can carry its
+    /// index) and tells its worker to free the sensor's detector state after the samples already
+    /// queued for it. The slot is reused only after `reclaimRetired` saw the worker's answer and
+    /// the publisher drained every alert event the worker emitted before it.
+    ///
+    /// Returns false (and does nothing) when the sensor is not evictable or its worker has
+    /// `retireCapacity` retirements in flight. Ingest thread only, between `submit` calls: no
+    /// sample of `sensor` may be waiting in the caller's hands. Nothing here or in the worker
+    /// locks; the worker reads its command ring once per batch, not per sample.
+    @discardableResult
+    public func retire(_ sensor: UInt32) -> Bool {
+        guard isEvictable(sensor) else { return false }
+        let w = Int(shardOf[Int(sensor)])
+        guard retiring[w] < Self.retireCapacity else { return false }
+        registry.retire(sensor)
+        let sent = retireCommands[w].push(RetireCommand(sensor: sensor, after: pushed[w]))
+        precondition(sent, "retire command ring overflow")
+        retiring[w] += 1
+        return true
+    }
+
+    /// Releases the registry slot of every retired sensor whose worker has freed its state and
+    /// whose alert events the publisher has all handled, calling `released` with each (before the
+    /// slot can be reused). Returns how many were released. Ingest thread only.
+    @discardableResult
+    public func reclaimRetired(_ released: (UInt32) -> Void = { _ in }) -> Int {
+        for w in 0..<configuration.workers {
+            while let ack = retireAcks[w].pop() {
+                retiring[w] -= 1
+                quarantine.append((ack, w))
+            }
+        }
+        guard !quarantine.isEmpty else { return 0 }
+        var count = 0
+        quarantine.removeAll { entry in
+            guard drainedAlerts[entry.worker].load(ordering: .acquiring) >= entry.ack.alerts else { return false }
+            registry.release(entry.ack.sensor)
+            released(entry.ack.sensor)
+            count += 1
+            return true
+        }
+        if count > 0 { evictions.add(0, UInt64(count)) }
+        return count
+    }
+
+    /// Retirements not yet released (sent to a worker, or waiting for the publisher). Ingest
+    /// thread only.
+    public var retirementsInFlight: Int { retiring.reduce(0, +) + quarantine.count }
+
+    /// Sensors evicted so far (their slots released); any thread.
+    public var sensorsEvicted: UInt64 { evictions[0] }
 
     // MARK: Reload
 
@@ -275,10 +401,12 @@ public final class Pipeline: @unchecked Sendable {
     /// The detector state of every sensor and asset, as `DetectorSnapshot` bytes. Call after
     /// `join()`: each worker hands its state to its slot as it exits, so nothing on the sample path
     /// locks or copies for this. Sensors (and assets) that a restore seeded but that received no
-    /// sample since are included, so state survives several restarts in a row.
+    /// sample since are included, so state survives several restarts in a row. The snapshot's
+    /// names are those of the sensors it holds state for (and the members of its assets), not
+    /// every name the registry ever saw.
     public func snapshot() -> [UInt8] {
         precondition(threads.isEmpty, "Pipeline.snapshot is called after join()")
-        var snapshot = DetectorSnapshot(names: registry.allNames)
+        var snapshot = DetectorSnapshot()
         var chains: [SensorDetectors] = []
         var assetDetectors: [(UInt32, AssetDetector)] = []
         for slot in slots {
@@ -292,6 +420,22 @@ public final class Pipeline: @unchecked Sendable {
         }
         chains.sort { $0.sensor < $1.sensor }
         assetDetectors.sort { $0.0 < $1.0 }
+        // Only names with detector state are kept (an evicted or rejected sensor is not carried
+        // into the next run). Members of an asset with a record come first, asset by asset in
+        // member order, so that re-interning them on restore gives each its position again.
+        var kept = Set<UInt32>()
+        var names: [String] = []
+        for (asset, _) in assetDetectors {
+            for position in 0..<assets.memberCount(of: asset) {
+                if let member = assets.member(of: asset, at: position), kept.insert(member).inserted {
+                    names.append(registry.name(of: member))
+                }
+            }
+        }
+        for chain in chains where kept.insert(chain.sensor).inserted {
+            names.append(registry.name(of: chain.sensor))
+        }
+        snapshot.names = names
         for chain in chains {
             var w = SnapshotWriter()
             chain.write(to: &w)
@@ -427,6 +571,34 @@ public final class Pipeline: @unchecked Sendable {
             while !output.push(event) { b.pause() }
             emitted &+= 1
         }
+        // Eviction: commands from ingest, applied between batches once every sample queued before
+        // them is processed; each answered after the sensor's state is gone.
+        let commands = retireCommands[w]
+        let acks = retireAcks[w]
+        var waiting: RetireCommand? = nil
+        func applyRetirements() {
+            while true {
+                guard let command = waiting ?? commands.pop() else { return }
+                guard command.after <= processed else { waiting = command; return }
+                waiting = nil
+                let sensor = Int(command.sensor)
+                if sensor < slotOf.count, slotOf[sensor] >= 0 {
+                    let slot = Int(slotOf[sensor])
+                    let last = states.count - 1
+                    if slot != last {
+                        states.swapAt(slot, last)
+                        memberships.swapAt(slot, last)
+                        slotOf[Int(states[slot].sensor)] = Int32(slot)
+                    }
+                    states.removeLast()
+                    memberships.removeLast()
+                    slotOf[sensor] = -1
+                }
+                // Ingest keeps at most `retireCapacity` in flight, so the answer ring has room.
+                let answered = acks.push(RetireAck(sensor: command.sensor, alerts: emitted))
+                precondition(answered, "retire answer ring overflow")
+            }
+        }
         while true {
             let g = settingsGeneration.load(ordering: .acquiring)
             if g != generation {
@@ -471,12 +643,15 @@ public final class Pipeline: @unchecked Sendable {
                 processed &+= UInt64(count)
                 counters.set(1 + w, processed)
                 counters.set(1 + n + w, emitted)
+                if waiting != nil || !commands.isEmpty { applyRetirements() }
                 backoff.reset()
                 continue
             }
+            if waiting != nil || !commands.isEmpty { applyRetirements() }
             if ingestFinished.load(ordering: .acquiring) && input.isEmpty { break }
             backoff.pause()
         }
+        applyRetirements()
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
         // Hand the state over for `snapshot()` (read after `join()`).

@@ -292,7 +292,7 @@ struct VigildProcessTests {
         tail.standardOutput = out
         try tail.run()
         usleep(800_000)
-        try sendSpike(to: daemon.ingest, sensor: "tail/b", start: 1_800_000_000_000_000_000)
+        try sendSpike(to: daemon.ingest, sensor: "tail/b", start: 1_750_000_000_000_000_000)
         let data = out.fileHandleForReading.readDataToEndOfFile()
         tail.waitUntilExit()
         let alerts = String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {

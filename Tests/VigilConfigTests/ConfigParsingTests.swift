@@ -188,7 +188,7 @@ struct ConfigParsingTests {
         ("pipeline: {workers: 0}", "pipeline.workers", "expected an integer between 1 and 1024, got 0"),
         ("pipeline: {workers: many}", "pipeline.workers", #"expected auto or an integer ≥ 1, got "many""#),
         ("pipeline: {ring_capacity: 512}", "pipeline.ring_capacity", "expected an integer between 1024 and 1073741824, got 512"),
-        ("limits: {max_sensors: 0}", "limits.max_sensors", "expected an integer between 1 and 4294967295, got 0"),
+        ("limits: {max_sensors: 0}", "limits.max_sensors", "expected an integer between 1 and 2147483647, got 0"),
         ("state: {directory: \"\"}", "state.directory", #"expected a directory path, got """#),
         ("[1, 2]", "", "expected a mapping of sections (ingest, publish, …), got a list"),
     ])

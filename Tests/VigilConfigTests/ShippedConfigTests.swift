@@ -54,12 +54,13 @@ struct ShippedConfigTests {
         #expect(summary == """
             ingest                       pull tcp://127.0.0.1:7001
             ingest                       max_message_bytes 16777216, receive_hwm 10000
+            ingest                       reorder_window 5m, max_future 1h, max_past 0
             publish                      tcp://127.0.0.1:7002, send_hwm 100000
             history                      tcp://127.0.0.1:7003, max_reply 10000
             metrics                      http://127.0.0.1:9464/metrics
             state                        ./state
             pipeline                     workers auto, ring_capacity 65536, overflow block
-            limits                       max_sensors 100000
+            limits                       max_sensors 100000, sensor_idle_timeout 7d
             logging                      level info
             detectors.zscore             on: threshold 5, critical 8, mode rolling, window 256, warmup 64, alpha 0.01, min_deviation 1e-9
             detectors.spectral_residual  off
