@@ -164,7 +164,7 @@ struct IngestAdmissionTests {
     @Test("the window and the bounds can each be turned off")
     func unchecked() {
         var d = decoder(policy: .unchecked)
-        #expect(decode(&d, "{\"sensor\":\"s\",\"samples\":[[9223372036854775807,1],[-9223372036854775808,2],[5,3]]}").count == 3)
+        #expect(decode(&d, "{\"sensor\":\"s\",\"samples\":[[9223372036854775807,1],[-9223372036854775807,2],[5,3]]}").count == 3)
         #expect(d.drops.totalMessages == 0)
         var windowOnly = decoder(policy: TimestampPolicy(reorderWindow: 10))
         #expect(binary(&windowOnly, "s", [(.max, 1), (.min, 2)], now: .max).map(\.value) == [1], "no overflow at the edges")
