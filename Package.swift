@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "VigilCore", targets: ["VigilCore"]),
         .library(name: "VigilDetectors", targets: ["VigilDetectors"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilConfig", targets: ["VigilConfig"]),
         .library(name: "FFT", targets: ["FFT"]),
     ],
     dependencies: [

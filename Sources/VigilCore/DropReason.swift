@@ -37,6 +37,8 @@ public enum DropReason: String, Sendable, CaseIterable {
     case futureTimestamp = "future_timestamp"
     /// A timestamp more than `ingest.max_past` behind the daemon's clock (one sample).
     case pastTimestamp = "past_timestamp"
+    /// A sensor id (in the payload or the topic frame) that is not valid UTF-8.
+    case invalidSensorID = "invalid_sensor_id"
 }
 
 /// Counts drops by reason, in *samples* for per-sample reasons and in *messages* for the others.
@@ -89,6 +91,7 @@ extension DropReason {
         case .lateSample: 13
         case .futureTimestamp: 14
         case .pastTimestamp: 15
+        case .invalidSensorID: 16
         }
     }
 }

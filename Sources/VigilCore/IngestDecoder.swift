@@ -148,7 +148,25 @@ public struct IngestDecoder {
             if Int(index) >= times.count { coverRegistry() }
             return .success(index)
         }
+        // A new id must be UTF-8: two invalid byte strings would otherwise share one name.
+        guard Self.isValidUTF8(id) else { return .failure(.init(reason: .invalidSensorID)) }
         return .success(Self.pendingBase + pending.code(for: id))
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (no allocation).
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        if ascii { return true }
+        var iterator = bytes.makeIterator()
+        var codec = UTF8()
+        while true {
+            switch codec.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
     }
 
     /// Interns the pending ids that have an accepted sample and records their times; the others
@@ -617,22 +635,44 @@ struct JSONIngestParser {
         i += 1
         let start = i
         var escaped = false
+        var nonASCII = false
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
                 let r = start..<i
                 i += 1
+                // JSON text is UTF-8; checked only for the rare string that is not ASCII.
+                if nonASCII, !IngestDecoder.isValidUTF8(UnsafeRawBufferPointer(rebasing: bytes[r])) {
+                    throw Failure(reason: .malformedJSON)
+                }
                 return (r, escaped)
             }
             if c == UInt8(ascii: "\\") {
                 escaped = true
-                i += 2
+                try skipEscape()
                 continue
             }
             if c < 0x20 { throw Failure(reason: .malformedJSON) }
+            if c >= 0x80 { nonASCII = true }
             i += 1
         }
         throw Failure(reason: .malformedJSON)
+    }
+
+    /// Skips one escape sequence at `i` (a backslash), requiring one of JSON's: `\"`, `\\`,
+    /// `\/`, `\b`, `\f`, `\n`, `\r`, `\t` or `\u` and four hex digits.
+    private mutating func skipEscape() throws {
+        guard i + 1 < bytes.count else { throw Failure(reason: .malformedJSON) }
+        switch bytes[i + 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+             UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            i += 2
+        case UInt8(ascii: "u"):
+            guard i + 6 <= bytes.count, hex4(i + 2) != nil else { throw Failure(reason: .malformedJSON) }
+            i += 6
+        default:
+            throw Failure(reason: .malformedJSON)
+        }
     }
 
     private func unescape(_ r: Range<Int>) throws -> [UInt8] {
@@ -700,6 +740,7 @@ struct JSONIngestParser {
         let start = i
         var negative = false
         if peek() == UInt8(ascii: "-") { negative = true; i += 1 }
+        try rejectLeadingZero()
         var v: Int64 = 0
         var digits = 0
         while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
@@ -740,6 +781,7 @@ struct JSONIngestParser {
             if matchLiteral("Infinity") { return negative ? -.infinity : .infinity }
             throw Failure(reason: .malformedJSON)
         }
+        if c0 >= 0x30, c0 <= 0x39 { try rejectLeadingZero() }
         guard c0 >= 0x30, c0 <= 0x39 else {
             // A string, object, array, null, true or false is valid JSON of the wrong type;
             // anything else is not JSON.
@@ -857,10 +899,19 @@ struct JSONIngestParser {
         }
     }
 
+    /// JSON numbers have no leading zeros: `0` may only stand alone before `.`, `e` or the end.
+    @inline(__always)
+    private func rejectLeadingZero() throws {
+        if peek() == 0x30, i + 1 < bytes.count, bytes[i + 1] >= 0x30, bytes[i + 1] <= 0x39 {
+            throw Failure(reason: .malformedJSON)
+        }
+    }
+
     /// Checks a number's syntax without converting it (skipping allocates nothing).
     private mutating func skipNumber() throws {
         if peek() == UInt8(ascii: "-") { i += 1 }
         if matchLiteral("NaN") || matchLiteral("Infinity") { return }
+        try rejectLeadingZero()
         func digits() -> Int {
             let start = i
             while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }

@@ -99,6 +99,23 @@ struct IngestAdmissionTests {
         #expect(d.registry.name(of: 0) == "a/b" && d.registry.name(of: 1) == "t/x")
     }
 
+    @Test("a new sensor id that is not UTF-8 is refused (two such ids would share one name)")
+    func invalidUTF8() {
+        var d = decoder()
+        let json: [UInt8] = Array(#"{"sensor":"bad"#.utf8) + [0xFF] + Array(#"","value":1}"#.utf8)
+        #expect(d.decode(topic: nil, payload: json, now: Self.now).isEmpty)
+        #expect(d.drops.messages(.malformedJSON) == 1, "JSON text that is not UTF-8 is not JSON")
+        let overlong: [UInt8] = Array("x".utf8) + [0xC0, 0x80]
+        #expect(d.decode(topic: nil, payload: IngestEncoder.binary(sensor: "", samples: [(Self.now, 1)]) , now: Self.now).isEmpty)
+        var frame = IngestEncoder.binary(sensor: "xyz", samples: [(Self.now, 1)])
+        frame.replaceSubrange(6..<9, with: overlong)
+        #expect(d.decode(topic: nil, payload: frame, now: Self.now).isEmpty)
+        #expect(d.decode(topic: [0xED, 0xA0, 0x80], payload: Array(#"{"value":1}"#.utf8), now: Self.now).isEmpty, "a surrogate")
+        #expect(d.drops.messages(.invalidSensorID) == 2)
+        #expect(d.registry.count == 0)
+        #expect(decode(&d, #"{"sensor":"café é ✓","value":1}"#).count == 1, "valid UTF-8, escaped or not")
+    }
+
     // MARK: Timestamps
 
     @Test("a timestamp more than max_future ahead of the clock is dropped and counted; the rest is kept")
