@@ -5,6 +5,8 @@ import VigilCore
 import VigilDetectors
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// What ingest does when a worker's ring is full.
@@ -154,6 +156,9 @@ public final class Pipeline: @unchecked Sendable {
     private var pinned: [Bool] = []
     /// [0] sensors evicted (slot released) so far.
     private let evictions = AtomicCounters(count: 1)
+    /// Per registry index: 1 while the sensor has a raised alert (written by its worker when an
+    /// alert event changes it, read by ingest before evicting: an open alert is never orphaned).
+    private let raisedFlags: UnsafeMutablePointer<Atomic<UInt8>>
 
     /// - Parameter assetOf: the asset of a sensor name; an asset's sensors are processed by one
     ///   worker, which also runs the asset's multivariate detector (`AssetDetector`).
@@ -179,11 +184,16 @@ public final class Pipeline: @unchecked Sendable {
         for w in 0..<configuration.workers { (drainedAlerts + w).initialize(to: Atomic(0)) }
         pushed = Array(repeating: 0, count: configuration.workers)
         retiring = Array(repeating: 0, count: configuration.workers)
+        // Zeroed pages from calloc (an Atomic<UInt8> of 0 is a zero byte): a large `limit` costs
+        // address space, not memory, until sensors raise alerts.
+        raisedFlags = calloc(registry.limit, MemoryLayout<Atomic<UInt8>>.stride)!
+            .bindMemory(to: Atomic<UInt8>.self, capacity: registry.limit)
     }
 
     deinit {
         drainedAlerts.deinitialize(count: configuration.workers)
         drainedAlerts.deallocate()
+        free(raisedFlags)
     }
 
     /// Starts the worker threads.
@@ -329,15 +339,17 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Eviction (ingest side)
 
-    /// Whether `sensor` may be evicted: live, classified, and not an asset or an asset's member.
-    /// Ingest thread only.
+    /// Whether `sensor` may be evicted: live, classified, not an asset or an asset's member, and
+    /// without a raised alert (which would otherwise never clear). Ingest thread only.
     public func isEvictable(_ sensor: UInt32) -> Bool {
         Int(sensor) < pinned.count && !pinned[Int(sensor)] && registry.isLive(sensor)
+            && raisedFlags[Int(sensor)].load(ordering: .relaxed) == 0
     }
 
     /// Starts evicting `sensor`: retires its id in the registry (so no later sample can carry its
     /// index) and tells its worker to free the sensor's detector state after the samples already
-    /// queued for it. The slot is reused only after `reclaimRetired` saw the worker's answer and
+    /// queued for it. (Should those samples raise an alert, which takes a worker stalled for longer
+    /// than the idle timeout, the alert goes with the state.) The slot is reused only after `reclaimRetired` saw the worker's answer and
     /// the publisher drained every alert event the worker emitted before it.
     ///
     /// Returns false (and does nothing) when the sensor is not evictable or its worker has
@@ -559,6 +571,7 @@ public final class Pipeline: @unchecked Sendable {
             slotOf[sensor] = Int32(states.count)
             states.append(chain)
             memberships.append(assets.membership(of: chain.sensor))
+            if chain.isRaised { raisedFlags[sensor].store(1, ordering: .relaxed) }
         }
         assetDetectors = seed.assetDetectors
         var generation = settingsGeneration.load(ordering: .acquiring)
@@ -593,6 +606,7 @@ public final class Pipeline: @unchecked Sendable {
                     states.removeLast()
                     memberships.removeLast()
                     slotOf[sensor] = -1
+                    raisedFlags[sensor].store(0, ordering: .relaxed)
                 }
                 // Ingest keeps at most `retireCapacity` in flight, so the answer ring has room.
                 let answered = acks.push(RetireAck(sensor: command.sensor, alerts: emitted))
@@ -625,7 +639,11 @@ public final class Pipeline: @unchecked Sendable {
                         states.append(SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor))))
                         memberships.append(assets.membership(of: sample.sensor))
                     }
+                    let before = emitted
                     states[slot].process(sample, emit: emit)
+                    if emitted != before {
+                        raisedFlags[sensor].store(states[slot].isRaised ? 1 : 0, ordering: .relaxed)
+                    }
                     if let m = memberships[slot] {
                         if assetDetectors[m.asset] == nil,
                            let section = states[slot].settings.isolationForest, section.configuration.features == .asset {

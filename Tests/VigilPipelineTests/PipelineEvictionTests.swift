@@ -94,6 +94,25 @@ struct PipelineEvictionTests {
         p.join()
     }
 
+    @Test("a sensor with a raised alert is not evicted until the alert clears")
+    func raisedIsKept() {
+        let p = makePipeline(workers: 2)
+        let a = p.registry.intern("a")!
+        p.start()
+        p.submit(calm(a, 0..<20) + [Sample(sensor: a, timestamp: 20, value: 1_000)])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while p.samplesProcessed < 21 && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(!p.isEvictable(a) && !p.retire(a), "raised: an eviction would orphan the alert")
+        p.submit(calm(a, 21..<30))
+        while p.samplesProcessed < 30 && ContinuousClock.now < deadline { usleep(1000) }
+        var events: [AlertEventKind] = []
+        p.drainAlerts { events.append($0.event) }
+        #expect(events == [.raised, .cleared])
+        #expect(p.isEvictable(a) && p.retire(a))
+        p.finishIngest()
+        p.join()
+    }
+
     @Test("asset sensors and assets are never evicted; unknown and retired indices are refused")
     func pinned() {
         let p = makePipeline(workers: 2, assetOf: { $0.hasPrefix("pump/") ? "pump" : nil })
