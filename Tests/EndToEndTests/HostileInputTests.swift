@@ -85,6 +85,37 @@ struct HostileInputTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test("a looped replay keeps its timestamps acceptable: rebased or not, nothing is late or in the future; past 2262 it stops with an error, not a trap")
+    func loopedReplay() throws {
+        let daemon = try VigildProcess()
+        try daemon.start()
+        let vigil = binDirectory.appendingPathComponent("vigil").path
+        let nab = packageRoot.appendingPathComponent("Fixtures/nab/data/artificialWithAnomaly/art_daily_jumpsup.csv").path
+        let rebased = try runProgram(vigil, ["replay", nab, "--to", daemon.ingest, "--loop", "--passes", "3", "--rebase-time", "--quiet"])
+        #expect(rebased.status == 0, "\(rebased.err)")
+        // The same recording under another name (the sensor is the file's stem): the rebased
+        // replay left its sensor's newest timestamp at today, so 2014 would be late for it.
+        let dir = TestNetwork.temporaryDirectory("replay")
+        let copy = dir + "/recorded_copy.csv"
+        try FileManager.default.copyItem(atPath: nab, toPath: copy)
+        let recorded = try runProgram(vigil, ["replay", copy, "--to", daemon.ingest, "--loop", "--passes", "3", "--quiet",
+                                              "--format", "json"])
+        #expect(recorded.status == 0, "\(recorded.err)")
+        #expect(TestNetwork.waitUntil(seconds: 20) { daemon.metric("vigil_samples_processed_total") == 6 * 4032 })
+        #expect(dropped(daemon, .lateSample) == 0 && dropped(daemon, .futureTimestamp) == 0)
+
+        // A recording near the end of Int64 nanoseconds: the second pass cannot be stamped.
+        let csv = dir + "/far.csv"
+        try "timestamp,value\n2250-01-01 00:00:00,1\n2260-01-01 00:00:00,2\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        let far = try runProgram(vigil, ["replay", csv, "--to", daemon.ingest, "--loop", "--quiet"])
+        #expect(far.status == 1, "an error exit, not a trap: \(far.status) \(far.err)")
+        #expect(far.err.contains("replay pass 2: unrepresentable timestamp") && far.err.contains("--rebase-time"), "\(far.err)")
+        #expect(TestNetwork.waitUntil(seconds: 10) {
+            daemon.metric("vigil_dropped_samples_total{reason=\"future_timestamp\"}") == 2
+        }, "pass 1 lies in the future: refused")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("an idle sensor is evicted after limits.sensor_idle_timeout, a busy one is not; the evicted one comes back fresh")
     func idleEviction() throws {
         let daemon = try VigildProcess(extraYAML: "limits: {sensor_idle_timeout: 2s}\n")
