@@ -43,6 +43,10 @@ for t in "${targets[@]}"; do
   corpus=$(find "$dir/corpus" -type f | wc -l)
   line=$(printf '%-22s %12s executions  %2d crashes  %6d corpus inputs' "$t" "${execs:-?}" "$crashes" "$corpus")
   summary+=("$line")
+  if ! grep -q 'INFO: Loaded [0-9]* modules' "$dir/log"; then
+    status=1
+    echo "fuzz: $t has no coverage instrumentation (a stale or partial build?); rebuild with: rm -rf Fuzz/.build"
+  fi
   if [ "$rc" -ne 0 ] || [ "$crashes" -ne 0 ]; then
     status=1
     echo "fuzz: $t failed (exit $rc); inputs kept:"
