@@ -349,8 +349,9 @@ public final class Pipeline: @unchecked Sendable {
     /// Starts evicting `sensor`: retires its id in the registry (so no later sample can carry its
     /// index) and tells its worker to free the sensor's detector state after the samples already
     /// queued for it. (Should those samples raise an alert, which takes a worker stalled for longer
-    /// than the idle timeout, the alert goes with the state.) The slot is reused only after `reclaimRetired` saw the worker's answer and
-    /// the publisher drained every alert event the worker emitted before it.
+    /// than the idle timeout, the alert goes with the state.) The slot is reused only after
+    /// `reclaimRetired` saw the worker's answer and the publisher drained every alert event the
+    /// worker emitted before it.
     ///
     /// Returns false (and does nothing) when the sensor is not evictable or its worker has
     /// `retireCapacity` retirements in flight. Ingest thread only, between `submit` calls: no
