@@ -1,10 +1,10 @@
 // swift-tools-version: 6.1
 // Vigil fuzz targets (libFuzzer) — a separate package, so the main build never pays for the
 // sanitizers. Build and run them with `make fuzz` / `make fuzz-smoke` (Fuzz/run.sh), which build
-// with `swift build -c release -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address`:
-// every module of the graph gets coverage instrumentation and AddressSanitizer, and libFuzzer
-// supplies `main`. (Not `--sanitize=fuzzer --sanitize=address`: that passes two -sanitize= flags
-// in no fixed order and the last wins.)
+// with `swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc
+// -fsanitize=fuzzer-no-link,address`: every module of the graph gets coverage instrumentation and
+// AddressSanitizer, and libFuzzer supplies `main`. (Not `--sanitize=fuzzer --sanitize=address`:
+// that passes two -sanitize= flags in no fixed order and the last wins.)
 // SPDX-License-Identifier: GPL-3.0-or-later
 import PackageDescription
 

@@ -17,14 +17,20 @@ seconds=${FUZZ_SECONDS:-60}
 # The history request codec gets FuzzHistoryRequest once it lands (see Package.swift).
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot)
-# One -sanitize=fuzzer,address: SwiftPM's --sanitize=fuzzer --sanitize=address passes two
-# -sanitize= flags in no fixed order, and the last one wins (a build then has either no coverage
-# or no AddressSanitizer). C targets (libyaml in Yams, the shims) get coverage and ASan through -Xcc.
-flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
+# --sanitize=fuzzer tells SwiftPM that libFuzzer supplies main (it then does not rename the
+# targets' entry points); the -Xswiftc -sanitize=fuzzer,address after it is the one the compiler
+# obeys (the last -sanitize= wins; SwiftPM's --sanitize=fuzzer --sanitize=address would pass two,
+# in no fixed order, leaving a build without coverage or without AddressSanitizer). C targets
+# (libyaml in Yams, the shims) get coverage and ASan through -Xcc.
+flags=(-c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc -fsanitize=fuzzer-no-link,address)
 
 quiet() { grep -Ev '^(\[[0-9]+/[0-9]+\]|warning: prohibited flag|/usr/bin/ld.gold: warning|Building for|Build of product)' || true; }
 # Whether libFuzzer finds coverage counters in the target (it prints "Loaded N modules").
-instrumented() { SWIFT_BACKTRACE=enable=no "$bin/$1" -runs=0 2>&1 </dev/null | grep -q 'INFO: Loaded [0-9]* modules'; }
+instrumented() {
+  local out
+  out=$(SWIFT_BACKTRACE=enable=no "$bin/$1" -runs=0 2>&1 </dev/null)
+  grep -q 'INFO: Loaded [0-9]* modules' <<<"$out"
+}
 bin=$(swift build "${flags[@]}" --show-bin-path) || exit 2
 for t in "${targets[@]}"; do
   echo "== building $t (swift build ${flags[*]} --product $t)"
