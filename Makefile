@@ -7,7 +7,7 @@ APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev pkg-config curl
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps build release test test-tsan demo bench soak eval-nab eval-nab-detectors clean
+.PHONY: all deps build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors clean
 
 all: build
 
@@ -36,6 +36,20 @@ test-tsan: deps
 	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 	  --filter 'RingBufferTests|VigilPipelineTests|FFTTests|DaemonInProcessTests|StreamingIsolationForestTests'
+
+## libFuzzer targets (separate package in Fuzz/, built with -sanitize=fuzzer,address): each runs
+## FUZZ_SECONDS seconds; prints executions and crashes per target, fails on any crash or hang.
+## Targets: the ingest decoder (JSON and VGL1), the config loader, the detector snapshot reader.
+## (The history request codec, being rewritten on another branch, joins FUZZ_TARGETS as
+## FuzzHistoryRequest when it lands: see Fuzz/Package.swift.)
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh $(FUZZ_TARGETS)
+
+## A few seconds per target (what CI runs).
+fuzz-smoke: deps
+	FUZZ_SECONDS=5 Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## Start vigild on the default config, replay bundled fixtures into it, show the alerts.
 demo: release
@@ -80,4 +94,4 @@ eval-nab-detectors: release
 	done
 
 clean:
-	rm -rf .build .build-tsan
+	rm -rf .build .build-tsan Fuzz/.build

@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "VigilJournal", targets: ["VigilJournal"]),
         .library(name: "VigilDetectors", targets: ["VigilDetectors"]),
         .library(name: "VigilPipeline", targets: ["VigilPipeline"]),
+        .library(name: "VigilConfig", targets: ["VigilConfig"]),
         .library(name: "FFT", targets: ["FFT"]),
     ],
     dependencies: [
@@ -67,7 +68,7 @@ let package = Package(
         // Tests.
         .testTarget(name: "RingBufferTests", dependencies: ["RingBuffer"]),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "VigilCore", "VigilTestKit"]),
-        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilDetectors"]),
         .testTarget(name: "VigilJournalTests", dependencies: ["VigilJournal", "VigilCore", "VigilTestKit"]),
         .testTarget(name: "FFTTests", dependencies: ["FFT"]),
         .testTarget(name: "VigilDetectorsTests", dependencies: ["VigilDetectors", "VigilCore", "VigilTestKit"],
@@ -80,7 +81,7 @@ let package = Package(
                         "VigilDaemon", "VigilCore", "VigilDetectors", "VigilPipeline", "VigilJournal", "ZeroMQ", "VigilTestKit",
                         "VigilReplay", "VigilConfig", .product(name: "Logging", package: "swift-log"),
                     ],
-                    exclude: ["pyzmq_peer.py"]),
+                    exclude: ["pyzmq_peer.py", "pyzmq_hostile.py"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -72,14 +72,15 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
                            "security", "detectors", "sensors", "assets", "grouping"]
-    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout"]
+    static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout",
+                         "reorder_window", "max_future", "max_past"]
     static let subscription = ["endpoint", "mode", "topics", "server_key"]
     static let publish = ["endpoint", "send_hwm"]
     static let history = ["endpoint", "max_reply", "max_request_bytes"]
     static let metrics = ["listen"]
     static let state = ["directory", "journal_retention", "checkpoint_interval"]
     static let pipeline = ["workers", "ring_capacity", "overflow"]
-    static let limits = ["max_sensors"]
+    static let limits = ["max_sensors", "sensor_idle_timeout"]
     static let logging = ["level"]
     static let grouping = ["rule", "min_members"]
     static let security = ["curve"]
@@ -223,6 +224,12 @@ extension ConfigReader {
                         ingest.drainTimeout = v
                     }
                 }
+            case "reorder_window":
+                if let v = duration(e.value, e.path) { ingest.reorderWindow = v }
+            case "max_future":
+                if let v = duration(e.value, e.path) { ingest.maxFuture = v }
+            case "max_past":
+                if let v = duration(e.value, e.path) { ingest.maxPast = v }
             default: break
             }
         }
@@ -478,7 +485,13 @@ extension ConfigReader {
 
     private mutating func readLimits(_ section: Entry, into limits: inout VigilConfiguration.Limits) {
         for e in entries(of: section.value, section.path, known: ConfigKeys.limits) {
-            if let v = int(e.value, e.path, min: 1, max: Int(UInt32.max)) { limits.maxSensors = v }
+            switch e.key {
+            case "max_sensors":
+                if let v = int(e.value, e.path, min: 1, max: SensorRegistry.maximumLimit) { limits.maxSensors = v }
+            case "sensor_idle_timeout":
+                if let v = duration(e.value, e.path) { limits.sensorIdleTimeout = v }
+            default: break
+            }
         }
     }
 

@@ -13,6 +13,7 @@ extension VigilConfiguration {
             lines.append(("ingest", "sub \(s.mode.rawValue) \(s.endpoint), \(topics)" + (s.serverKey.map { ", server_key \($0)" } ?? "")))
         }
         lines.append(("ingest", "max_message_bytes \(ingest.maxMessageBytes), receive_hwm \(ingest.receiveHighWaterMark), drain_timeout \(renderDuration(ingest.drainTimeout))"))
+        lines.append(("ingest", "reorder_window \(renderDuration(ingest.reorderWindow)), max_future \(renderDuration(ingest.maxFuture)), max_past \(renderDuration(ingest.maxPast))"))
         lines.append(("publish", "\(publish.endpoint), send_hwm \(publish.sendHighWaterMark)"))
         lines.append(("history", "\(history.endpoint), max_reply \(history.maxReply), max_request_bytes \(history.maxRequestBytes)"))
         lines.append(("metrics", metrics.listen.map { "http://\($0)/metrics" } ?? "off"))
@@ -22,7 +23,7 @@ extension VigilConfiguration {
         case .count(let n): "\(n)"
         }
         lines.append(("pipeline", "workers \(workers), ring_capacity \(pipeline.ringCapacity), overflow \(pipeline.overflow.rawValue)"))
-        lines.append(("limits", "max_sensors \(limits.maxSensors)"))
+        lines.append(("limits", "max_sensors \(limits.maxSensors), sensor_idle_timeout \(renderDuration(limits.sensorIdleTimeout))"))
         lines.append(("logging", "level \(logging.level.rawValue)"))
         if let curve = security.curve {
             let n = curve.authorizedKeys.count

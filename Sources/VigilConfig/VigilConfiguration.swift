@@ -75,16 +75,30 @@ extension VigilConfiguration {
         /// On SIGTERM, how long ingest keeps reading what senders already queued before it closes
         /// its sockets (`drain_timeout`); `.zero` closes them at once.
         public var drainTimeout: Duration
+        /// A sample older than its sensor's newest timestamp by more than this is dropped as
+        /// `late_sample` (`reorder_window`); `.zero` accepts any order.
+        public var reorderWindow: Duration
+        /// A timestamp more than this ahead of the daemon's clock is dropped as
+        /// `future_timestamp` (`max_future`); `.zero` turns the check off.
+        public var maxFuture: Duration
+        /// A timestamp more than this behind the daemon's clock is dropped as `past_timestamp`
+        /// (`max_past`); `.zero` (the default) turns the check off, as replays send old timestamps.
+        public var maxPast: Duration
 
-        /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`, a 5 s drain.
+        /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`, a 5 s drain, a 5 minute reorder
+        /// window, at most 1 hour into the future, no limit into the past.
         public init(endpoints: [String] = ["tcp://127.0.0.1:7001"], subscribe: [Subscription] = [],
                     maxMessageBytes: Int = 16_777_216, receiveHighWaterMark: Int = 10_000,
-                    drainTimeout: Duration = .seconds(5)) {
+                    drainTimeout: Duration = .seconds(5), reorderWindow: Duration = .seconds(300),
+                    maxFuture: Duration = .seconds(3600), maxPast: Duration = .zero) {
             self.endpoints = endpoints
             self.subscribe = subscribe
             self.maxMessageBytes = maxMessageBytes
             self.receiveHighWaterMark = receiveHighWaterMark
             self.drainTimeout = drainTimeout
+            self.reorderWindow = reorderWindow
+            self.maxFuture = maxFuture
+            self.maxPast = maxPast
         }
     }
 
@@ -238,10 +252,14 @@ extension VigilConfiguration {
         /// Distinct sensors tracked; samples of further new sensors are dropped as `sensor_limit`
         /// (`max_sensors`).
         public var maxSensors: Int
+        /// A sensor that sent no accepted sample for this long is evicted: its detector state is
+        /// freed and its registry slot reused (`sensor_idle_timeout`); `.zero` never evicts.
+        public var sensorIdleTimeout: Duration
 
-        /// The default: 100000 sensors.
-        public init(maxSensors: Int = 100_000) {
+        /// The defaults: 100000 sensors, evicted after 7 days without a sample.
+        public init(maxSensors: Int = 100_000, sensorIdleTimeout: Duration = .seconds(7 * 86_400)) {
             self.maxSensors = maxSensors
+            self.sensorIdleTimeout = sensorIdleTimeout
         }
     }
 

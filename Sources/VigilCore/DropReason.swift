@@ -24,12 +24,21 @@ public enum DropReason: String, Sendable, CaseIterable {
     case oversizedMessage = "oversized_message"
     /// A message of more than two frames.
     case tooManyFrames = "too_many_frames"
-    /// A new sensor beyond `limits.max_sensors`.
+    /// A new sensor beyond `limits.max_sensors` (its samples dropped, other sensors' kept).
     case sensorLimit = "sensor_limit"
     /// The pipeline was full and the overflow policy is `drop`.
     case queueFull = "queue_full"
     /// A sensor id longer than 1024 bytes.
     case sensorIDTooLong = "sensor_id_too_long"
+    /// A sample older than its sensor's newest timestamp by more than `ingest.reorder_window`
+    /// (one sample dropped, the rest of the message kept).
+    case lateSample = "late_sample"
+    /// A timestamp more than `ingest.max_future` ahead of the daemon's clock (one sample).
+    case futureTimestamp = "future_timestamp"
+    /// A timestamp more than `ingest.max_past` behind the daemon's clock (one sample).
+    case pastTimestamp = "past_timestamp"
+    /// A sensor id (in the payload or the topic frame) that is not valid UTF-8.
+    case invalidSensorID = "invalid_sensor_id"
 }
 
 /// Counts drops by reason, in *samples* for per-sample reasons and in *messages* for the others.
@@ -79,6 +88,10 @@ extension DropReason {
         case .sensorLimit: 10
         case .queueFull: 11
         case .sensorIDTooLong: 12
+        case .lateSample: 13
+        case .futureTimestamp: 14
+        case .pastTimestamp: 15
+        case .invalidSensorID: 16
         }
     }
 }

@@ -118,6 +118,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             drainChunks()
             fail(why)
         }
+        var names = SnapshotNames()
         do throws(StateFileError) {
             try file.write(assembler.header())
             var idle = Backoff(maximumSleepMicroseconds: 1000)
@@ -141,6 +142,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                         try file.write(prefix)
                         try file.write(chunk.payload)
                         try file.write(suffix)
+                        names.add(chunk)
                         pipeline.recycleCheckpointBuffer(chunk.payload, worker: w)
                         heartbeat.beat()
                         if chunk.isLast {
@@ -168,7 +170,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                 usleep(5000)
             }
             let journalSeq = pipeline.journaledSeq
-            try file.write(assembler.finish(names: pipeline.registry.allNames, coveredSeq: request.coveredSeq,
+            try file.write(assembler.finish(names: names.all, coveredSeq: request.coveredSeq,
                                             journalSeq: journalSeq, createdAt: createdAt))
             try file.commit()
         } catch {
@@ -246,6 +248,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             abandoned.store(true, ordering: .releasing)
             for p in producers { p.join() }
         }
+        var names = SnapshotNames()
         do {
             let file = try AtomicFileWriter(path: path)
             do {
@@ -259,6 +262,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                             got = true
                             let begin = Clock.monotonicNanoseconds()
                             let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
+                            names.add(chunk)
                             try file.write(prefix)
                             try file.write(chunk.payload)
                             try file.write(suffix)
@@ -276,7 +280,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                         idle.pause()
                     }
                 }
-                try file.write(assembler.finish(names: pipeline.registry.allNames, coveredSeq: seq, journalSeq: seq, createdAt: createdAt))
+                try file.write(assembler.finish(names: names.all, coveredSeq: seq, journalSeq: seq, createdAt: createdAt))
                 let begin = Clock.monotonicNanoseconds()
                 try file.commit()
                 syncing = Clock.monotonicNanoseconds() &- begin

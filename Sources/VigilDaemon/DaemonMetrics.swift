@@ -115,7 +115,8 @@ final class DaemonMetrics: Sendable {
         counter("vigil_journal_errors_total", "Failed journal writes (each failed try of an alert batch, and failed retention passes).", journalErrors[0])
         gauge("vigil_journal_writable", "1 while the journal takes alerts, 0 while writes fail and alerts are held.", journalWritable.load(ordering: .relaxed) ? 1 : 0)
         counter("vigil_journal_retention_deleted_total", "Alerts deleted from the journal by state.journal_retention.", journalDeleted[0])
-        gauge("vigil_sensors", "Sensors known to the daemon.", Double(pipeline.registry.count))
+        gauge("vigil_sensors", "Sensors known to the daemon (with an accepted sample, not evicted).", Double(pipeline.liveSensorCount))
+        counter("vigil_sensors_evicted_total", "Sensors evicted after limits.sensor_idle_timeout without a sample.", pipeline.sensorsEvicted)
         s += "# HELP vigil_ring_occupancy Samples queued per worker ring.\n# TYPE vigil_ring_occupancy gauge\n"
         for (w, n) in pipeline.ringOccupancy.enumerated() { s += "vigil_ring_occupancy{worker=\"\(w)\"} \(n)\n" }
         gauge("vigil_ring_capacity", "Capacity of each worker ring.", Double(pipeline.ringCapacity))

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import VigilConfig
+import VigilCore
 import VigilPipeline
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,10 @@ extension DaemonOptions {
                                             overflow: c.pipeline.overflow,
                                             minimumAssetMembers: c.grouping.minimumMembers),
             maxSensors: c.limits.maxSensors,
+            timestampPolicy: TimestampPolicy(reorderWindow: nanoseconds(c.ingest.reorderWindow),
+                                             maxFuture: nanoseconds(c.ingest.maxFuture),
+                                             maxPast: nanoseconds(c.ingest.maxPast)),
+            sensorIdleTimeout: nanoseconds(c.limits.sensorIdleTimeout),
             settings: { c.detectorSettings(forSensor: $0) },
             assetOf: assetOf,
             pcaSettings: { c.pcaSettings(forAsset: $0) },
@@ -42,4 +47,10 @@ extension DaemonOptions {
                 Curve(secretKey: $0.secretKey, authorizedKeys: $0.authorizedKeys, authorizedKeysFile: $0.authorizedKeysFile)
             })
     }
+}
+
+/// Whole nanoseconds of a configured duration (at most 100 years, so it fits).
+private func nanoseconds(_ d: Duration) -> Int64 {
+    let (seconds, attoseconds) = d.components
+    return seconds * Timestamp.nanosecondsPerSecond + attoseconds / 1_000_000_000
 }

@@ -83,6 +83,12 @@ public struct DaemonOptions: Sendable {
     public var stallLimit: Duration?
     public var pipeline: PipelineConfiguration
     public var maxSensors: Int
+    /// Reorder window and clock bounds for sample timestamps (`ingest.reorder_window`,
+    /// `ingest.max_future`, `ingest.max_past`).
+    public var timestampPolicy: TimestampPolicy
+    /// Nanoseconds without an accepted sample after which a sensor is evicted
+    /// (`limits.sensor_idle_timeout`); 0 never evicts.
+    public var sensorIdleTimeout: Int64
     /// Per-sensor detector settings.
     public var settings: SettingsResolver
     /// The asset of a sensor (config `assets`), nil when sensors are not grouped.
@@ -102,6 +108,8 @@ public struct DaemonOptions: Sendable {
                 journalRetention: Duration = .seconds(30 * 86_400), journalRetentionInterval: Duration = .seconds(3600),
                 checkpointInterval: Duration = .seconds(60), stallLimit: Duration? = nil,
                 pipeline: PipelineConfiguration = .init(), maxSensors: Int = 100_000,
+                timestampPolicy: TimestampPolicy = .standard,
+                sensorIdleTimeout: Int64 = 7 * 86_400 * Timestamp.nanosecondsPerSecond,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil,
                 pcaSettings: PCASettingsResolver? = nil, curve: Curve? = nil) {
@@ -127,6 +135,8 @@ public struct DaemonOptions: Sendable {
         self.stateDirectory = stateDirectory
         self.pipeline = pipeline
         self.maxSensors = maxSensors
+        self.timestampPolicy = timestampPolicy
+        self.sensorIdleTimeout = sensorIdleTimeout
         self.settings = settings
     }
 

@@ -94,7 +94,10 @@ final class IngestService: Stage, @unchecked Sendable {
 
     private func run() {
         var decoder = IngestDecoder(registry: pipeline.registry, drops: pipeline.drops,
-                                    maxMessageBytes: options.maxMessageBytes)
+                                    maxMessageBytes: options.maxMessageBytes,
+                                    timestampPolicy: options.timestampPolicy)
+        decoder.arrivalClock = Int64(Clock.monotonicNanoseconds())
+        var eviction = IdleEviction(timeout: options.sensorIdleTimeout)
         let first = ZMQMessage()
         let second = ZMQMessage()
         let extra = ZMQMessage()
@@ -119,6 +122,7 @@ final class IngestService: Stage, @unchecked Sendable {
             }
             var received = 0
             let started = Clock.monotonicNanoseconds()
+            decoder.arrivalClock = Int64(started)
             do {
                 for socket in sockets {
                     for _ in 0..<512 {
@@ -155,6 +159,8 @@ final class IngestService: Stage, @unchecked Sendable {
                     pipeline.submit(samples)
                     samples.removeAll(keepingCapacity: true)
                 }
+                // Between submits: no sample is in our hands, so a sensor may be retired here.
+                eviction.run(now: Int64(started), pipeline: pipeline, decoder: &decoder)
                 if received > 0 {
                     metrics.messagesReceived.add(0, UInt64(received))
                     metrics.ingestLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
@@ -212,5 +218,43 @@ final class IngestService: Stage, @unchecked Sendable {
     private func nanoseconds(_ d: Duration) -> UInt64 {
         let (s, atto) = d.components
         return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto / 1_000_000_000))
+    }
+}
+
+/// Evicts sensors that sent no accepted sample for `timeout` nanoseconds of the ingest thread's
+/// monotonic clock, a slice of the registry at a time, at most every 250 ms (off the per-sample
+/// path: the decoder stamps each accepted sample's sensor with the round's arrival clock, and
+/// this scan reads those stamps).
+///
+/// The hand-off (`Pipeline.retire` / `reclaimRetired`): ingest retires the id (no later sample
+/// can carry the index), the owning worker frees the state after the samples queued before and
+/// answers, and the slot is released (then reused) only once the publisher has handled every
+/// alert event the worker emitted before answering. Threading: ingest thread only.
+struct IdleEviction {
+    let timeout: Int64
+    private var nextRun: Int64 = 0
+    private var cursor = 0
+    /// Indices looked at per run: a 100 000-sensor registry is covered in about 2 seconds.
+    static let slice = 16_384
+    static let interval: Int64 = 250_000_000
+
+    init(timeout: Int64) {
+        self.timeout = timeout
+    }
+
+    mutating func run(now: Int64, pipeline: Pipeline, decoder: inout IngestDecoder) {
+        guard timeout > 0, now >= nextRun else { return }
+        nextRun = now + Self.interval
+        pipeline.reclaimRetired { decoder.forget($0) }
+        decoder.trackRegistry()
+        let n = pipeline.registry.count
+        guard n > 0 else { return }
+        for _ in 0..<min(n, Self.slice) {
+            if cursor >= n { cursor = 0 }
+            let index = UInt32(cursor)
+            cursor += 1
+            guard pipeline.isEvictable(index), let seen = decoder.lastArrival(of: index), now - seen > timeout else { continue }
+            if !pipeline.retire(index) { break }
+        }
     }
 }

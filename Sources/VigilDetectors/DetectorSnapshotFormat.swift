@@ -118,6 +118,12 @@ public enum DetectorSnapshotFormat {
         private var w = SnapshotWriter()
         /// Records appended so far.
         public private(set) var count = 0
+        /// The names the records appended so far need on restore: a sensor record's name; an
+        /// asset record's members in member order, then the asset.
+        public private(set) var names: [String] = []
+        /// Per name, the order to intern it in on restore (a sensor's registry index, so indices
+        /// come back; an asset's names keep the order they are listed in).
+        public private(set) var orders: [UInt32] = []
 
         public init(_ kind: SectionKind, reservingCapacity bytes: Int = 0) {
             precondition(kind == .sensors || kind == .assets)
@@ -139,7 +145,9 @@ public enum DetectorSnapshotFormat {
         public var byteCount: Int { w.count }
 
         /// Appends a sensor record; `state` writes the chain (`SensorDetectors.write(to:)`).
-        public mutating func appendSensor(name: String, fingerprint: UInt64, state: (inout SnapshotWriter) -> Void) {
+        /// `order` places its name among the snapshot's names (the sensor's registry index).
+        public mutating func appendSensor(name: String, fingerprint: UInt64, order: UInt32 = .max,
+                                          state: (inout SnapshotWriter) -> Void) {
             precondition(kind == .sensors)
             w.write(name)
             w.write(fingerprint)
@@ -147,6 +155,8 @@ public enum DetectorSnapshotFormat {
             state(&w)
             w.endBlock(at)
             count += 1
+            names.append(name)
+            orders.append(order)
         }
 
         /// Appends an asset record; `state` writes the detector (`AssetDetector.write(to:)`).
@@ -160,12 +170,17 @@ public enum DetectorSnapshotFormat {
             state(&w)
             w.endBlock(at)
             count += 1
+            names += members
+            names.append(name)
+            orders += repeatElement(.max, count: members.count + 1)
         }
 
         /// The payload (record count patched in); the builder starts the next payload.
         public mutating func finish() -> [UInt8] {
             w.patch(UInt32(count), at: 0)
             count = 0
+            names.removeAll(keepingCapacity: true)
+            orders.removeAll(keepingCapacity: true)
             let payload = w.take()
             w.write(UInt32(0))
             return payload

@@ -9,6 +9,34 @@ import Glibc
 
 /// One piece of a checkpoint: a sensors or assets section payload a worker serialised from its
 /// own state, on its way to the checkpointer through that worker's chunk ring.
+/// The names section of a snapshot, gathered from its chunks: the names of the records it holds
+/// (never every name the registry has: an evicted sensor's slot may be reused while a checkpoint
+/// runs, and junk never interned has no place in it), each asset's members first, in member
+/// order, so that re-interning them on restore gives each member its position again; then the
+/// sensors in registry-index order, so that their indices come back where nothing was evicted.
+public struct SnapshotNames: Sendable {
+    private var assetNames: [String] = []
+    private var sensorNames: [(order: UInt32, name: String)] = []
+
+    public init() {}
+
+    /// Takes the names of `chunk`'s records.
+    public mutating func add(_ chunk: CheckpointChunk) {
+        if chunk.kind == .assets {
+            assetNames += chunk.names
+        } else {
+            for (k, name) in chunk.names.enumerated() { sensorNames.append((k < chunk.orders.count ? chunk.orders[k] : .max, name)) }
+        }
+    }
+
+    /// Every name once: the assets' members and names, then the sensors.
+    public var all: [String] {
+        var seen = Set<String>()
+        let sensors = sensorNames.sorted { $0.order < $1.order }.map(\.name)
+        return (assetNames + sensors).filter { seen.insert($0).inserted }
+    }
+}
+
 public struct CheckpointChunk: Sendable {
     /// The worker that captured it.
     public var worker: Int
@@ -17,6 +45,10 @@ public struct CheckpointChunk: Sendable {
     public var kind: DetectorSnapshotFormat.SectionKind
     /// Records in `payload`.
     public var records: Int
+    /// The names its records need on restore and the order of each (`SectionBuilder.names` and
+    /// `orders`; see `SnapshotNames`).
+    public var names: [String] = []
+    public var orders: [UInt32] = []
     /// The section payload (`DetectorSnapshotFormat.SectionBuilder`).
     public var payload: [UInt8]
     /// Whether this is the worker's last chunk of the generation. The last chunk carries the
@@ -36,11 +68,14 @@ public struct CheckpointChunk: Sendable {
     public var slices = 0
 
     /// A chunk of `records` records of `kind` in `payload`, captured by `worker`.
-    public init(worker: Int, generation: UInt64 = 0, kind: DetectorSnapshotFormat.SectionKind, records: Int, payload: [UInt8]) {
+    public init(worker: Int, generation: UInt64 = 0, kind: DetectorSnapshotFormat.SectionKind, records: Int,
+                names: [String] = [], orders: [UInt32] = [], payload: [UInt8]) {
         self.worker = worker
         self.generation = generation
         self.kind = kind
         self.records = records
+        self.names = names
+        self.orders = orders
         self.payload = payload
     }
 }
@@ -184,13 +219,13 @@ extension Pipeline {
         var chunk: CheckpointChunk?
         if capture.builder.byteCount >= checkpointChunkBytes || (capture.cursor >= end && capture.builder.count > 0) {
             chunk = CheckpointChunk(worker: w, generation: capture.generation, kind: .sensors,
-                                    records: capture.builder.count, payload: capture.builder.finish())
+                                    records: capture.builder.count, names: capture.builder.names, orders: capture.builder.orders, payload: capture.builder.finish())
             if let buffer = checkpointBuffers[w].pop() { capture.builder = .init(.sensors, reusing: buffer) }
         } else if capture.cursor >= end {
             // Every chain is out: the asset detectors close the worker's part.
             var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
             for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
-            var last = CheckpointChunk(worker: w, generation: capture.generation, kind: .assets, records: assets.count, payload: assets.finish())
+            var last = CheckpointChunk(worker: w, generation: capture.generation, kind: .assets, records: assets.count, names: assets.names, orders: assets.orders, payload: assets.finish())
             last.isLast = true
             last.alertsEmitted = emitted
             chunk = last

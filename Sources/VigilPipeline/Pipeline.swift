@@ -5,6 +5,8 @@ import VigilCore
 import VigilDetectors
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Shape of the pipeline.
@@ -81,6 +83,20 @@ struct FingerprintCache {
         fingerprint = s.fingerprint
         return fingerprint
     }
+}
+
+/// Ingest → worker: free the detector state of `sensor` once the worker has processed the first
+/// `after` samples of its ring (every sample of the sensor was queued before that point).
+struct RetireCommand: Sendable {
+    var sensor: UInt32
+    var after: UInt64
+}
+
+/// Worker → ingest: the state of `sensor` is freed; the worker had pushed `alerts` alert events
+/// into its output ring by then (so every event of the sensor is among the first `alerts`).
+struct RetireAck: Sendable {
+    var sensor: UInt32
+    var alerts: UInt64
 }
 
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
@@ -174,6 +190,30 @@ public final class Pipeline: @unchecked Sendable {
     /// The `seq` of the last journaled alert (stored by the publisher before `journaled`).
     private let journaledSeqStorage = Atomic<UInt64>(0)
 
+    // Eviction (see `retire(_:)`).
+    /// Most retirements in flight per worker: the capacity of its command and answer rings.
+    static let retireCapacity = 4096
+    private let retireCommands: [SPSCRing<RetireCommand>]
+    private let retireAcks: [SPSCRing<RetireAck>]
+    /// Alert events the publisher has drained from each worker's output ring (written with a
+    /// releasing add after the events were handled, read with an acquiring load by ingest).
+    private let drainedAlerts: UnsafeMutablePointer<Atomic<UInt64>>
+    /// Ingest thread only: samples pushed into each worker's ring so far.
+    private var pushed: [UInt64]
+    /// Ingest thread only: retirements sent to each worker and not answered yet.
+    private var retiring: [Int]
+    /// Ingest thread only: answered retirements waiting for the publisher to drain past them.
+    private var quarantine: [(ack: RetireAck, worker: Int)] = []
+    /// Ingest thread only: sensors that are never evicted (assets and their members).
+    private var pinned: [Bool] = []
+    /// [0] sensors evicted (slot released) so far.
+    private let evictions = AtomicCounters(count: 1)
+    /// [0] assets registered so far (their names are registry entries, not sensors).
+    private let assetCount = AtomicCounters(count: 1)
+    /// Per registry index: 1 while the sensor has a raised alert (written by its worker when an
+    /// alert event changes it, read by ingest before evicting: an open alert is never orphaned).
+    private let raisedFlags: UnsafeMutablePointer<Atomic<UInt8>>
+
     /// - Parameters:
     ///   - assetOf: the asset of a sensor name; an asset's sensors are processed by one worker,
     ///     which also runs the asset's multivariate detector (`AssetDetector`).
@@ -201,9 +241,22 @@ public final class Pipeline: @unchecked Sendable {
             a.reserveCapacity(1024)
             return a
         }
+        retireCommands = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: Self.retireCapacity) }
+        retireAcks = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: Self.retireCapacity) }
+        drainedAlerts = .allocate(capacity: configuration.workers)
+        for w in 0..<configuration.workers { (drainedAlerts + w).initialize(to: Atomic(0)) }
+        pushed = Array(repeating: 0, count: configuration.workers)
+        retiring = Array(repeating: 0, count: configuration.workers)
+        // Zeroed pages from calloc (an Atomic<UInt8> of 0 is a zero byte): a large `limit` costs
+        // address space, not memory, until sensors raise alerts.
+        raisedFlags = calloc(registry.limit, MemoryLayout<Atomic<UInt8>>.stride)!
+            .bindMemory(to: Atomic<UInt8>.self, capacity: registry.limit)
     }
 
     deinit {
+        drainedAlerts.deinitialize(count: configuration.workers)
+        drainedAlerts.deallocate()
+        free(raisedFlags)
         journaled.deinitialize(count: configuration.workers)
         journaled.deallocate()
     }
@@ -226,7 +279,7 @@ public final class Pipeline: @unchecked Sendable {
     public func submit(_ samples: UnsafeBufferPointer<Sample>) -> Int {
         guard !samples.isEmpty else { return 0 }
         let n = configuration.workers
-        if shardOf.count < registry.count { classifyNewSensors() }
+        if shardOf.count < registry.count || registry.hasReused { classifyNewSensors() }
         var queued = 0
         if n == 1 {
             queued = enqueue(samples, worker: 0)
@@ -258,25 +311,43 @@ public final class Pipeline: @unchecked Sendable {
     /// its asset's, so that an asset's members share one worker. Ingest thread only; runs once
     /// per new sensor.
     private func classifyNewSensors() {
-        let n = configuration.workers
         while shardOf.count < registry.count {
-            let index = UInt32(shardOf.count)
-            var shard = Int(index) % n
-            if let assetOf, !assetIndices.contains(index), let assetName = assetOf(registry.name(of: index)),
-               let asset = registry.intern(assetName) {
-                assetIndices.insert(asset)
-                assets.register(sensor: index, asset: asset)
-                shard = Int(asset) % n
-            }
-            shardOf.append(UInt16(shard))
+            classify(UInt32(shardOf.count))
         }
-        // Asset indices interned above are classified by the loop too (they get their own shard,
-        // and receive no samples unless a gateway names a sensor like the asset).
+        // Indices the registry reused after an eviction carry another sensor now.
+        registry.takeReused { classify($0) }
+        // Asset indices interned by `classify` are classified by the loop too (they get their own
+        // shard, and receive no samples unless a gateway names a sensor like the asset).
+        while shardOf.count < registry.count {
+            classify(UInt32(shardOf.count))
+        }
+    }
+
+    /// Picks the worker of `index` and whether it may be evicted; appends when it is new.
+    private func classify(_ index: UInt32) {
+        let n = configuration.workers
+        var shard = Int(index) % n
+        var pin = assetIndices.contains(index)
+        if !pin, let assetOf, let assetName = assetOf(registry.name(of: index)), let asset = registry.intern(assetName) {
+            if assetIndices.insert(asset).inserted { assetCount.add(0, 1) }
+            assets.register(sensor: index, asset: asset)
+            shard = Int(asset) % n
+            pin = true
+            if Int(asset) < pinned.count { pinned[Int(asset)] = true }
+        }
+        if Int(index) == shardOf.count {
+            shardOf.append(UInt16(shard))
+            pinned.append(pin)
+        } else {
+            shardOf[Int(index)] = UInt16(shard)
+            pinned[Int(index)] = pin
+        }
     }
 
     private func enqueue(_ samples: UnsafeBufferPointer<Sample>, worker: Int) -> Int {
         let ring = inputs[worker]
         var done = ring.push(contentsOf: samples)
+        defer { pushed[worker] &+= UInt64(done) }
         if done == samples.count { return done }
         switch configuration.overflow {
         case .drop:
@@ -325,6 +396,9 @@ public final class Pipeline: @unchecked Sendable {
                 for e in buf { body(e) }
             }
             drained[w] &+= UInt64(n)
+            // After `body` has read what it needs of these events (their sensors' names): an
+            // evicted sensor's registry slot is reused only once this count passed its events.
+            if n > 0 { drainedAlerts[w].wrappingAdd(UInt64(n), ordering: .releasing) }
             total += n
         }
         return total
@@ -349,6 +423,73 @@ public final class Pipeline: @unchecked Sendable {
         journaledSeqStorage.store(seq, ordering: .releasing)
     }
 
+    // MARK: Eviction (ingest side)
+
+    /// Whether `sensor` may be evicted: live, classified, not an asset or an asset's member, and
+    /// without a raised alert (which would otherwise never clear). Ingest thread only.
+    public func isEvictable(_ sensor: UInt32) -> Bool {
+        Int(sensor) < pinned.count && !pinned[Int(sensor)] && registry.isLive(sensor)
+            && raisedFlags[Int(sensor)].load(ordering: .relaxed) == 0
+    }
+
+    /// Starts evicting `sensor`: retires its id in the registry (so no later sample can carry its
+    /// index) and tells its worker to free the sensor's detector state after the samples already
+    /// queued for it. (Should those samples raise an alert, which takes a worker stalled for longer
+    /// than the idle timeout, the alert goes with the state.) The slot is reused only after
+    /// `reclaimRetired` saw the worker's answer and the publisher drained every alert event the
+    /// worker emitted before it.
+    ///
+    /// Returns false (and does nothing) when the sensor is not evictable or its worker has
+    /// `retireCapacity` retirements in flight. Ingest thread only, between `submit` calls: no
+    /// sample of `sensor` may be waiting in the caller's hands. Nothing here or in the worker
+    /// locks; the worker reads its command ring once per batch, not per sample.
+    @discardableResult
+    public func retire(_ sensor: UInt32) -> Bool {
+        guard isEvictable(sensor) else { return false }
+        let w = Int(shardOf[Int(sensor)])
+        guard retiring[w] < Self.retireCapacity else { return false }
+        registry.retire(sensor)
+        let sent = retireCommands[w].push(RetireCommand(sensor: sensor, after: pushed[w]))
+        precondition(sent, "retire command ring overflow")
+        retiring[w] += 1
+        return true
+    }
+
+    /// Releases the registry slot of every retired sensor whose worker has freed its state and
+    /// whose alert events the publisher has all handled, calling `released` with each (before the
+    /// slot can be reused). Returns how many were released. Ingest thread only.
+    @discardableResult
+    public func reclaimRetired(_ released: (UInt32) -> Void = { _ in }) -> Int {
+        for w in 0..<configuration.workers {
+            while let ack = retireAcks[w].pop() {
+                retiring[w] -= 1
+                quarantine.append((ack, w))
+            }
+        }
+        guard !quarantine.isEmpty else { return 0 }
+        var count = 0
+        quarantine.removeAll { entry in
+            guard drainedAlerts[entry.worker].load(ordering: .acquiring) >= entry.ack.alerts else { return false }
+            registry.release(entry.ack.sensor)
+            released(entry.ack.sensor)
+            count += 1
+            return true
+        }
+        if count > 0 { evictions.add(0, UInt64(count)) }
+        return count
+    }
+
+    /// Retirements not yet released (sent to a worker, or waiting for the publisher). Ingest
+    /// thread only.
+    public var retirementsInFlight: Int { retiring.reduce(0, +) + quarantine.count }
+
+    /// Live sensors: the registry's live entries less the assets' names (assets are never
+    /// evicted); any thread (the `vigil_sensors` gauge).
+    public var liveSensorCount: Int { max(0, registry.liveCount - Int(assetCount[0])) }
+
+    /// Sensors evicted so far (their slots released); any thread.
+    public var sensorsEvicted: UInt64 { evictions[0] }
+
     // MARK: Reload
 
     /// Replaces the settings resolvers (config reload). Each worker re-resolves its sensors and
@@ -369,13 +510,15 @@ public final class Pipeline: @unchecked Sendable {
     public func snapshot(coveredSeq: UInt64 = 0, journalSeq: UInt64 = 0) -> [UInt8] {
         var assembler = DetectorSnapshotAssembler()
         var out = assembler.header()
+        var names = SnapshotNames()
         forEachStoppedStateChunk { chunk in
+            names.add(chunk)
             let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
             out += prefix
             out += chunk.payload
             out += suffix
         }
-        out += assembler.finish(names: registry.allNames, coveredSeq: coveredSeq, journalSeq: journalSeq, createdAt: 0)
+        out += assembler.finish(names: names.all, coveredSeq: coveredSeq, journalSeq: journalSeq, createdAt: 0)
         return out
     }
 
@@ -408,17 +551,17 @@ public final class Pipeline: @unchecked Sendable {
         for k in chains.indices {
             appendRecord(chains[k], to: &builder, &fingerprints)
             if builder.byteCount >= checkpointChunkBytes {
-                try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
+                try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, names: builder.names, orders: builder.orders, payload: builder.finish()))
                 builder = newBuilder()
             }
         }
         if builder.count > 0 {
-            try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, payload: builder.finish()))
+            try body(CheckpointChunk(worker: w, kind: .sensors, records: builder.count, names: builder.names, orders: builder.orders, payload: builder.finish()))
         }
         var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
         for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
         if assets.count > 0 {
-            try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, payload: assets.finish()))
+            try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, names: assets.names, orders: assets.orders, payload: assets.finish()))
         }
     }
 
@@ -435,7 +578,8 @@ public final class Pipeline: @unchecked Sendable {
     /// mostly share their settings, and a fingerprint costs a microsecond).
     func appendRecord(_ chain: SensorDetectors, to builder: inout DetectorSnapshotFormat.SectionBuilder,
                       _ fingerprints: inout FingerprintCache) {
-        builder.appendSensor(name: registry.name(of: chain.sensor), fingerprint: fingerprints.of(chain.settings)) { chain.write(to: &$0) }
+        builder.appendSensor(name: registry.name(of: chain.sensor), fingerprint: fingerprints.of(chain.settings),
+                             order: chain.sensor) { chain.write(to: &$0) }
     }
 
     /// Appends one asset detector as an asset record.
@@ -646,6 +790,7 @@ public final class Pipeline: @unchecked Sendable {
             states.append(chain)
             memberships.append(assets.membership(of: chain.sensor))
             assetSettings.append(settingsOfAsset(member: states.count - 1))
+            if chain.isRaised { raisedFlags[sensor].store(1, ordering: .relaxed) }
         }
         assetDetectors = seed.assetDetectors
         var generation = settingsGeneration.load(ordering: .acquiring)
@@ -660,6 +805,40 @@ public final class Pipeline: @unchecked Sendable {
                 b.pause()
             }
             emitted &+= 1
+        }
+        // Eviction: commands from ingest, applied between batches once every sample queued before
+        // them is processed; each answered after the sensor's state is gone.
+        let commands = retireCommands[w]
+        let acks = retireAcks[w]
+        var waiting: RetireCommand? = nil
+        func applyRetirements() {
+            // Not while a checkpoint is being captured: moving a chain behind the capture's
+            // cursor would leave it out of the checkpoint.
+            guard !capture.isActive else { return }
+            while true {
+                guard let command = waiting ?? commands.pop() else { return }
+                guard command.after <= processed else { waiting = command; return }
+                waiting = nil
+                let sensor = Int(command.sensor)
+                if sensor < slotOf.count, slotOf[sensor] >= 0 {
+                    let slot = Int(slotOf[sensor])
+                    let last = states.count - 1
+                    if slot != last {
+                        states.swapAt(slot, last)
+                        memberships.swapAt(slot, last)
+                        assetSettings.swapAt(slot, last)
+                        slotOf[Int(states[slot].sensor)] = Int32(slot)
+                    }
+                    states.removeLast()
+                    memberships.removeLast()
+                    assetSettings.removeLast()
+                    slotOf[sensor] = -1
+                    raisedFlags[sensor].store(0, ordering: .relaxed)
+                }
+                // Ingest keeps at most `retireCapacity` in flight, so the answer ring has room.
+                let answered = acks.push(RetireAck(sensor: command.sensor, alerts: emitted))
+                precondition(answered, "retire answer ring overflow")
+            }
         }
         while true {
             heartbeat.beat()
@@ -700,7 +879,11 @@ public final class Pipeline: @unchecked Sendable {
                         memberships.append(assets.membership(of: sample.sensor))
                         assetSettings.append(settingsOfAsset(member: slot))
                     }
+                    let before = emitted
                     states[slot].process(sample, emit: emit)
+                    if emitted != before {
+                        raisedFlags[sensor].store(states[slot].isRaised ? 1 : 0, ordering: .relaxed)
+                    }
                     if let m = memberships[slot] {
                         // Created at a sample of the first member (a round starts there: positions
                         // are given in arrival order) once the asset has enough members; created at
@@ -722,6 +905,7 @@ public final class Pipeline: @unchecked Sendable {
                 processed &+= UInt64(count)
                 counters.set(1 + w, processed)
                 counters.set(1 + n + w, emitted)
+                if waiting != nil || !commands.isEmpty { applyRetirements() }
             }
             // A checkpoint is captured between batches, a slice at a time.
             let captured = captureSlice(w, &capture, states: states, assetDetectors: assetDetectors, emitted: emitted)
@@ -729,9 +913,12 @@ public final class Pipeline: @unchecked Sendable {
                 backoff.reset()
                 continue
             }
+            if waiting != nil || !commands.isEmpty { applyRetirements() }
             if ingestFinished.load(ordering: .acquiring) && input.isEmpty { break }
             backoff.pause()
         }
+        capture = Capture()  // a capture in progress is dropped (see below)
+        applyRetirements()
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
         // Hand the state over for `snapshot()` (read after `join()`). A capture in progress is

@@ -60,18 +60,18 @@ public struct ReplayStream: Sendable {
         }
     }
 
-    /// The shift applied to the recorded timestamps of one pass: with `rebase`, the first sample
-    /// is stamped `now`; a later `--loop` pass is moved after the previous pass's last timestamp
-    /// (plus `gap`) whenever it would otherwise not rise.
-    public func offset(rebase: Bool, now: Int64, previousLast: Int64?, gap: Int64 = 1_000_000_000) -> Int64 {
-        guard let first = firstTimestamp else { return 0 }
-        var offset: Int64 = rebase ? now - first : 0
-        if let previousLast, first + offset <= previousLast { offset = previousLast + gap - first }
-        return offset
+    /// The timeline that stamps this stream's samples pass after pass (see `ReplayTimeline`);
+    /// nil when the stream is empty.
+    public func timeline(rebase: Bool, speed: Double, gap: Int64 = 1_000_000_000) -> ReplayTimeline? {
+        guard let first = firstTimestamp, let last = lastTimestamp(offset: 0) else { return nil }
+        return ReplayTimeline(first: first, last: max(first, last), rebase: rebase, speed: speed, gap: gap)
     }
 
-    /// The last timestamp of a pass shifted by `offset`.
+    /// The last timestamp of a pass shifted by `offset` (clamped to the representable range).
     public func lastTimestamp(offset: Int64) -> Int64? {
-        fixtures.compactMap { $0.timestamps.max() }.max().map { $0 + offset }
+        fixtures.compactMap { $0.timestamps.max() }.max().map { last in
+            let (v, overflow) = last.addingReportingOverflow(offset)
+            return overflow ? (offset > 0 ? .max : .min) : v
+        }
     }
 }

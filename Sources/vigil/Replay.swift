@@ -38,7 +38,8 @@ struct Replay: ParsableCommand {
     @Option(help: "With --loop: stop after this many passes (default: never).")
     var passes: Int?
 
-    @Flag(help: "Shift recorded timestamps so the first sample is stamped now (for demos and soak tests).")
+    @Flag(help: ArgumentHelp("Stamp samples on the wall clock instead of their recorded time (for demos and soak tests).",
+                             discussion: "Each pass starts now; a sample is stamped when it is due (its recorded offset divided by --speed) or, at --speed max, when it is sent. Stamps rise across --loop passes and never run ahead of the clock. Without it, each --loop pass is shifted after the previous one, until the timestamps would pass the year 2262 (an error)."))
     var rebaseTime = false
 
     @Option(help: "Payload format: binary (VGL1 batches) or json.")
@@ -110,20 +111,26 @@ struct Replay: ParsableCommand {
             pendingCount = 0
         }
 
-        var previousLast: Int64? = nil
+        // Timestamps keep rising across --loop passes, never overflow, and with --rebase-time
+        // follow the wall clock (see ReplayTimeline).
+        var timeline = stream.timeline(rebase: rebaseTime, speed: factor)!
+        let stampsEachSample = rebaseTime && factor == 0
         var completedPasses = 0
 
         repeat {
             let wallStart = Date()
-            // Each pass is shifted so timestamps keep rising across --loop passes; --rebase-time
-            // stamps the first sample of a pass with the current time.
-            let offset = stream.offset(rebase: rebaseTime, now: Int64(wallStart.timeIntervalSince1970 * 1e9),
-                                       previousLast: previousLast)
+            try timeline.beginPass(now: wallNanoseconds())
             var failure: (any Error)?
             stream.forEach { event in
-                let ts = event.timestamp + offset
+                let ts: Int64
+                do {
+                    ts = try timeline.stamp(event.timestamp, now: stampsEachSample ? wallNanoseconds() : 0)
+                } catch {
+                    failure = error
+                    return false
+                }
                 if factor > 0 {
-                    let due = Double(event.timestamp - first) / 1e9 / factor
+                    let due = (Double(event.timestamp) - Double(first)) / 1e9 / factor
                     let wait = due - Date().timeIntervalSince(wallStart)
                     if wait > 0.002 {
                         do { try flush() } catch { failure = error; return false }
@@ -148,7 +155,6 @@ struct Replay: ParsableCommand {
             }
             if let failure { throw failure }
             try flush()
-            previousLast = stream.lastTimestamp(offset: offset)
             completedPasses += 1
         } while loop && completedPasses < (passes ?? .max)
 
@@ -167,4 +173,11 @@ struct Replay: ParsableCommand {
             for s in samples { try push.send(IngestEncoder.json(sensor: sensor, ts: s.ts, value: s.value)) }
         }
     }
+}
+
+/// `CLOCK_REALTIME` in nanoseconds since the epoch.
+private func wallNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }

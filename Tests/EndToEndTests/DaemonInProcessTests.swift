@@ -108,7 +108,7 @@ struct DaemonInProcessTests {
         let push = try ZMQSocket(context: context, type: .push)
         try push.connect(again.ingestEndpoints[0])
         usleep(200_000)
-        try push.send(IngestEncoder.binary(sensor: "plant2/fan/rpm", samples: Self.spikeSeries(start: 1_800_000_000_000_000_000)))
+        try push.send(IngestEncoder.binary(sensor: "plant2/fan/rpm", samples: Self.spikeSeries(start: 1_750_000_000_000_000_000)))
         let next = try #require(try sub.receiveMultipart())
         let record = try JSONDecoder().decode(AlertRecord.self, from: Data(next[1]))
         #expect(record.seq == 5, "seq rises across restarts")

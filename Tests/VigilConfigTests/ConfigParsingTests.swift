@@ -208,7 +208,7 @@ struct ConfigParsingTests {
         ("pipeline: {workers: 0}", "pipeline.workers", "expected an integer between 1 and 1024, got 0"),
         ("pipeline: {workers: many}", "pipeline.workers", #"expected auto or an integer ≥ 1, got "many""#),
         ("pipeline: {ring_capacity: 512}", "pipeline.ring_capacity", "expected an integer between 1024 and 1073741824, got 512"),
-        ("limits: {max_sensors: 0}", "limits.max_sensors", "expected an integer between 1 and 4294967295, got 0"),
+        ("limits: {max_sensors: 0}", "limits.max_sensors", "expected an integer between 1 and 2147483647, got 0"),
         ("state: {directory: \"\"}", "state.directory", #"expected a directory path, got """#),
         ("state: {journal_retention: 30}", "state.journal_retention",
          "expected a duration such as 30d, 12h, 15m or 90s, or 0, got 30 (add a unit: s, m, h or d)"),

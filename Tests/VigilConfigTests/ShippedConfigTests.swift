@@ -54,12 +54,13 @@ struct ShippedConfigTests {
         #expect(summary == """
             ingest                       pull tcp://127.0.0.1:7001
             ingest                       max_message_bytes 16777216, receive_hwm 10000, drain_timeout 5s
+            ingest                       reorder_window 5m, max_future 1h, max_past 0
             publish                      tcp://127.0.0.1:7002, send_hwm 100000
             history                      tcp://127.0.0.1:7003, max_reply 10000, max_request_bytes 4096
             metrics                      http://127.0.0.1:9464/metrics
             state                        ./state, journal_retention 30d, checkpoint_interval 1m
             pipeline                     workers auto, ring_capacity 65536, overflow block
-            limits                       max_sensors 100000
+            limits                       max_sensors 100000, sensor_idle_timeout 7d
             logging                      level info
             detectors.surprise           on: threshold 4, critical 7, raise_after 1, clear_after 20, clear_ratio 1, relearn_after 300, warmup 150, horizon 8640, change true, level true, range true, recent_range true, seasonal true
             detectors.zscore             off

@@ -60,33 +60,40 @@ func decodeBenchmarks() {
             [jsonBatch(sensor: sensor, count: 256)], samplesPerMessage: 256), false),
     ]
 
-    for (name, payloads, allocationFree) in cases {
-        Benchmark(name, configuration: config) { benchmark in
-            var decoder = IngestDecoder(registry: SensorRegistry(limit: 10_000), drops: DropCounters())
-            var out: [Sample] = []
-            out.reserveCapacity(16_384)
-            // Warm up: intern every sensor, grow nothing later.
-            for p in payloads.buffers { _ = decoder.decode(topic: nil, payload: p, now: 0, into: &out) }
-            precondition(out.count == payloads.buffers.count * payloads.samplesPerMessage, "\(name): payload rejected")
-            out.removeAll(keepingCapacity: true)
-            let buffers = payloads.buffers
-            let count = buffers.count
-            var decoded = 0
+    // As the daemon decodes: the shipped timestamp policy (reorder window, future bound) against a
+    // clock a minute after the payloads' timestamps; and, for comparison, without any checks.
+    let now = baseTimestamp + 60_000_000_000
+    let policies: [(String, TimestampPolicy)] = [("", .standard), (" (timestamp checks off)", .unchecked)]
+    for (suffix, policy) in policies {
+        for (name, payloads, allocationFree) in cases {
+            Benchmark(name + suffix, configuration: config) { benchmark in
+                var decoder = IngestDecoder(registry: SensorRegistry(limit: 10_000), drops: DropCounters(),
+                                            timestampPolicy: policy)
+                var out: [Sample] = []
+                out.reserveCapacity(16_384)
+                // Warm up: intern every sensor, grow nothing later.
+                for p in payloads.buffers { _ = decoder.decode(topic: nil, payload: p, now: now, into: &out) }
+                precondition(out.count == payloads.buffers.count * payloads.samplesPerMessage, "\(name): payload rejected")
+                out.removeAll(keepingCapacity: true)
+                let buffers = payloads.buffers
+                let count = buffers.count
+                var decoded = 0
 
-            benchmark.startMeasurement()
-            measure(benchmark, items: messagesPerRun * payloads.samplesPerMessage, noAllocations: allocationFree ? "decode" : nil) {
-                    var k = 0
-                    for _ in 0..<messagesPerRun {
-                        decoded &+= decoder.decode(topic: nil, payload: buffers[k], now: 0, into: &out)
-                        k += 1
-                        if k == count { k = 0 }
-                        // As the ingest thread does: hand over (here: forget) every 8192 samples.
-                        if out.count >= 8_192 { out.removeAll(keepingCapacity: true) }
-                    }
+                benchmark.startMeasurement()
+                measure(benchmark, items: messagesPerRun * payloads.samplesPerMessage, noAllocations: allocationFree ? "decode" : nil) {
+                        var k = 0
+                        for _ in 0..<messagesPerRun {
+                            decoded &+= decoder.decode(topic: nil, payload: buffers[k], now: now, into: &out)
+                            k += 1
+                            if k == count { k = 0 }
+                            // As the ingest thread does: hand over (here: forget) every 8192 samples.
+                            if out.count >= 8_192 { out.removeAll(keepingCapacity: true) }
+                        }
+                }
+                precondition(decoded == messagesPerRun * payloads.samplesPerMessage, "\(name): samples dropped")
+                precondition(decoder.drops.totalMessages == 0)
+                blackHole(out.count)
             }
-            precondition(decoded == messagesPerRun * payloads.samplesPerMessage, "\(name): samples dropped")
-            precondition(decoder.drops.totalMessages == 0)
-            blackHole(out.count)
         }
     }
 }
