@@ -15,3 +15,16 @@ int vigil_set_thread_name(const char *name) {
     return 0;
 #endif
 }
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+int vigil_set_timer_slack(unsigned long nanoseconds) {
+#ifdef __linux__
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+#else
+    (void)nanoseconds;
+    return 0;
+#endif
+}

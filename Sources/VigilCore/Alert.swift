@@ -69,10 +69,14 @@ public struct AlertEvent: Sendable, Equatable {
     /// carries the same `id` as the raise it ends.
     public var raisedAt: Int64
     public var evidence: AlertEvidence
+    /// CLOCK_MONOTONIC nanoseconds at which ingest received the sample that caused the
+    /// transition (0: unknown, e.g. offline evaluation). Set by the pipeline's worker from the
+    /// sample's `arrival` stamp; the publisher turns it into the ingest-to-alert latency.
+    public var ingestedAt: UInt64
 
     public init(sensor: UInt32, detector: DetectorKind, event: AlertEventKind, severity: Severity,
                 score: Double, threshold: Double, value: Double, timestamp: Int64, raisedAt: Int64,
-                evidence: AlertEvidence) {
+                evidence: AlertEvidence, ingestedAt: UInt64 = 0) {
         self.sensor = sensor
         self.detector = detector
         self.event = event
@@ -83,6 +87,7 @@ public struct AlertEvent: Sendable, Equatable {
         self.timestamp = timestamp
         self.raisedAt = raisedAt
         self.evidence = evidence
+        self.ingestedAt = ingestedAt
     }
 
     /// The stable alert id of the brief: `<sensor>:<detector>:<raised ts>`.

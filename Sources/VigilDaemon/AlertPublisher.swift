@@ -85,7 +85,7 @@ final class AlertPublisher: @unchecked Sendable {
     private func run() {
         guard let socket, let journal else { return }
         var backoff = Backoff(maximumSleepMicroseconds: 2000)
-        var batch: [(record: AlertRecord, json: String)] = []
+        var batch: [(record: AlertRecord, json: String, ingestedAt: UInt64)] = []
         var entries: [JournalEntry] = []
         var failures = 0           // consecutive failed tries of the held batch
         var lastFailureLog: UInt64 = 0
@@ -102,7 +102,7 @@ final class AlertPublisher: @unchecked Sendable {
                        let member = pipeline.assets.member(of: event.sensor, at: Int(feature)) {
                         record.context["feature_sensor"] = .string(pipeline.registry.name(of: member))
                     }
-                    batch.append((record, record.json))
+                    batch.append((record, record.json, event.ingestedAt))
                 }
                 if batch.isEmpty {
                     if workersDone { break }  // drained after the last worker exited
@@ -148,7 +148,7 @@ final class AlertPublisher: @unchecked Sendable {
                 failures = 0
                 metrics.journalWritable.store(true, ordering: .releasing)
             }
-            for (record, json) in batch {
+            for (record, json, ingestedAt) in batch {
                 metrics.countAlert(record)
                 do {
                     try socket.send(record.topic, more: true)
@@ -157,6 +157,10 @@ final class AlertPublisher: @unchecked Sendable {
                     logger.error("publish seq \(record.seq): \(error)")
                 }
                 metrics.lastSeq.set(0, record.seq)
+                if ingestedAt != 0 {
+                    let now = Clock.monotonicNanoseconds()
+                    metrics.alertLatency.observe(nanoseconds: now > ingestedAt ? now - ingestedAt : 0)
+                }
             }
             batch.removeAll(keepingCapacity: true)
             metrics.publishLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)

@@ -19,6 +19,8 @@ final class DaemonMetrics: Sendable {
     let journalWritable = Atomic<Bool>(true)
     let ingestLatency = LatencyHistogram()
     let publishLatency = LatencyHistogram()
+    /// From ingest receiving a sample to the alert it caused being published (per alert event).
+    let alertLatency = LatencyHistogram(bounds: LatencyHistogram.decimalBounds)
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
     let startedAt = Clock.wallNanoseconds()
@@ -77,6 +79,7 @@ final class DaemonMetrics: Sendable {
         gauge("vigil_workers", "Worker threads.", Double(pipeline.configuration.workers))
         ingestLatency.render(name: "vigil_ingest_round_seconds", help: "Time to receive, decode and queue one round of ingest messages.", into: &s)
         publishLatency.render(name: "vigil_publish_round_seconds", help: "Time to journal and publish one round of alerts.", into: &s)
+        alertLatency.render(name: "vigil_alert_latency_seconds", help: "From ingest receiving a sample to the alert event it caused being published (journaled, then sent on the PUB socket).", into: &s)
         gauge("vigil_start_time_seconds", "Start time of the daemon (Unix seconds).", Double(startedAt) / 1e9)
         return s
     }

@@ -84,6 +84,8 @@ final class IngestService: @unchecked Sendable {
                         guard try socket.receive(into: first, dontWait: true) else { break }
                         received += 1
                         let now = Clock.wallNanoseconds()
+                        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: Clock.monotonicNanoseconds())
+                        let before = samples.count
                         if !first.hasMore {
                             first.withBytes { payload in
                                 _ = decoder.decode(topic: nil, payload: payload, now: now, into: &samples)
@@ -102,6 +104,7 @@ final class IngestService: @unchecked Sendable {
                                 }
                             }
                         }
+                        if samples.count > before { Self.stamp(&samples, from: before, arrival) }
                         if samples.count >= 8192 {
                             metrics.samplesReceived.add(0, UInt64(samples.count))
                             pipeline.submit(samples)
@@ -141,5 +144,13 @@ final class IngestService: @unchecked Sendable {
         }
         for s in sockets { s.close() }
         sockets.removeAll()
+    }
+
+    /// Stamps `samples[from...]` (one message's) with their arrival time.
+    @inline(__always)
+    private static func stamp(_ samples: inout [Sample], from: Int, _ arrival: UInt32) {
+        samples.withUnsafeMutableBufferPointer { b in
+            for i in from..<b.count { b[i].arrival = arrival }
+        }
     }
 }

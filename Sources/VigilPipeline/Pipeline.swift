@@ -397,6 +397,14 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Worker
 
+    /// CLOCK_MONOTONIC in nanoseconds.
+    @inline(__always)
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     private func runWorker(_ w: Int) {
         let input = inputs[w]
         let output = outputs[w]
@@ -422,7 +430,12 @@ public final class Pipeline: @unchecked Sendable {
         var backoff = Backoff()
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
+        // The arrival stamp of the sample being processed: an alert it causes carries the full
+        // arrival time (one clock read per alert, none per sample).
+        var arrival: UInt32 = 0
         let emit: (AlertEvent) -> Void = { event in
+            var event = event
+            if let at = ArrivalStamp.nanoseconds(of: arrival, now: Self.monotonicNanoseconds()) { event.ingestedAt = at }
             var b = Backoff(maximumSleepMicroseconds: 100)
             while !output.push(event) { b.pause() }
             emitted &+= 1
@@ -453,6 +466,7 @@ public final class Pipeline: @unchecked Sendable {
                         states.append(SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor))))
                         memberships.append(assets.membership(of: sample.sensor))
                     }
+                    arrival = sample.arrival
                     states[slot].process(sample, emit: emit)
                     if let m = memberships[slot] {
                         if assetDetectors[m.asset] == nil,
