@@ -259,6 +259,7 @@ def main():
     ap.add_argument("--pyzmq", action="store_true", help="also measure a receive-only pyzmq loop")
     ap.add_argument("--only", default="throughput,scaling,latency")
     args = ap.parse_args()
+    args.vigild, args.vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
     only = set(args.only.split(","))
     load = os.getloadavg()
     print("machine: %d cores, load average %.2f %.2f %.2f at the start" % (os.cpu_count(), *load), flush=True)

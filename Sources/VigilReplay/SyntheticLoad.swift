@@ -74,6 +74,8 @@ public struct SyntheticLoad: Sendable {
     private let signals: [Signal]
     /// The UTF-8 id of each sensor.
     public let sensorIDs: [[UInt8]]
+    /// The longest id, in bytes.
+    public let maximumIDBytes: Int
 
     /// A load with `configuration` (`sensors` ≥ 1, `interval` ≥ 1, `spikeEvery` ≥ 0,
     /// `spikeLength` in 1 … `spikeEvery` when spikes are on).
@@ -101,6 +103,7 @@ public struct SyntheticLoad: Sendable {
         }
         self.signals = signals
         sensorIDs = ids
+        maximumIDBytes = ids.map(\.count).max() ?? 0
     }
 
     /// SplitMix64's finaliser: a well-mixed 64-bit hash.

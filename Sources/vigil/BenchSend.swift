@@ -13,7 +13,8 @@ import Glibc
 /// the ingest payload forms, as fast as possible or at a given rate, and reports what it sent.
 ///
 /// Built so that it is not the bottleneck: one thread encodes each message into one reused
-/// buffer (no allocation per message) and hands it to libzmq, whose I/O thread does the writes.
+/// buffer (`SyntheticLoad.encode(_:sensor:first:count:into:)`, no allocation per message) and
+/// hands it to libzmq (`zmq_send` copies it), whose I/O thread does the writes.
 struct BenchSend: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench-send",
@@ -155,32 +156,36 @@ struct BenchSend: ParsableCommand {
         var push: ZMQSocket? = try makeSocket(context: context!)
         if connectWait > 0 { usleep(UInt32(connectWait * 1e6)) }
 
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(64 + per * 64)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: load.maximumMessageBytes(format, count: per), alignment: 16)
+        defer { buffer.deallocate() }
         var sent = 0, messages = 0, bytes = 0, spikes = 0
         let first = Self.monotonicNanoseconds()
         let end = duration.map { first + UInt64($0 * 1e9) }
         var m = 0
+        let socket = push!
+        // Plain locals: an ArgumentParser property read in the loop costs a generic metadata
+        // lookup each time.
+        let format = self.format, sensors = self.sensors, spikeEvery = self.spikeEvery
         while sent < total {
             if let end, (target != nil || m & 63 == 0), Self.monotonicNanoseconds() >= end { break }
             let sensor = m % sensors
             let firstIndex = (m / sensors) * per
             let n = min(per, total - sent)
-            load.encode(format, sensor: sensor, first: firstIndex, count: n, into: &buffer)
+            let length = load.encode(format, sensor: sensor, first: firstIndex, count: n, into: buffer)
             if spikeEvery > 0 {
                 for k in firstIndex..<(firstIndex + n) where load.isSpike(sensor: sensor, index: k) { spikes += 1 }
             }
             if let target {
                 Self.sleep(until: first + UInt64(Double(sent) / target * 1e9))
             }
-            try push!.send(buffer)
+            try socket.send(UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
             sent += n
             messages += 1
-            bytes += buffer.count
+            bytes += length
             m += 1
         }
         let last = Self.monotonicNanoseconds()
-        push!.close()
+        socket.close()
         push = nil
         context = nil  // zmq_ctx_term: returns once the queued messages are handed over (or after --linger)
         let flushed = Self.monotonicNanoseconds()
