@@ -21,6 +21,8 @@ latency: a vigild taking binary batches at half the binary rate measured above (
   spikes (--spike-every 5000) so alerts happen, for --latency-seconds; the ingest-to-alert
   histogram vigil_alert_latency_seconds is scraped before and after and its quantiles read from
   the difference (linear within a bucket; the buckets are at most 25 % wide).
+ab (with --baseline VIGILD0): the binary case alternating between VIGILD0 and VIGILD, run for run,
+  each next to its floor: a before/after comparison in the same run.
 """
 import argparse
 import json
@@ -257,18 +259,19 @@ def main():
     ap.add_argument("--workers", default="1,2,3")
     ap.add_argument("--latency-seconds", type=float, default=10)
     ap.add_argument("--pyzmq", action="store_true", help="also measure a receive-only pyzmq loop")
-    ap.add_argument("--only", default="throughput,scaling,latency")
+    ap.add_argument("--only", default="throughput,scaling,latency", help="any of throughput, scaling, latency, ab")
+    ap.add_argument("--baseline", help="with --only ab: another vigild to compare with, run for run")
     args = ap.parse_args()
     args.vigild, args.vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
+    if args.baseline:
+        args.baseline = os.path.abspath(args.baseline)
     only = set(args.only.split(","))
     load = os.getloadavg()
     print("machine: %d cores, load average %.2f %.2f %.2f at the start" % (os.cpu_count(), *load), flush=True)
     medians = {}
 
-    if "throughput" in only or "latency" in only:
+    if "throughput" in only:
         for mode, (label, messages, per) in CASES.items():
-            if mode == "json" and "throughput" not in only:
-                continue
             samples = int(messages * args.scale) * per
             ratios, rates, floors, py = [], [], [], []
             for r in range(args.runs):
@@ -304,7 +307,29 @@ def main():
                   % (w, label, m(statistics.median(rates)), statistics.median(ratios), args.runs,
                      " ".join("%.3f" % x for x in ratios)), flush=True)
 
+    if "ab" in only:
+        # Before/after in the same run: the binary case alternating between --baseline and VIGILD,
+        # each run next to its own floor.
+        label, messages, per = CASES["binary"]
+        samples = int(messages * args.scale) * per
+        results = {"baseline": [], "this": []}
+        for r in range(args.runs):
+            for which, binary in (("baseline", args.baseline), ("this", args.vigild)):
+                floor = raw_receive(args.vigil, "binary", samples, args.sensors)
+                rate, _, _ = end_to_end(binary, args.vigil, "binary", samples, args.sensors)
+                results[which].append((rate, rate / floor))
+                print("  %s run %d: %s = %.3f × raw ZeroMQ receive (%s)" % (which, r + 1, m(rate), rate / floor, m(floor)), flush=True)
+        for which in ("baseline", "this"):
+            print("%s (%s): %s end to end %s = %.3f × raw ZeroMQ receive (medians of %d runs)"
+                  % (which, args.baseline if which == "baseline" else args.vigild, label,
+                     m(statistics.median(x[0] for x in results[which])), statistics.median(x[1] for x in results[which]), args.runs))
+        print("this / baseline: %.3f (ratio of the median floor ratios)" % (
+            statistics.median(x[1] for x in results["this"]) / statistics.median(x[1] for x in results["baseline"])), flush=True)
+
     if "latency" in only:
+        if "binary" not in medians:
+            medians["binary"] = statistics.median(end_to_end(args.vigild, args.vigil, "binary", 40_000 * 256, args.sensors)[0]
+                                                  for _ in range(args.runs))
         rate = medians["binary"] / 2
         daemon = Daemon(args.vigild)
         try:

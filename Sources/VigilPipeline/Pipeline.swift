@@ -454,30 +454,45 @@ public final class Pipeline: @unchecked Sendable {
                 }
             }
             let count = input.consume(maximum: 4096) { batch in
-                for sample in batch {
-                    let sensor = Int(sample.sensor)
+                var i = 0
+                while i < batch.count {
+                    // A sensor new to this worker gets its chain here (rare). The run of samples
+                    // up to the next new sensor is processed through one mutable buffer of
+                    // `states`: no uniqueness check (a runtime call) per sample.
+                    let first = batch[i]
+                    let sensor = Int(first.sensor)
                     if sensor >= slotOf.count {
                         slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count))
                     }
-                    var slot = Int(slotOf[sensor])
-                    if slot < 0 {
-                        slot = states.count
-                        slotOf[sensor] = Int32(slot)
-                        states.append(SensorDetectors(sensor: sample.sensor, settings: resolve(registry.name(of: sample.sensor))))
-                        memberships.append(assets.membership(of: sample.sensor))
+                    if slotOf[sensor] < 0 {
+                        slotOf[sensor] = Int32(states.count)
+                        states.append(SensorDetectors(sensor: first.sensor, settings: resolve(registry.name(of: first.sensor))))
+                        memberships.append(assets.membership(of: first.sensor))
                     }
-                    arrival = sample.arrival
-                    states[slot].process(sample, emit: emit)
-                    if let m = memberships[slot] {
-                        if assetDetectors[m.asset] == nil,
-                           let section = states[slot].settings.isolationForest, section.configuration.features == .asset {
-                            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section,
-                                                                    dimension: assets.memberCount(of: m.asset))
+                    i = states.withUnsafeMutableBufferPointer { chains in
+                        var k = i
+                        while k < batch.count {
+                            let sample = batch[k]
+                            let sensor = Int(sample.sensor)
+                            guard sensor < slotOf.count else { break }
+                            let slot = Int(slotOf[sensor])
+                            guard slot >= 0 else { break }
+                            arrival = sample.arrival
+                            chains[slot].process(sample, emit: emit)
+                            if let m = memberships[slot] {
+                                if assetDetectors[m.asset] == nil,
+                                   let section = chains[slot].settings.isolationForest, section.configuration.features == .asset {
+                                    assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: section,
+                                                                            dimension: assets.memberCount(of: m.asset))
+                                }
+                                if assetDetectors[m.asset] != nil {
+                                    assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp,
+                                                                    value: sample.value, score: { _ in }, emit: emit)
+                                }
+                            }
+                            k += 1
                         }
-                        if assetDetectors[m.asset] != nil {
-                            assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp,
-                                                            value: sample.value, score: { _ in }, emit: emit)
-                        }
+                        return k
                     }
                 }
             }
