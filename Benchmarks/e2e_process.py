@@ -258,6 +258,7 @@ def main():
     ap.add_argument("--sensors", type=int, default=1000)
     ap.add_argument("--workers", default="1,2,3")
     ap.add_argument("--latency-seconds", type=float, default=10)
+    ap.add_argument("--latency-rate", type=float, help="offer this rate in the latency run instead of half the measured one")
     ap.add_argument("--pyzmq", action="store_true", help="also measure a receive-only pyzmq loop")
     ap.add_argument("--only", default="throughput,scaling,latency", help="any of throughput, scaling, latency, ab")
     ap.add_argument("--baseline", help="with --only ab: another vigild to compare with, run for run")
@@ -327,7 +328,9 @@ def main():
             statistics.median(x[1] for x in results["this"]) / statistics.median(x[1] for x in results["baseline"])), flush=True)
 
     if "latency" in only:
-        if "binary" not in medians:
+        if args.latency_rate:
+            medians["binary"] = args.latency_rate * 2
+        elif "binary" not in medians:
             medians["binary"] = statistics.median(end_to_end(args.vigild, args.vigil, "binary", 40_000 * 256, args.sensors)[0]
                                                   for _ in range(args.runs))
         rate = medians["binary"] / 2

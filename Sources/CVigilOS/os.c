@@ -28,3 +28,15 @@ int vigil_set_timer_slack(unsigned long nanoseconds) {
     return 0;
 #endif
 }
+
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+int vigil_eventfd(void) {
+#ifdef __linux__
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+#else
+    return -1;
+#endif
+}

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Logging
-import RingBuffer
 import Synchronization
 import VigilCore
 import VigilJournal
@@ -84,7 +83,7 @@ final class AlertPublisher: @unchecked Sendable {
 
     private func run() {
         guard let socket, let journal else { return }
-        var backoff = Backoff(maximumSleepMicroseconds: 2000)
+        var idle = 0  // empty drains in a row
         var batch: [(record: AlertRecord, json: String, ingestedAt: UInt64)] = []
         var entries: [JournalEntry] = []
         var failures = 0           // consecutive failed tries of the held batch
@@ -106,10 +105,13 @@ final class AlertPublisher: @unchecked Sendable {
                 }
                 if batch.isEmpty {
                     if workersDone { break }  // drained after the last worker exited
-                    backoff.pause()
+                    idle += 1
+                    // A short spin, then sleep until a worker emits (2 ms at most): an alert
+                    // is published microseconds after it is emitted, not after a sleep.
+                    if idle >= 64 { pipeline.waitForAlerts(timeoutMilliseconds: 2) }
                     continue
                 }
-                backoff.reset()
+                idle = 0
                 if abandoned > 0 {
                     abandoned += batch.count
                     batch.removeAll(keepingCapacity: true)

@@ -98,6 +98,10 @@ public final class Pipeline: @unchecked Sendable {
     public let drops: DropCounters
     private let inputs: [SPSCRing<Sample>]
     private let outputs: [SPSCRing<AlertEvent>]
+    /// Rung by ingest after pushing to worker w's ring (the worker sleeps on it when idle).
+    private let inputBells: [Doorbell]
+    /// Rung by every worker after pushing an alert event (the publisher sleeps on it when idle).
+    private let alertBell = Doorbell()
     private var threads: [StageThread] = []
     private let ingestFinished = Atomic<Bool>(false)
     private let workersRunning = Atomic<Int>(0)
@@ -132,6 +136,7 @@ public final class Pipeline: @unchecked Sendable {
         self.drops = drops
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
+        inputBells = (0..<configuration.workers).map { _ in Doorbell() }
         resolver = Lock(settings)
         slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
@@ -211,6 +216,7 @@ public final class Pipeline: @unchecked Sendable {
     private func enqueue(_ samples: UnsafeBufferPointer<Sample>, worker: Int) -> Int {
         let ring = inputs[worker]
         var done = ring.push(contentsOf: samples)
+        if done > 0 { inputBells[worker].ring() }
         if done == samples.count { return done }
         switch configuration.overflow {
         case .drop:
@@ -224,6 +230,7 @@ public final class Pipeline: @unchecked Sendable {
                     backoff.pause()
                 } else {
                     done += pushed
+                    inputBells[worker].ring()
                     backoff.reset()
                 }
             }
@@ -235,6 +242,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Ingest thread only (or any thread once ingest has stopped).
     public func finishIngest() {
         ingestFinished.store(true, ordering: .releasing)
+        for bell in inputBells { bell.ring() }
     }
 
     /// Waits for the workers to exit (after `finishIngest`).
@@ -245,6 +253,13 @@ public final class Pipeline: @unchecked Sendable {
 
     /// True while any worker still runs (publisher uses it to know when the last alert is in).
     public var isRunning: Bool { workersRunning.load(ordering: .acquiring) > 0 }
+
+    /// Sleeps until a worker emits an alert event, or `timeoutMilliseconds` pass; returns at once
+    /// when one is already queued. For an idle publisher: it wakes for the next alert within
+    /// microseconds instead of after its next sleep. Publisher thread only.
+    public func waitForAlerts(timeoutMilliseconds: Int32) {
+        alertBell.sleep(timeoutMilliseconds: timeoutMilliseconds) { outputs.contains { !$0.isEmpty } || !isRunning }
+    }
 
     // MARK: Publisher side
 
@@ -428,6 +443,8 @@ public final class Pipeline: @unchecked Sendable {
         var generation = settingsGeneration.load(ordering: .acquiring)
         var resolve = resolver.withLock { $0 }
         var backoff = Backoff()
+        var idle = 0
+        let bell = inputBells[w]
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
         // The arrival stamp of the sample being processed: an alert it causes carries the full
@@ -438,6 +455,7 @@ public final class Pipeline: @unchecked Sendable {
             if let at = ArrivalStamp.nanoseconds(of: arrival, now: Self.monotonicNanoseconds()) { event.ingestedAt = at }
             var b = Backoff(maximumSleepMicroseconds: 100)
             while !output.push(event) { b.pause() }
+            self.alertBell.ring()
             emitted &+= 1
         }
         while true {
@@ -501,15 +519,25 @@ public final class Pipeline: @unchecked Sendable {
                 counters.set(1 + w, processed)
                 counters.set(1 + n + w, emitted)
                 backoff.reset()
+                idle = 0
                 continue
             }
             if ingestFinished.load(ordering: .acquiring) && input.isEmpty { break }
-            backoff.pause()
+            idle += 1
+            if idle < 96 {
+                backoff.pause()  // spin, then yield
+            } else {
+                // Idle: sleep until ingest pushes (or 1 ms, for a reload or a missed ring).
+                bell.sleep(timeoutMilliseconds: 1) {
+                    !input.isEmpty || ingestFinished.load(ordering: .acquiring) || settingsGeneration.load(ordering: .acquiring) != generation
+                }
+            }
         }
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
         // Hand the state over for `snapshot()` (read after `join()`).
         slots[w].final = WorkerState(states: states, assetDetectors: assetDetectors)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
+        alertBell.ring()  // the publisher may be waiting for the last worker to finish
     }
 }
