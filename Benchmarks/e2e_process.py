@@ -44,6 +44,19 @@ CASES = {
 }
 
 
+def compile_floor(name):
+    """Benchmarks/Floors/NAME.c built with gcc -O2 into Benchmarks/.build/floors/; None without gcc."""
+    directory = os.path.join(HERE, ".build", "floors")
+    os.makedirs(directory, exist_ok=True)
+    binary = os.path.join(directory, name)
+    try:
+        subprocess.run(["gcc", "-O2", "-pthread", "-o", binary, os.path.join(HERE, "Floors", name + ".c")], check=True)
+    except (OSError, subprocess.CalledProcessError):
+        print("note: gcc could not build Floors/%s.c; that floor is left out" % name)
+        return None
+    return binary
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -334,8 +347,12 @@ def main():
             medians["binary"] = statistics.median(end_to_end(args.vigild, args.vigil, "binary", 40_000 * 256, args.sensors)[0]
                                                   for _ in range(args.runs))
         rate = medians["binary"] / 2
+        wakeup = compile_floor("wakeup")
         daemon = Daemon(args.vigild)
         try:
+            # The latency floor, concurrently: how late a thread sleeping in poll(2) on an eventfd
+            # wakes on this machine under the same load (Floors/wakeup.c).
+            floor = subprocess.Popen([wakeup, str(args.latency_seconds), "500"], stdout=subprocess.PIPE) if wakeup else None
             before = scrape_text(daemon.metrics_port)
             base = scrape(daemon.metrics_port).get("vigil_samples_processed_total", 0)
             report = run_sender([args.vigil, "bench-send", "--to", daemon.ingest, "--batch", "256", "--sensors", str(args.sensors),
@@ -345,6 +362,7 @@ def main():
             time.sleep(0.5)
             check_no_loss(daemon, base, report["samples"])
             after = scrape_text(daemon.metrics_port)
+            wake = json.loads(floor.communicate()[0]) if floor else None
         finally:
             daemon.stop()
         h0 = dict(histogram(before, "vigil_alert_latency_seconds"))
@@ -356,6 +374,13 @@ def main():
               % (m(rate), m(report["rate"]), report["rate"] / medians["binary"], m(medians["binary"]), n,
                  quantile(delta, 0.5) * 1e6, quantile(delta, 0.9) * 1e6, quantile(delta, 0.99) * 1e6, quantile(delta, 0.999) * 1e6),
               flush=True)
+        if wake:
+            print("latency floor in the same run (a thread sleeping in poll(2) on an eventfd, woken every 500 µs; "
+                  "an alert crosses two such wake-ups when the daemon idles between samples): "
+                  "p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, p99.9 %.0f µs; daemon p50 = %.1f × and p99 = %.1f × the floor's"
+                  % (wake["p50_us"], wake["p90_us"], wake["p99_us"], wake["p999_us"],
+                     quantile(delta, 0.5) * 1e6 / max(wake["p50_us"], 0.1), quantile(delta, 0.99) * 1e6 / max(wake["p99_us"], 0.1)),
+                  flush=True)
     print("machine: load average %.2f %.2f %.2f at the end" % os.getloadavg())
 
 
