@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--event", default="cpu-clock")
     ap.add_argument("--spike-every", type=int, default=5000)
     ap.add_argument("--keep", help="keep perf.data in this directory")
+    ap.add_argument("--leaves", action="store_true", help="also list the hottest innermost functions of each part")
     args = ap.parse_args()
     vigild, vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
     if shutil.which("perf") is None:
@@ -106,18 +107,26 @@ def main():
                             stderr=subprocess.DEVNULL, text=True).stdout
     counts = collections.Counter()
     threads = collections.Counter()
+    leaves = collections.defaultdict(collections.Counter)
     for comm, frames in parse(script):
-        counts[classify(comm, frames)] += 1
+        part = classify(comm, frames)
+        counts[part] += 1
+        if frames:
+            leaves[part][" ".join(frames[0].split()[1:])[:90]] += 1
         threads[re.sub(r"\d+$", "N", comm)] += 1
     total = sum(counts.values())
     seconds = total / args.frequency
-    print("vigild, %s batches of 256 over %d sensors, %d samples sent at %s by bench-send (%s alerts published); "
+    form = "binary VGL1 batches of 256" if args.format == "binary" else args.format
+    print("vigild, %s over %d sensors, %d samples sent at %s by bench-send (%s alerts published); "
           "%d profile samples = %.2f CPU-seconds (%s at %d Hz)"
-          % (args.format, args.sensors, sent["samples"], e2e.m(sent["rate"]), int(metrics.get("vigil_alert_seq", 0)), total,
+          % (form, args.sensors, sent["samples"], e2e.m(sent["rate"]), int(metrics.get("vigil_alert_seq", 0)), total,
              seconds, args.event, args.frequency))
     print("%-82s %7s %10s" % ("part", "share", "ns/sample"))
     for name, n in counts.most_common():
         print("%-82s %6.1f%% %10.1f" % (name, 100.0 * n / total, n / args.frequency / args.samples * 1e9))
+    if args.leaves:
+        for name, n in counts.most_common():
+            print("  %s: %s" % (name, "; ".join("%s %.1f%%" % (leaf, 100.0 * k / total) for leaf, k in leaves[name].most_common(4))))
     print("by thread: " + ", ".join("%s %.1f%%" % (t, 100.0 * n / total) for t, n in threads.most_common()))
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
