@@ -271,7 +271,7 @@ def main():
     ap.add_argument("--sensors", type=int, default=1000)
     ap.add_argument("--workers", default="1,2,3")
     ap.add_argument("--latency-seconds", type=float, default=10)
-    ap.add_argument("--latency-rate", type=float, help="offer this rate in the latency run instead of half the measured one")
+    ap.add_argument("--latency-rate", type=float, help="offer this rate (samples/s) in the latency run instead of half the measured one")
     ap.add_argument("--pyzmq", action="store_true", help="also measure a receive-only pyzmq loop")
     ap.add_argument("--only", default="throughput,scaling,latency", help="any of throughput, scaling, latency, ab")
     ap.add_argument("--baseline", help="with --only ab: another vigild to compare with, run for run")
@@ -369,9 +369,12 @@ def main():
         h1 = histogram(after, "vigil_alert_latency_seconds")
         delta = [(le, count - h0.get(le, 0)) for le, count in h1]
         n = delta[-1][1]
-        print("latency at half the binary end-to-end rate (%s offered, %s achieved = %.3f × the sustainable %s): "
+        where = ("at --latency-rate %s (%s achieved)" % (m(rate), m(report["rate"])) if args.latency_rate else
+                 "at half the binary end-to-end rate (%s offered, %s achieved = %.3f × the sustainable %s measured in this run)"
+                 % (m(rate), m(report["rate"]), report["rate"] / medians["binary"], m(medians["binary"])))
+        print("latency %s, binary batches of 256, a spike every 5000 samples of each sensor: "
               "%d alert events; ingest-to-alert p50 %.0f µs, p90 %.0f µs, p99 %.0f µs, p99.9 %.0f µs"
-              % (m(rate), m(report["rate"]), report["rate"] / medians["binary"], m(medians["binary"]), n,
+              % (where, n,
                  quantile(delta, 0.5) * 1e6, quantile(delta, 0.9) * 1e6, quantile(delta, 0.99) * 1e6, quantile(delta, 0.999) * 1e6),
               flush=True)
         if wake:
