@@ -70,6 +70,7 @@ public struct SyntheticLoad: Sendable {
         return sum
     }
 
+    /// What this load was made with.
     public let configuration: Configuration
     private let signals: [Signal]
     /// The UTF-8 id of each sensor.
