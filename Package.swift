@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ",
+            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ", "CVigilOS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

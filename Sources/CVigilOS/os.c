@@ -15,3 +15,28 @@ int vigil_set_thread_name(const char *name) {
     return 0;
 #endif
 }
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+int vigil_set_timer_slack(unsigned long nanoseconds) {
+#ifdef __linux__
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0);
+#else
+    (void)nanoseconds;
+    return 0;
+#endif
+}
+
+#ifdef __linux__
+#include <sys/eventfd.h>
+#endif
+
+int vigil_eventfd(void) {
+#ifdef __linux__
+    return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+#else
+    return -1;
+#endif
+}

@@ -119,10 +119,14 @@ public struct AlertEvent: Sendable, Equatable {
     public var evidence: AlertEvidence
     /// Why a `cleared` event cleared (`.calm` on raises).
     public var clearReason: AlertClearReason
+    /// CLOCK_MONOTONIC nanoseconds at which ingest received the sample that caused the
+    /// transition (0: unknown, e.g. offline evaluation). Set by the pipeline's worker from the
+    /// sample's `arrival` stamp; the publisher turns it into the ingest-to-alert latency.
+    public var ingestedAt: UInt64
 
     public init(sensor: UInt32, detector: DetectorKind, event: AlertEventKind, severity: Severity,
                 score: Double, threshold: Double, value: Double, timestamp: Int64, raisedAt: Int64,
-                evidence: AlertEvidence, clearReason: AlertClearReason = .calm) {
+                evidence: AlertEvidence, clearReason: AlertClearReason = .calm, ingestedAt: UInt64 = 0) {
         self.sensor = sensor
         self.detector = detector
         self.event = event
@@ -134,6 +138,7 @@ public struct AlertEvent: Sendable, Equatable {
         self.raisedAt = raisedAt
         self.evidence = evidence
         self.clearReason = clearReason
+        self.ingestedAt = ingestedAt
     }
 
     /// The stable alert id of the brief: `<sensor>:<detector>:<raised ts>`.

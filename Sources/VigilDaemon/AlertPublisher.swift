@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Logging
-import RingBuffer
 import Synchronization
 import VigilCore
 import VigilJournal
@@ -124,8 +123,8 @@ final class AlertPublisher: Stage, @unchecked Sendable {
 
     private func run() {
         guard let socket, let journal else { return }
-        var backoff = Backoff(maximumSleepMicroseconds: 2000)
-        var batch: [(record: AlertRecord, json: String)] = []
+        var idle = 0  // empty drains in a row
+        var batch: [(record: AlertRecord, json: String, ingestedAt: UInt64)] = []
         var entries: [JournalEntry] = []
         var failures = 0           // consecutive failed tries of the held batch
         var lastFailureLog: UInt64 = 0
@@ -133,7 +132,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
         for closed in preloaded {
             seq += 1
             let record = AlertRecord(seq: seq, event: closed.event, sensorName: closed.sensorName)
-            batch.append((record, record.json))
+            batch.append((record, record.json, 0))
         }
         preloaded = []
         if !batch.isEmpty { entries = batch.map { JournalEntry($0.record, json: $0.json) } }
@@ -150,14 +149,17 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     let record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor)) { position in
                         pipeline.assets.member(of: event.sensor, at: position).map { pipeline.registry.name(of: $0) }
                     }
-                    batch.append((record, record.json))
+                    batch.append((record, record.json, event.ingestedAt))
                 }
                 if batch.isEmpty {
                     if workersDone { break }  // drained after the last worker exited
-                    backoff.pause()
+                    idle += 1
+                    // A short spin, then sleep until a worker emits (2 ms at most): an alert
+                    // is published microseconds after it is emitted, not after a sleep.
+                    if idle >= 64 { pipeline.waitForAlerts(timeoutMilliseconds: 2) }
                     continue
                 }
-                backoff.reset()
+                idle = 0
                 if abandoned > 0 {
                     abandoned += batch.count
                     batch.removeAll(keepingCapacity: true)
@@ -197,7 +199,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                 failures = 0
                 metrics.journalWritable.store(true, ordering: .releasing)
             }
-            for (record, json) in batch {
+            for (record, json, ingestedAt) in batch {
                 metrics.countAlert(record)
                 do {
                     try socket.send(record.topic, more: true)
@@ -206,6 +208,10 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     logger.error("publish seq \(record.seq): \(error)")
                 }
                 metrics.lastSeq.set(0, record.seq)
+                if ingestedAt != 0 {
+                    let now = Clock.monotonicNanoseconds()
+                    metrics.alertLatency.observe(nanoseconds: now > ingestedAt ? now - ingestedAt : 0)
+                }
             }
             batch.removeAll(keepingCapacity: true)
             metrics.publishLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)

@@ -30,6 +30,8 @@ final class DaemonMetrics: Sendable {
     private let checkpointPauses = Lock<[UInt64]>([])
     /// Threads whose heartbeat stopped (written by the main thread at each watchdog check).
     private let stalls = Lock<[StageWatchdog.Stall]>([])
+    /// From ingest receiving a sample to the alert it caused being published (per alert event).
+    let alertLatency = LatencyHistogram(bounds: LatencyHistogram.decimalBounds)
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
     let startedAt = Clock.wallNanoseconds()
@@ -141,6 +143,7 @@ final class DaemonMetrics: Sendable {
         let stalled = stalledStages
         s += "# HELP vigil_stage_stalled 1 for a thread whose heartbeat stopped (the watchdog ping is withheld).\n# TYPE vigil_stage_stalled gauge\n"
         for stall in stalled { s += "vigil_stage_stalled{thread=\"\(stall.name)\"} 1\n" }
+        alertLatency.render(name: "vigil_alert_latency_seconds", help: "From ingest receiving a sample to the alert event it caused being published (journaled, then sent on the PUB socket).", into: &s)
         gauge("vigil_start_time_seconds", "Start time of the daemon (Unix seconds).", Double(startedAt) / 1e9)
         return s
     }

@@ -123,12 +123,18 @@ final class IngestService: Stage, @unchecked Sendable {
             var received = 0
             let started = Clock.monotonicNanoseconds()
             decoder.arrivalClock = Int64(started)
+            // Arrival times for the latency histogram come from the per-message wall clock read
+            // (which the decoder needs anyway) offset onto this round's monotonic start: no second
+            // clock read per message (a vDSO call is ~5 % of the one-sample JSON path here).
+            let wallAtStart = Clock.wallNanoseconds()
             do {
                 for socket in sockets {
                     for _ in 0..<512 {
                         guard try socket.receive(into: first, dontWait: true) else { break }
                         received += 1
                         let now = Clock.wallNanoseconds()
+                        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: started &+ UInt64(max(0, now &- wallAtStart)))
+                        let before = samples.count
                         if !first.hasMore {
                             first.withBytes { payload in
                                 _ = decoder.decode(topic: nil, payload: payload, now: now, into: &samples)
@@ -147,6 +153,7 @@ final class IngestService: Stage, @unchecked Sendable {
                                 }
                             }
                         }
+                        if samples.count > before { Self.stamp(&samples, from: before, arrival) }
                         if samples.count >= 8192 {
                             metrics.samplesReceived.add(0, UInt64(samples.count))
                             pipeline.submit(samples)
@@ -218,6 +225,14 @@ final class IngestService: Stage, @unchecked Sendable {
     private func nanoseconds(_ d: Duration) -> UInt64 {
         let (s, atto) = d.components
         return UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto / 1_000_000_000))
+    }
+
+    /// Stamps `samples[from...]` (one message's) with their arrival time.
+    @inline(__always)
+    private static func stamp(_ samples: inout [Sample], from: Int, _ arrival: UInt32) {
+        samples.withUnsafeMutableBufferPointer { b in
+            for i in from..<b.count { b[i].arrival = arrival }
+        }
     }
 }
 

@@ -136,6 +136,10 @@ public final class Pipeline: @unchecked Sendable {
     public let drops: DropCounters
     private let inputs: [SPSCRing<Sample>]
     private let outputs: [SPSCRing<AlertEvent>]
+    /// Rung by ingest after pushing to worker w's ring (the worker sleeps on it when idle).
+    private let inputBells: [Doorbell]
+    /// Rung by every worker after pushing an alert event (the publisher sleeps on it when idle).
+    private let alertBell = Doorbell()
     private var threads: [StageThread] = []
     private let ingestFinished = Atomic<Bool>(false)
     private let workersRunning = Atomic<Int>(0)
@@ -227,6 +231,7 @@ public final class Pipeline: @unchecked Sendable {
         self.drops = drops
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
+        inputBells = (0..<configuration.workers).map { _ in Doorbell() }
         resolver = Lock(Resolvers(settings: settings, pca: pcaSettings))
         slots = (0..<configuration.workers).map { _ in WorkerSlot() }
         counters = AtomicCounters(count: 1 + 2 * configuration.workers)
@@ -348,6 +353,7 @@ public final class Pipeline: @unchecked Sendable {
         let ring = inputs[worker]
         var done = ring.push(contentsOf: samples)
         defer { pushed[worker] &+= UInt64(done) }
+        if done > 0 { inputBells[worker].ring() }
         if done == samples.count { return done }
         switch configuration.overflow {
         case .drop:
@@ -362,6 +368,7 @@ public final class Pipeline: @unchecked Sendable {
                     backoff.pause()
                 } else {
                     done += pushed
+                    inputBells[worker].ring()
                     backoff.reset()
                 }
             }
@@ -373,6 +380,7 @@ public final class Pipeline: @unchecked Sendable {
     /// Ingest thread only (or any thread once ingest has stopped).
     public func finishIngest() {
         ingestFinished.store(true, ordering: .releasing)
+        for bell in inputBells { bell.ring() }
     }
 
     /// Waits for the workers to exit (after `finishIngest`).
@@ -383,6 +391,13 @@ public final class Pipeline: @unchecked Sendable {
 
     /// True while any worker still runs (publisher uses it to know when the last alert is in).
     public var isRunning: Bool { workersRunning.load(ordering: .acquiring) > 0 }
+
+    /// Sleeps until a worker emits an alert event, or `timeoutMilliseconds` pass; returns at once
+    /// when one is already queued. For an idle publisher: it wakes for the next alert within
+    /// microseconds instead of after its next sleep. Publisher thread only.
+    public func waitForAlerts(timeoutMilliseconds: Int32) {
+        alertBell.sleep(timeoutMilliseconds: timeoutMilliseconds) { outputs.contains { !$0.isEmpty } || !isRunning }
+    }
 
     // MARK: Publisher side
 
@@ -762,6 +777,9 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Worker
 
+    /// CLOCK_MONOTONIC in nanoseconds.
+    @inline(__always)
+
     private func runWorker(_ w: Int) {
         let input = inputs[w]
         let output = outputs[w]
@@ -796,14 +814,22 @@ public final class Pipeline: @unchecked Sendable {
         var generation = settingsGeneration.load(ordering: .acquiring)
         var backoff = Backoff()
         var capture = Capture()
+        var idle = 0
+        let bell = inputBells[w]
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
+        // The arrival stamp of the sample being processed: an alert it causes carries the full
+        // arrival time (one clock read per alert, none per sample).
+        var arrival: UInt32 = 0
         let emit: (AlertEvent) -> Void = { event in
+            var event = event
+            if let at = ArrivalStamp.nanoseconds(of: arrival, now: monotonicNanoseconds()) { event.ingestedAt = at }
             var b = Backoff(maximumSleepMicroseconds: 100)
             while !output.push(event) {
                 heartbeat.beat()  // waiting on the publisher is backpressure, not a stall
                 b.pause()
             }
+            self.alertBell.ring()
             emitted &+= 1
         }
         // Eviction: commands from ingest, applied between batches once every sample queued before
@@ -879,6 +905,7 @@ public final class Pipeline: @unchecked Sendable {
                         memberships.append(assets.membership(of: sample.sensor))
                         assetSettings.append(settingsOfAsset(member: slot))
                     }
+                    arrival = sample.arrival
                     let before = emitted
                     states[slot].process(sample, emit: emit)
                     if emitted != before {
@@ -911,11 +938,20 @@ public final class Pipeline: @unchecked Sendable {
             let captured = captureSlice(w, &capture, states: states, assetDetectors: assetDetectors, emitted: emitted)
             if count > 0 || captured {
                 backoff.reset()
+                idle = 0
                 continue
             }
             if waiting != nil || !commands.isEmpty { applyRetirements() }
             if ingestFinished.load(ordering: .acquiring) && input.isEmpty { break }
-            backoff.pause()
+            idle += 1
+            if idle < 96 {
+                backoff.pause()  // spin, then yield
+            } else {
+                // Idle: sleep until ingest pushes (or 1 ms, for a reload or a missed ring).
+                bell.sleep(timeoutMilliseconds: 1) {
+                    !input.isEmpty || ingestFinished.load(ordering: .acquiring) || settingsGeneration.load(ordering: .acquiring) != generation
+                }
+            }
         }
         capture = Capture()  // a capture in progress is dropped (see below)
         applyRetirements()
@@ -925,6 +961,7 @@ public final class Pipeline: @unchecked Sendable {
         // dropped: the stopped state is written whole after the join.
         slots[w].final = WorkerState(states: states, assetDetectors: assetDetectors)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
+        alertBell.ring()  // the publisher may be waiting for the last worker to finish
     }
 
     /// A chain for new settings (a reload) that carries on the old chain's raised alerts where it

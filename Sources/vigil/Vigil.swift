@@ -7,6 +7,6 @@ struct Vigil: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Operate and evaluate Vigil, the industrial anomaly detection daemon.",
-        subcommands: [Tail.self, Replay.self, Eval.self, CheckConfig.self, Keygen.self]
+        subcommands: [Tail.self, Replay.self, Eval.self, CheckConfig.self, Keygen.self, BenchSend.self, BenchReceive.self]
     )
 }

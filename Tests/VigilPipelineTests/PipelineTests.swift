@@ -164,4 +164,42 @@ struct PipelineAssetTests {
         #expect(!alerts.contains { $0.timestamp < 700 })
         #expect(p.samplesProcessed == 2700)
     }
+
+    @Test("an alert carries its sample's arrival time, and wakes a publisher sleeping on waitForAlerts")
+    func arrivalAndWakeUp() throws {
+        let p = Pipeline(configuration: PipelineConfiguration(workers: 2, ringCapacity: 1024, alertRingCapacity: 64),
+                         registry: SensorRegistry(limit: 100), drops: DropCounters(), settings: spikySettings)
+        let id = p.registry.intern("s")!
+        p.start()
+        let woke = Mutex<(Double, [AlertEvent])>((0, []))
+        let publisher = StageThread(name: "test-publisher") {
+            var alerts: [AlertEvent] = []
+            var ts = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+            // Sleeps far longer than the test takes unless a worker's alert rings the bell.
+            while alerts.isEmpty {
+                p.waitForAlerts(timeoutMilliseconds: 60_000)
+                p.drainAlerts { alerts.append($0) }
+            }
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            let waited = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - start
+            woke.withLock { $0 = (waited, alerts) }
+        }
+        usleep(100_000)  // let the publisher fall asleep
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: now)
+        p.submit((0..<20).map { Sample(sensor: id, timestamp: Int64($0), value: $0 == 19 ? 1_000 : 1, arrival: arrival) })
+        publisher.join()
+        p.finishIngest()
+        p.join()
+        let (waited, alerts) = woke.withLock { $0 }
+        #expect(waited < 30, "woken by the alert, not by the 60 s timeout (waited \(waited) s)")
+        let raised = try #require(alerts.first)
+        #expect(raised.event == .raised && raised.timestamp == 19)
+        let error = raised.ingestedAt > now ? raised.ingestedAt - now : now - raised.ingestedAt
+        #expect(error < 512, "ingestedAt \(raised.ingestedAt) is the stamped arrival \(now)")
+    }
 }

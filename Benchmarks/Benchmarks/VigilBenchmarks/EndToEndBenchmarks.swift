@@ -7,16 +7,19 @@ import VigilTestKit
 
 /// End to end: samples per second through a real `Daemon` on loopback. The daemon runs in this
 /// process (free endpoints, a temporary state directory, metrics off, default z-score settings);
-/// the sender is `e2e_sender.py` in a process of its own, PUSHing as fast as it can. A run
-/// measures from the sender's first send (CLOCK_MONOTONIC, shared by both processes) to
-/// `daemon.samplesProcessed` reaching the total, then checks that nothing was lost or dropped.
+/// the sender is `vigil bench-send` in a process of its own (`VIGIL_BENCH_SEND`, default the
+/// release build `../.build/release/vigil`), PUSHing as fast as it can. A run measures from the
+/// sender's first send (CLOCK_MONOTONIC, shared by both processes) to `daemon.samplesProcessed`
+/// reaching the total, then checks that nothing was lost or dropped. Right after, in the same
+/// run, the floor: `vigil bench-receive` (a receive-only PULL loop) takes the same stream, and
+/// the ratio is recorded (`ratio to floor (‰)`, and a line in the details log).
 ///
 /// Sizes scale with `VIGIL_E2E_SCALE` (default 1: 40 000 binary batches = 10.24 M samples, and
 /// 1 M JSON messages).
 func endToEndBenchmarks() {
     let scale = Double(ProcessInfo.processInfo.environment["VIGIL_E2E_SCALE"] ?? "1") ?? 1
     let config = Benchmark.Configuration(
-        metrics: [BenchMetric.itemsPerSecond, BenchMetric.senderRate],
+        metrics: [BenchMetric.itemsPerSecond, BenchMetric.senderRate, Floor.floorRate, Floor.ratio],
         warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 3)
 
     let cases: [(name: String, mode: String, messages: Int, perMessage: Int)] = [
@@ -28,6 +31,9 @@ func endToEndBenchmarks() {
             let result = EndToEnd.run(mode: c.mode, messages: c.messages, samplesPerMessage: c.perMessage)
             benchmark.measurement(BenchMetric.itemsPerSecond, Int(result.samplesPerSecond))
             benchmark.measurement(BenchMetric.senderRate, Int(result.senderSamplesPerSecond))
+            Floor.record(benchmark, c.name, rate: result.samplesPerSecond,
+                         floor: EndToEnd.rawReceive(mode: c.mode, messages: c.messages, samplesPerMessage: c.perMessage),
+                         floorName: "raw ZeroMQ receive (vigil bench-receive)")
         }
     }
 }
@@ -38,7 +44,58 @@ enum EndToEnd {
         var senderSamplesPerSecond: Double
     }
 
-    /// `Benchmarks/` (where `e2e_sender.py` lives), found from this source file.
+    /// `vigil bench-send` / `bench-receive`: `VIGIL_BENCH_SEND`, or the package's release build.
+    static var vigil: String {
+        ProcessInfo.processInfo.environment["VIGIL_BENCH_SEND"] ?? packageDirectory + "/../.build/release/vigil"
+    }
+
+    /// The sender's arguments for one case.
+    static func senderArguments(to endpoint: String, mode: String, messages: Int, samplesPerMessage: Int) -> [String] {
+        ["bench-send", "--to", endpoint, "--format", mode, "--samples", String(messages * samplesPerMessage),
+         "--sensors", "1000", "--json"] + (mode == "binary" ? ["--batch", String(samplesPerMessage)] : [])
+    }
+
+    /// Runs a program and parses the one JSON object it prints.
+    static func jsonReport(_ process: Process, _ pipe: Pipe) -> [String: Any] {
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let report = try? JSONSerialization.jsonObject(with: output) as? [String: Any] else {
+            fatalError("\(process.executableURL?.path ?? "") \(process.arguments ?? []) failed: \(String(decoding: output, as: UTF8.self))")
+        }
+        return report
+    }
+
+    static func start(_ arguments: [String]) -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: vigil)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        do { try p.run() } catch { fatalError("cannot start \(vigil) (build it: swift build -c release --product vigil): \(error)") }
+        return (p, pipe)
+    }
+
+    /// The floor: `vigil bench-receive` taking the same stream; samples per second from the
+    /// sender's first send to the receiver's last receive.
+    static func rawReceive(mode: String, messages: Int, samplesPerMessage: Int) -> Double {
+        let endpoint = TestNetwork.freeEndpoint()
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: vigil)
+        receiver.arguments = ["bench-receive", "--bind", endpoint, "--messages", String(messages), "--json"]
+        let out = Pipe(), err = Pipe()
+        receiver.standardOutput = out
+        receiver.standardError = err
+        do { try receiver.run() } catch { fatalError("cannot start \(vigil): \(error)") }
+        _ = err.fileHandleForReading.availableData  // "listening on ..." once bound
+        let (sender, senderPipe) = start(senderArguments(to: endpoint, mode: mode, messages: messages, samplesPerMessage: samplesPerMessage))
+        let sent = jsonReport(sender, senderPipe)
+        let got = jsonReport(receiver, out)
+        guard let first = (sent["first_send_ns"] as? NSNumber)?.uint64Value, let last = (got["last_receive_ns"] as? NSNumber)?.uint64Value,
+              (got["messages"] as? NSNumber)?.intValue == messages else { fatalError("bench-receive: \(got) for \(sent)") }
+        return Double(messages * samplesPerMessage) / (Double(last - first) / 1e9)
+    }
+
+    /// `Benchmarks/`, found from this source file.
     static var packageDirectory: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
@@ -52,12 +109,7 @@ enum EndToEnd {
         }
 
         let total = UInt64(messages * samplesPerMessage)
-        let sender = Process()
-        sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sender.arguments = ["python3", packageDirectory + "/e2e_sender.py", ingest, mode, String(messages)]
-        let pipe = Pipe()
-        sender.standardOutput = pipe
-        do { try sender.run() } catch { fatalError("cannot start e2e_sender.py: \(error)") }
+        let (sender, pipe) = start(senderArguments(to: ingest, mode: mode, messages: messages, samplesPerMessage: samplesPerMessage))
 
         // Poll the processed count (1 ms) until the total is in, with a generous timeout.
         let deadline = monotonicNanoseconds() + 300_000_000_000
@@ -70,14 +122,11 @@ enum EndToEnd {
             }
             usleep(1_000)
         }
-        sender.waitUntilExit()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        guard sender.terminationStatus == 0,
-              let report = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
-              let first = (report["first_send_ns"] as? NSNumber)?.uint64Value,
+        let report = jsonReport(sender, pipe)
+        guard let first = (report["first_send_ns"] as? NSNumber)?.uint64Value,
               let last = (report["last_send_ns"] as? NSNumber)?.uint64Value,
               let sent = (report["samples"] as? NSNumber)?.uint64Value else {
-            fatalError("e2e_sender.py failed: \(String(decoding: output, as: UTF8.self))")
+            fatalError("bench-send: \(report)")
         }
         // Zero loss: everything sent was processed, nothing more, nothing dropped.
         usleep(50_000)

@@ -18,6 +18,9 @@ private final class RingConsumer: @unchecked Sendable {
     let ring = SPSCRing<Sample>(minimumCapacity: 65_536)
     let consumed = Atomic<Int>(0)
     let stop = Atomic<Bool>(false)
+    /// While set, the consumer sleeps instead of spinning (so a floor measured between runs
+    /// has both cores).
+    let paused = Atomic<Bool>(false)
     let zeroCopy: Bool
     private var thread = pthread_t()
 
@@ -38,6 +41,7 @@ private final class RingConsumer: @unchecked Sendable {
         var total = 0
         var checksum: UInt32 = 0
         while !stop.load(ordering: .relaxed) {
+            if paused.load(ordering: .relaxed) { usleep(1_000); continue }
             let n: Int
             if zeroCopy {
                 n = ring.consume(maximum: batch) { run in
@@ -73,19 +77,22 @@ func ringBenchmarks() {
     let config = Benchmark.Configuration(
         metrics: [.mallocCountTotal, BenchMetric.itemsPerSecond],
         scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 200)
+    var twoThreads = config
+    twoThreads.metrics += [Floor.floorRate, Floor.ratio]
+    twoThreads.maxIterations = 40
 
     // Two threads: this thread produces, a long-lived consumer thread pops.
     for zeroCopy in [false, true] {
         let name = zeroCopy ? "Ring/2 threads push(contentsOf:) 256 / consume(maximum: 256)"
                             : "Ring/2 threads push(contentsOf:) 256 / pop(into:) 256"
         let holder = Holder<RingConsumer>()
-        Benchmark(name, configuration: config) { benchmark in
+        Benchmark(name, configuration: twoThreads) { benchmark in
             let c = holder.value!
             let source = UnsafeBufferPointer(sourceBatch())
             defer { UnsafeMutableBufferPointer(mutating: source).deallocate() }
             let target = c.consumed.load(ordering: .acquiring) + samplesPerRun
             benchmark.startMeasurement()
-            measure(benchmark, items: samplesPerRun) {
+            let rate = measure(benchmark, items: samplesPerRun) {
                 var pushed = 0
                 while pushed < samplesPerRun {
                     let n = c.ring.push(contentsOf: source)
@@ -94,6 +101,11 @@ func ringBenchmarks() {
                 }
                 while c.consumed.load(ordering: .acquiring) < target {}
             }
+            // The floor, in the same run: a textbook C SPSC ring moving the same samples in the
+            // same batches (Floors/spsc_ring.c), while our consumer sleeps.
+            c.paused.store(true, ordering: .relaxed)
+            Floor.record(benchmark, name, rate: rate, floor: Floor.cRingRate(samples: samplesPerRun), floorName: "C SPSC ring (gcc -O2)")
+            c.paused.store(false, ordering: .relaxed)
         } setup: {
             holder.value = RingConsumer(zeroCopy: zeroCopy)
         } teardown: {

@@ -52,7 +52,7 @@ func monotonicNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-/// Times `body` (which processes `items` items) and records `items/s` for this run.
+/// Times `body` (which processes `items` items), records `items/s` for this run and returns it.
 ///
 /// With `noAllocations`, also checks that `body` allocated nothing: the malloc interposer's
 /// count is read around it and a non-zero difference traps (a steady-state loop that allocates
@@ -62,9 +62,9 @@ func monotonicNanoseconds() -> UInt64 {
 /// With `threadOnly`, the check (and the `mallocs (this thread)` metric) counts only the calling
 /// thread's mallocs: for code that promises an allocation-free hot path while other threads of
 /// its own (a background trainer) allocate by design.
-@inline(__always)
+@inline(__always) @discardableResult
 func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = nil, threadOnly: Bool = false,
-             _ body: () -> Void) {
+             _ body: () -> Void) -> Double {
     if threadOnly { ThreadMallocs.begin() }
     let mallocsBefore = MallocInterposerSwift.getStatistics().mallocCount
     let start = monotonicNanoseconds()
@@ -78,7 +78,9 @@ func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = 
             fatalError("\(what): \(mallocs) allocations in the steady state (expected 0); set VIGIL_BENCH_ALLOW_ALLOCATIONS=1 to measure anyway")
         }
     }
-    benchmark.measurement(BenchMetric.itemsPerSecond, Int(Double(items) * 1e9 / Double(max(elapsed, 1))))
+    let rate = Double(items) * 1e9 / Double(max(elapsed, 1))
+    benchmark.measurement(BenchMetric.itemsPerSecond, Int(rate))
+    return rate
 }
 
 /// State a benchmark's setup creates and its teardown ends (the hooks take no arguments).
@@ -100,5 +102,54 @@ func reportLine(_ line: String) {
         h.seekToEndOfFile()
         h.write(data)
         try? h.close()
+    }
+}
+
+/// Floors measured in the same run as the figure they bound, so that a figure is read as a
+/// ratio on a machine whose speed varies from day to day (and from minute to minute when it is
+/// shared).
+enum Floor {
+    /// Ratio of a figure to its floor, as an integer metric in thousandths (package-benchmark's
+    /// metrics are integers): 620 means 0.62 × the floor.
+    static let ratio = BenchmarkMetric.custom("ratio to floor (‰)", polarity: .prefersLarger, useScalingFactor: false)
+    /// The floor's own rate in the same run.
+    static let floorRate = BenchmarkMetric.custom("floor items/s", polarity: .prefersLarger, useScalingFactor: false)
+
+    /// `Benchmarks/Floors/spsc_ring.c` compiled with `gcc -O2` into `Benchmarks/.build/floors/`
+    /// (once per process); nil when gcc is not available.
+    static let cRing: String? = {
+        let source = EndToEnd.packageDirectory + "/Floors/spsc_ring.c"
+        let directory = EndToEnd.packageDirectory + "/.build/floors"
+        let binary = directory + "/spsc_ring"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let gcc = Process()
+        gcc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gcc.arguments = ["gcc", "-O2", "-pthread", "-o", binary, source]
+        guard (try? gcc.run()) != nil else { return nil }
+        gcc.waitUntilExit()
+        return gcc.terminationStatus == 0 ? binary : nil
+    }()
+
+    /// One run of the C SPSC ring moving `samples` samples: samples per second, or nil.
+    static func cRingRate(samples: Int) -> Double? {
+        guard let binary = cRing else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = [String(samples), "1"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        guard (try? p.run()) != nil else { return nil }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return (object["rate"] as? NSNumber)?.doubleValue
+    }
+
+    /// Records `rate` against `floor` (both items/s) on `benchmark` and in the details log.
+    static func record(_ benchmark: Benchmark, _ what: String, rate: Double, floor: Double?, floorName: String) {
+        guard let floor, floor > 0 else { return }
+        benchmark.measurement(floorRate, Int(floor))
+        benchmark.measurement(ratio, Int((rate / floor * 1000).rounded()))
+        reportLine(String(format: "%@: %.2f M/s = %.3f × %@ (%.2f M/s, same run)", what, rate / 1e6, rate / floor, floorName, floor / 1e6))
     }
 }
