@@ -39,11 +39,10 @@ test-tsan: deps
 
 ## libFuzzer targets (separate package in Fuzz/, built with -sanitize=fuzzer,address): each runs
 ## FUZZ_SECONDS seconds; prints executions and crashes per target, fails on any crash or hang.
-## Targets: the ingest decoder (JSON and VGL1), the config loader, the detector snapshot reader.
-## (The history request codec, being rewritten on another branch, joins FUZZ_TARGETS as
-## FuzzHistoryRequest when it lands: see Fuzz/Package.swift.)
+## Targets: the ingest decoder (JSON and VGL1), the config loader, the detector snapshot reader,
+## the history request parser.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot
+FUZZ_TARGETS ?= FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot FuzzHistoryRequest
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh $(FUZZ_TARGETS)
 

@@ -32,10 +32,9 @@ let package = Package(
             "FuzzSupport", .product(name: "VigilCore", package: "vigil"),
             .product(name: "VigilDetectors", package: "vigil"), .product(name: "VigilPipeline", package: "vigil"),
         ], path: "Targets/FuzzDetectorSnapshot", swiftSettings: fuzzTarget, linkerSettings: fuzzLink),
-        // FuzzHistoryRequest: the history request codec (being rewritten on another branch as one
-        // codec shared by HistoryServer and `vigil tail`) gets its target here once it lands:
-        // decode arbitrary request bytes, and re-encode what decodes. Add it to FUZZ_TARGETS in
-        // the Makefile too.
+        .executableTarget(name: "FuzzHistoryRequest", dependencies: [
+            "FuzzSupport", .product(name: "VigilCore", package: "vigil"),
+        ], path: "Targets/FuzzHistoryRequest", swiftSettings: fuzzTarget, linkerSettings: fuzzLink),
     ],
     swiftLanguageModes: [.v6]
 )
