@@ -37,18 +37,18 @@ test-tsan: deps
 	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan \
 	  --filter 'RingBufferTests|VigilPipelineTests|FFTTests|DaemonInProcessTests|StreamingIsolationForestTests'
 
-## libFuzzer targets (separate package in Fuzz/, built with -sanitize=fuzzer,address): each runs
+## libFuzzer targets (separate package in Tests/Fuzz/, built with -sanitize=fuzzer,address): each runs
 ## FUZZ_SECONDS seconds; prints executions and crashes per target, fails on any crash or hang.
 ## Targets: the ingest decoder (JSON and VGL1), the config loader, the detector snapshot reader,
 ## the history request parser.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot FuzzHistoryRequest
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Tests/Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## A few seconds per target (what CI runs).
 fuzz-smoke: deps
-	FUZZ_SECONDS=5 Fuzz/run.sh $(FUZZ_TARGETS)
+	FUZZ_SECONDS=5 Tests/Fuzz/run.sh $(FUZZ_TARGETS)
 
 ## Start vigild on the default config, replay bundled fixtures into it, show the alerts.
 demo: release
@@ -93,4 +93,4 @@ eval-nab-detectors: release
 	done
 
 clean:
-	rm -rf .build .build-tsan Fuzz/.build
+	rm -rf .build .build-tsan Tests/Fuzz/.build

@@ -3,9 +3,9 @@ import Foundation
 import Testing
 import VigilCore
 
-/// Inputs the fuzz targets (`Fuzz/`, `make fuzz`) found, kept as they were found (the first byte
-/// is the target's control byte, see `Fuzz/Targets/FuzzIngestDecoder`), each with what the
-/// decoder must do with it now. The files are in `Fuzz/Findings` too, for `make fuzz` to replay.
+/// Inputs the fuzz targets (`Tests/Fuzz/`, `make fuzz`) found, kept as they were found (the first byte
+/// is the target's control byte, see `Tests/Fuzz/Targets/FuzzIngestDecoder`), each with what the
+/// decoder must do with it now. The files are in `Tests/Fuzz/Findings` too, for `make fuzz` to replay.
 @Suite("Ingest decoder fuzz findings")
 struct IngestDecoderFuzzFindings {
     static let now: Int64 = 1_764_000_000 * 1_000_000_000

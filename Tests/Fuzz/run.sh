@@ -1,22 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Builds the libFuzzer targets of Fuzz/ (coverage instrumentation and AddressSanitizer in every
+# Builds the libFuzzer targets of Tests/Fuzz/ (coverage instrumentation and AddressSanitizer in every
 # module of the graph, libFuzzer's main) and runs each for FUZZ_SECONDS seconds, starting from its seed
 # corpus (written by the target itself from the fixtures and valid encodings), the corpus grown by
-# earlier runs (Fuzz/.build/fuzz/<target>/corpus) and the inputs it found before (Fuzz/Findings/<target>).
+# earlier runs (Tests/Fuzz/.build/fuzz/<target>/corpus) and the inputs it found before (Tests/Fuzz/Findings/<target>).
 # Prints executions and crashes per target; exits 1 when any target crashed, hung or ran out of
-# memory (the input is kept in Fuzz/.build/fuzz/<target>/artifacts; turn it into a test, fix it,
-# and add it to Fuzz/Findings/<target>), 2 when the build fails.
+# memory (the input is kept in Tests/Fuzz/.build/fuzz/<target>/artifacts; turn it into a test, fix it,
+# and add it to Tests/Fuzz/Findings/<target>), 2 when the build fails.
 #
-#   FUZZ_SECONDS=60 Fuzz/run.sh                   # what `make fuzz` runs
-#   FUZZ_SECONDS=300 Fuzz/run.sh FuzzConfigLoader # one target, longer
+#   FUZZ_SECONDS=60 Tests/Fuzz/run.sh                   # what `make fuzz` runs
+#   FUZZ_SECONDS=300 Tests/Fuzz/run.sh FuzzConfigLoader # one target, longer
 set -uo pipefail
 cd "$(dirname "$0")"
 
 seconds=${FUZZ_SECONDS:-60}
-# The history request codec gets FuzzHistoryRequest once it lands (see Package.swift).
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot)
+[ ${#targets[@]} -eq 0 ] && targets=(FuzzIngestDecoder FuzzConfigLoader FuzzDetectorSnapshot FuzzHistoryRequest)
 # --sanitize=fuzzer tells SwiftPM that libFuzzer supplies main (it then does not rename the
 # targets' entry points); the -Xswiftc -sanitize=fuzzer,address after it is the one the compiler
 # obeys (the last -sanitize= wins; SwiftPM's --sanitize=fuzzer --sanitize=address would pass two,
@@ -37,7 +36,7 @@ for t in "${targets[@]}"; do
   swift build "${flags[@]}" --product "$t" 2>&1 | quiet
   [ -x "$bin/$t" ] || { echo "fuzz: $t did not build"; exit 2; }
   # A target without coverage counters would fuzz blind and report nothing.
-  instrumented "$t" || { echo "fuzz: $t has no coverage instrumentation (a build from other flags? rm -rf Fuzz/.build)"; exit 2; }
+  instrumented "$t" || { echo "fuzz: $t has no coverage instrumentation (a build from other flags? rm -rf Tests/Fuzz/.build)"; exit 2; }
 done
 
 work=.build/fuzz
@@ -62,7 +61,7 @@ for t in "${targets[@]}"; do
     echo "fuzz: $t failed (exit $rc); inputs kept:"
     find "$dir/artifacts" -type f | sed 's/^/  /'
     grep -E 'ERROR|invariant broken|Fatal error|SUMMARY|panic' "$dir/log" | head -5 | sed 's/^/  /'
-    echo "  full log: Fuzz/$dir/log"
+    echo "  full log: Tests/Fuzz/$dir/log"
   fi
 done
 echo "== fuzzing summary (${seconds} s per target)"

@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Vigil fuzz targets (libFuzzer) — a separate package, so the main build never pays for the
-// sanitizers. Build and run them with `make fuzz` / `make fuzz-smoke` (Fuzz/run.sh), which build
+// sanitizers. Build and run them with `make fuzz` / `make fuzz-smoke` (Tests/Fuzz/run.sh), which build
 // with `swift build -c release --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address -Xcc
 // -fsanitize=fuzzer-no-link,address`: every module of the graph gets coverage instrumentation and
 // AddressSanitizer, and libFuzzer supplies `main`. (Not `--sanitize=fuzzer --sanitize=address`:
@@ -18,7 +18,7 @@ let package = Package(
     name: "VigilFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "vigil", path: ".."),
+        .package(name: "vigil", path: "../.."),
     ],
     targets: [
         .target(name: "FuzzSupport", path: "Targets/FuzzSupport"),

@@ -9,7 +9,7 @@ public enum Fuzz {
     /// The repository root (this file is `Fuzz/Targets/FuzzSupport/FuzzSupport.swift`).
     public static let repositoryRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
+        for _ in 0..<5 { url.deleteLastPathComponent() }
         return url.path
     }()
 
