@@ -1,27 +1,40 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import Synchronization
 import VigilCore
+import VigilDetectors
 
 /// Which sensors form which asset, and each member's position in its asset's vector.
 ///
 /// Written by the ingest thread when it first sees a sensor (off the hot path: once per
 /// sensor); read by a worker when it creates a sensor's state and by the publisher to name the
-/// member that explains an asset alert. Guarded by a `Lock`: no reader is on the per-sample path.
-public final class AssetTable: Sendable {
-    /// A sensor's place in an asset.
-    public struct Membership: Sendable, Equatable {
-        /// The asset's index in the sensor registry (asset alerts are published under its name).
-        public var asset: UInt32
-        /// The member's position in the asset's vector.
-        public var position: Int
-    }
+/// member that explains an asset alert. Guarded by a `Lock`, except each asset's member count,
+/// which a worker reads on the per-sample path (until the asset's detector exists) from an atomic.
+public final class AssetTable: @unchecked Sendable {
+    /// A sensor's place in an asset (the asset's index in the sensor registry, under whose name
+    /// asset alerts are published, and the member's position in the asset's vector).
+    public typealias Membership = DetectorShard.Membership
 
     private struct State {
         var membership: [UInt32: Membership] = [:]
         var members: [UInt32: [UInt32]] = [:]
     }
     private let state = Lock(State())
+    /// Member count by asset index, below `capacity` (written under the lock with release).
+    private let counts: UnsafeMutablePointer<Atomic<Int32>>
+    private let capacity: Int
 
-    public init() {}
+    /// A table for asset indices below `capacity` (the registry's limit).
+    public init(capacity: Int = 1 << 16) {
+        precondition(capacity >= 1)
+        self.capacity = capacity
+        counts = .allocate(capacity: capacity)
+        for i in 0..<capacity { (counts + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        counts.deinitialize(count: capacity)
+        counts.deallocate()
+    }
 
     /// Adds `sensor` to `asset` (idempotent) and returns its membership.
     @discardableResult
@@ -31,6 +44,7 @@ public final class AssetTable: Sendable {
             let m = Membership(asset: asset, position: s.members[asset, default: []].count)
             s.members[asset, default: []].append(sensor)
             s.membership[sensor] = m
+            if Int(asset) < capacity { counts[Int(asset)].store(Int32(m.position + 1), ordering: .releasing) }
             return m
         }
     }
@@ -48,8 +62,10 @@ public final class AssetTable: Sendable {
         }
     }
 
-    /// Number of members of `asset` so far.
+    /// Number of members of `asset` so far. Lock-free for an asset index below the capacity.
+    @inline(__always)
     public func memberCount(of asset: UInt32) -> Int {
-        state.withLock { $0.members[asset]?.count ?? 0 }
+        if Int(asset) < capacity { return Int(counts[Int(asset)].load(ordering: .acquiring)) }
+        return state.withLock { $0.members[asset]?.count ?? 0 }
     }
 }

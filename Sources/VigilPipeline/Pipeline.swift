@@ -158,7 +158,7 @@ public final class Pipeline: @unchecked Sendable {
     /// The asset of a sensor name (config `assets`); nil when sensors are not grouped.
     private let assetOf: (@Sendable (String) -> String?)?
     /// Asset membership of every sensor that belongs to an asset.
-    public let assets = AssetTable()
+    public let assets: AssetTable
     /// Registry indices that are assets (ingest thread only).
     private var assetIndices: Set<UInt32> = []
     /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
@@ -228,6 +228,7 @@ public final class Pipeline: @unchecked Sendable {
         self.assetOf = assetOf
         self.configuration = configuration
         self.registry = registry
+        assets = AssetTable(capacity: registry.limit)
         self.drops = drops
         inputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.ringCapacity) }
         outputs = (0..<configuration.workers).map { _ in SPSCRing(minimumCapacity: configuration.alertRingCapacity) }
@@ -785,32 +786,28 @@ public final class Pipeline: @unchecked Sendable {
         let output = outputs[w]
         let heartbeat = workerHeartbeats[w]
         let n = configuration.workers
-        // Per-sensor state, by a worker-local slot (slotOf maps the global sensor index).
-        var slotOf: [Int32] = []
-        var states: [SensorDetectors] = []
-        var memberships: [AssetTable.Membership?] = []
-        // Per slot of an asset member: the asset's models as this member's settings resolve them.
-        var assetSettings: [AssetDetector.Settings?] = []
-        var assetDetectors: [UInt32: AssetDetector] = [:]
+        // The worker's sensors and assets (the same `DetectorShard` as `vigil eval`'s).
+        var shard = DetectorShard(minimumAssetMembers: configuration.minimumAssetMembers)
+        let assets = self.assets
+        let memberCount: (UInt32) -> Int = { assets.memberCount(of: $0) }
         // Restored state (before the first sample; see `WorkerSlot`).
         let seed = slots[w].seed
         slots[w].seed = WorkerState()
         var resolvers = resolver.withLock { $0 }
-        func settingsOfAsset(member slot: Int) -> AssetDetector.Settings? {
-            guard let m = memberships[slot] else { return nil }
-            let s = AssetDetector.Settings(member: states[slot].settings, pca: resolvers.pca?(registry.name(of: m.asset)))
+        func assetModels(_ settings: DetectorSettings, _ m: AssetTable.Membership?) -> AssetDetector.Settings? {
+            guard let m else { return nil }
+            let s = AssetDetector.Settings(member: settings, pca: resolvers.pca?(registry.name(of: m.asset)))
             return s.isEmpty ? nil : s
         }
-        for chain in seed.states {
-            let sensor = Int(chain.sensor)
-            if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
-            slotOf[sensor] = Int32(states.count)
-            states.append(chain)
-            memberships.append(assets.membership(of: chain.sensor))
-            assetSettings.append(settingsOfAsset(member: states.count - 1))
-            if chain.isRaised { raisedFlags[sensor].store(1, ordering: .relaxed) }
+        func add(_ chain: SensorDetectors) -> Int {
+            let m = assets.membership(of: chain.sensor)
+            return shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m))
         }
-        assetDetectors = seed.assetDetectors
+        for chain in seed.states {
+            add(chain)
+            if chain.isRaised { raisedFlags[Int(chain.sensor)].store(1, ordering: .relaxed) }
+        }
+        shard.adopt(seed.assetDetectors)
         var generation = settingsGeneration.load(ordering: .acquiring)
         var backoff = Backoff()
         var capture = Capture()
@@ -845,21 +842,8 @@ public final class Pipeline: @unchecked Sendable {
                 guard let command = waiting ?? commands.pop() else { return }
                 guard command.after <= processed else { waiting = command; return }
                 waiting = nil
-                let sensor = Int(command.sensor)
-                if sensor < slotOf.count, slotOf[sensor] >= 0 {
-                    let slot = Int(slotOf[sensor])
-                    let last = states.count - 1
-                    if slot != last {
-                        states.swapAt(slot, last)
-                        memberships.swapAt(slot, last)
-                        assetSettings.swapAt(slot, last)
-                        slotOf[Int(states[slot].sensor)] = Int32(slot)
-                    }
-                    states.removeLast()
-                    memberships.removeLast()
-                    assetSettings.removeLast()
-                    slotOf[sensor] = -1
-                    raisedFlags[sensor].store(0, ordering: .relaxed)
+                if shard.remove(sensor: command.sensor) {
+                    raisedFlags[Int(command.sensor)].store(0, ordering: .relaxed)
                 }
                 // Ingest keeps at most `retireCapacity` in flight, so the answer ring has room.
                 let answered = acks.push(RetireAck(sensor: command.sensor, alerts: emitted))
@@ -872,19 +856,16 @@ public final class Pipeline: @unchecked Sendable {
             if g != generation {
                 generation = g
                 resolvers = resolver.withLock { $0 }
-                for k in states.indices {
+                for k in 0..<shard.count {
                     if k & 1023 == 1023 { heartbeat.beat() }  // re-resolving 100,000 sensors takes a while
-                    let updated = resolvers.settings(registry.name(of: states[k].sensor))
-                    if updated != states[k].settings {
-                        states[k] = Self.replaced(states[k], with: updated, emit: emit)
-                    }
-                    assetSettings[k] = settingsOfAsset(member: k)
+                    let old = shard.chains[k]
+                    let updated = resolvers.settings(registry.name(of: old.sensor))
+                    let chain = updated != old.settings ? Self.replaced(old, with: updated, emit: emit) : nil
                     // An asset whose models changed is rebuilt on its next round, without its
                     // alerts: each raised one is cleared (settings_changed).
-                    if let m = memberships[k], let d = assetDetectors[m.asset], d.settings != assetSettings[k] {
-                        assetDetectors[m.asset] = nil
+                    if let d = shard.update(slot: k, chain: chain, assetModels: assetModels(updated, shard.membership(at: k))) {
                         for open in d.openAlerts {
-                            emit(AlertEvent(sensor: m.asset, detector: open.detector, event: .cleared, severity: open.severity,
+                            emit(AlertEvent(sensor: d.asset, detector: open.detector, event: .cleared, severity: open.severity,
                                             score: 0, threshold: 0, value: 0, timestamp: open.raisedAt, raisedAt: open.raisedAt,
                                             evidence: .closed(reason: .settingsChanged)))
                         }
@@ -893,38 +874,15 @@ public final class Pipeline: @unchecked Sendable {
             }
             let count = input.consume(maximum: 4096) { batch in
                 for sample in batch {
-                    let sensor = Int(sample.sensor)
-                    if sensor >= slotOf.count {
-                        slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count))
-                    }
-                    var slot = Int(slotOf[sensor])
-                    if slot < 0 {
-                        slot = states.count
-                        slotOf[sensor] = Int32(slot)
-                        states.append(SensorDetectors(sensor: sample.sensor, settings: resolvers.settings(registry.name(of: sample.sensor))))
-                        memberships.append(assets.membership(of: sample.sensor))
-                        assetSettings.append(settingsOfAsset(member: slot))
-                    }
+                    let slot = shard.slot(of: sample.sensor)
+                        ?? add(SensorDetectors(sensor: sample.sensor, settings: resolvers.settings(registry.name(of: sample.sensor))))
                     arrival = sample.arrival
                     let before = emitted
-                    states[slot].process(sample, emit: emit)
+                    shard.process(sample, slot: slot, memberCount: memberCount, emit: emit)
                     if emitted != before {
-                        raisedFlags[sensor].store(states[slot].isRaised ? 1 : 0, ordering: .relaxed)
-                    }
-                    if let m = memberships[slot] {
-                        // Created at a sample of the first member (a round starts there: positions
-                        // are given in arrival order) once the asset has enough members; created at
-                        // another member, its rounds would pair values of different rows.
-                        if assetDetectors[m.asset] == nil, m.position == 0,
-                           assets.memberCount(of: m.asset) >= configuration.minimumAssetMembers,
-                           let s = assetSettings[slot] {
-                            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: s,
-                                                                    dimension: assets.memberCount(of: m.asset))
-                        }
-                        if assetDetectors[m.asset] != nil {
-                            assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp,
-                                                            value: sample.value, score: { _, _ in }, emit: emit)
-                        }
+                        // An alert event changed the sensor's (or its asset's) state: ingest
+                        // never evicts a sensor with a raised alert.
+                        raisedFlags[Int(sample.sensor)].store(shard.chains[slot].isRaised ? 1 : 0, ordering: .relaxed)
                     }
                 }
             }
@@ -935,7 +893,7 @@ public final class Pipeline: @unchecked Sendable {
                 if waiting != nil || !commands.isEmpty { applyRetirements() }
             }
             // A checkpoint is captured between batches, a slice at a time.
-            let captured = captureSlice(w, &capture, states: states, assetDetectors: assetDetectors, emitted: emitted)
+            let captured = captureSlice(w, &capture, states: shard.chains, assetDetectors: shard.assetDetectors, emitted: emitted)
             if count > 0 || captured {
                 backoff.reset()
                 idle = 0
@@ -959,7 +917,7 @@ public final class Pipeline: @unchecked Sendable {
         counters.set(1 + n + w, emitted)
         // Hand the state over for `snapshot()` (read after `join()`). A capture in progress is
         // dropped: the stopped state is written whole after the join.
-        slots[w].final = WorkerState(states: states, assetDetectors: assetDetectors)
+        slots[w].final = WorkerState(states: shard.chains, assetDetectors: shard.assetDetectors)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
         alertBell.ring()  // the publisher may be waiting for the last worker to finish
     }

@@ -54,32 +54,35 @@ public struct Evaluator: Sendable {
         let names = fixture.sensors
         let ids = names.map { registry.intern($0)! }
         let resolved = names.map(settings)
-        var detectors = zip(ids, resolved).map { SensorDetectors(sensor: $0, settings: $1, synchronousTraining: true) }
-        // Asset membership in column order, as the daemon's ingest assigns it in arrival order.
-        var membership = [(asset: UInt32, position: Int)?](repeating: nil, count: sensorCount)
+        // Asset membership in column order, as the daemon's ingest assigns it in arrival order,
+        // and the daemon's worker state: one `DetectorShard` holds every column's chain and the
+        // assets' detectors (created at a sample of an asset's first member, with the models its
+        // settings resolve).
         var memberCount: [UInt32: Int] = [:]
         var lastMember: [UInt32: Int] = [:]
-        var assetNames: [UInt32: String] = [:]
+        var assetModels: [UInt32: AssetDetector.Settings] = [:]
+        var shard = DetectorShard(minimumAssetMembers: minimumAssetMembers, synchronousTraining: true)
+        var memberships: [DetectorShard.Membership?] = Array(repeating: nil, count: sensorCount)
         if let assetOf {
             for k in 0..<sensorCount {
                 guard let name = assetOf(names[k]), let asset = registry.intern(name) else { continue }
-                membership[k] = (asset, memberCount[asset, default: 0])
+                memberships[k] = DetectorShard.Membership(asset: asset, position: memberCount[asset, default: 0])
                 memberCount[asset, default: 0] += 1
                 lastMember[asset] = k
-                assetNames[asset] = name
+                if assetModels[asset] == nil {
+                    assetModels[asset] = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(name))
+                }
             }
         }
-        // The asset's models as its first member's settings resolve them (as the daemon's worker
-        // does with the member whose sample comes first).
-        var assetDetectors: [UInt32: AssetDetector] = [:]
         for k in 0..<sensorCount {
-            guard let m = membership[k], assetDetectors[m.asset] == nil, memberCount[m.asset]! >= minimumAssetMembers else { continue }
-            let models = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(assetNames[m.asset]!))
-            if !models.isEmpty {
-                assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: memberCount[m.asset]!,
-                                                        synchronousTraining: true)
+            precondition(ids[k] == UInt32(k), "columns are interned first, in order")
+            let models = memberships[k].map { m in
+                AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(registry.name(of: m.asset)))
             }
+            shard.add(SensorDetectors(sensor: ids[k], settings: resolved[k], synchronousTraining: true),
+                      membership: memberships[k], assetModels: models.flatMap { $0.isEmpty ? nil : $0 })
         }
+        let members: (UInt32) -> Int = { memberCount[$0] ?? 0 }
         let kinds = DetectorKind.allCases
         var columnOf = [[Int]](repeating: [Int](repeating: -1, count: kinds.count), count: sensorCount)
         var columns: [FixtureRun.ScoreColumn] = []
@@ -110,18 +113,13 @@ public struct Evaluator: Sendable {
                     let key = AlarmKey(sensor: column, detector: event.detector, raisedAt: event.raisedAt)
                     if event.event == .raised { raised.insert(key) } else { raised.remove(key) }
                 }
-                detectors[k].process(Sample(sensor: ids[k], timestamp: ts, value: v), scores: { kind, score in
-                    record(k, kind, score, threshold: Self.threshold(of: kind, in: resolved[k]))
-                }, emit: { alert(k, $0) })
-                // The asset's multivariate detector; its scores and alerts are shown on the asset's
-                // last column (the sensor that completes a round in a wide file).
-                if let m = membership[k], assetDetectors[m.asset] != nil {
-                    let column = lastMember[m.asset]!
-                    let models = assetDetectors[m.asset]!.settings
-                    assetDetectors[m.asset]!.update(position: m.position, timestamp: ts, value: v,
-                                                    score: { record(column, $0, $1, threshold: models.threshold(of: $0)) },
-                                                    emit: { alert(column, $0) })
-                }
+                // An asset's scores and alerts are shown on its last column (the sensor that
+                // completes a round in a wide file).
+                func column(_ index: UInt32) -> Int { Int(index) < sensorCount ? Int(index) : lastMember[index]! }
+                shard.process(Sample(sensor: ids[k], timestamp: ts, value: v), slot: k, memberCount: members, scores: { index, kind, score in
+                    let threshold = Int(index) < sensorCount ? Self.threshold(of: kind, in: resolved[k]) : assetModels[index]!.threshold(of: kind)
+                    record(column(index), kind, score, threshold: threshold)
+                }, emit: { alert(column($0.sensor), $0) })
             }
             alerting[row] = !raised.isEmpty
             if row & 4095 == 4095 { progress(pending); pending = 0 }

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+import VigilCore
+
+/// The detector state one thread owns for a set of sensors and their assets, and the one way a
+/// sample runs through it: the sensor's chain (`SensorDetectors`), then, for an asset's member,
+/// the asset's models (`AssetDetector`). `vigild`'s workers and `vigil eval` both process their
+/// samples through it, so an asset is created, fed and explained the same way in both.
+///
+/// An asset's detector is created at a sample of its first member (position 0, where a round
+/// starts: positions are given in arrival order) once the asset has `minimumAssetMembers`
+/// members; created at another member, its rounds would pair values of different rows. Its models
+/// are the ones its first member's settings resolve (`assetModels` of that member's slot).
+///
+/// Threading: a value owned by one thread. `process` neither locks nor allocates (beyond a new
+/// asset's models, once); the member count it is given is read lock-free by the caller.
+public struct DetectorShard: Sendable {
+    /// A sensor's place in an asset: the asset's index (its alerts carry it) and the member's
+    /// position in the asset's vector.
+    public struct Membership: Sendable, Equatable {
+        public var asset: UInt32
+        public var position: Int
+
+        public init(asset: UInt32, position: Int) {
+            self.asset = asset
+            self.position = position
+        }
+    }
+
+    /// Members an asset needs before its multivariate detectors run (config `grouping.min_members`).
+    public let minimumAssetMembers: Int
+    /// Whether new asset detectors train their isolation forest on the calling thread (offline
+    /// evaluation) rather than in the background.
+    public let synchronousTraining: Bool
+
+    /// The chains, by slot.
+    public private(set) var chains: [SensorDetectors] = []
+    /// The asset detectors, by asset index.
+    public private(set) var assetDetectors: [UInt32: AssetDetector] = [:]
+    /// Slot by sensor index (-1: none).
+    private var slotOf: [Int32] = []
+    /// Per slot: the sensor's asset membership.
+    private var memberships: [Membership?] = []
+    /// Per slot of an asset member: the asset's models as this member's settings resolve them.
+    private var assetModels: [AssetDetector.Settings?] = []
+
+    public init(minimumAssetMembers: Int = 2, synchronousTraining: Bool = false) {
+        precondition(minimumAssetMembers >= 1)
+        self.minimumAssetMembers = minimumAssetMembers
+        self.synchronousTraining = synchronousTraining
+    }
+
+    /// Chains held.
+    public var count: Int { chains.count }
+
+    /// The slot of `sensor`'s chain, nil when the shard has none.
+    @inline(__always)
+    public func slot(of sensor: UInt32) -> Int? {
+        let s = Int(sensor)
+        guard s < slotOf.count else { return nil }
+        let k = Int(slotOf[s])
+        return k >= 0 ? k : nil
+    }
+
+    /// The asset membership of the chain at `slot`.
+    public func membership(at slot: Int) -> Membership? { memberships[slot] }
+
+    /// Adds `chain` (a sensor the shard has no chain for yet) with its asset membership and the
+    /// asset's models as its settings resolve them; returns its slot.
+    @discardableResult
+    public mutating func add(_ chain: SensorDetectors, membership: Membership?, assetModels models: AssetDetector.Settings?) -> Int {
+        let sensor = Int(chain.sensor)
+        if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
+        precondition(slotOf[sensor] < 0, "sensor \(sensor) is in the shard already")
+        slotOf[sensor] = Int32(chains.count)
+        chains.append(chain)
+        memberships.append(membership)
+        assetModels.append(membership == nil ? nil : models)
+        return chains.count - 1
+    }
+
+    /// Adopts restored asset detectors (before the first sample).
+    public mutating func adopt(_ detectors: [UInt32: AssetDetector]) {
+        for (asset, detector) in detectors { assetDetectors[asset] = detector }
+    }
+
+    /// Runs `sample` through the chain at `slot`, then, for an asset's member, through the
+    /// asset's models. `memberCount` gives an asset's current member count.
+    @inline(__always)
+    public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int, emit: (AlertEvent) -> Void) {
+        chains[slot].process(sample, emit: emit)
+        if let m = memberships[slot] { feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit) }
+    }
+
+    /// The same, reporting every score: `scores(index, kind, score)` with the sensor's index for
+    /// its chain's detectors and the asset's index for the asset's models.
+    public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int,
+                                 scores: (UInt32, DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
+        let sensor = sample.sensor
+        chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
+        if let m = memberships[slot] {
+            feedAsset(m, slot: slot, sample, memberCount, score: { scores(m.asset, $0, $1) }, emit: emit)
+        }
+    }
+
+    @inline(__always)
+    private mutating func feedAsset(_ m: Membership, slot: Int, _ sample: Sample, _ memberCount: (UInt32) -> Int,
+                                    score: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
+        if assetDetectors[m.asset] == nil {
+            guard m.position == 0, let models = assetModels[slot] else { return }
+            let members = memberCount(m.asset)
+            guard members >= minimumAssetMembers else { return }
+            assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: members,
+                                                    synchronousTraining: synchronousTraining)
+        }
+        assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp, value: sample.value,
+                                        score: score, emit: emit)
+    }
+
+    /// New settings for the chain at `slot` (a reload): `chain` replaces it when given, `models`
+    /// are the asset's models as the new settings resolve them. An asset whose models changed is
+    /// removed (rebuilt at its next round) and returned, so the caller can close its alerts.
+    public mutating func update(slot: Int, chain: SensorDetectors?, assetModels models: AssetDetector.Settings?) -> AssetDetector? {
+        if let chain { chains[slot] = chain }
+        guard let m = memberships[slot] else { return nil }
+        assetModels[slot] = models
+        guard let d = assetDetectors[m.asset], d.settings != models else { return nil }
+        assetDetectors[m.asset] = nil
+        return d
+    }
+
+    /// Drops the chain of `sensor` (an evicted sensor); the last chain takes its slot. Returns
+    /// false when the shard has none.
+    @discardableResult
+    public mutating func remove(sensor: UInt32) -> Bool {
+        guard let slot = slot(of: sensor) else { return false }
+        let last = chains.count - 1
+        if slot != last {
+            chains.swapAt(slot, last)
+            memberships.swapAt(slot, last)
+            assetModels.swapAt(slot, last)
+            slotOf[Int(chains[slot].sensor)] = Int32(slot)
+        }
+        chains.removeLast()
+        memberships.removeLast()
+        assetModels.removeLast()
+        slotOf[Int(sensor)] = -1
+        return true
+    }
+}
