@@ -22,7 +22,9 @@ private func makePipeline(workers: Int, ring: Int = 4096, settings s: @escaping 
 
 /// Collects the chunks of `request` from every worker until each has sent its last one, framing
 /// them into a snapshot file as the checkpointer does (without its alert wait).
-private func collect(_ p: Pipeline, _ request: CheckpointRequest, seconds: Double = 30) -> (bytes: [UInt8], last: [CheckpointChunk])? {
+/// `seconds` only guards against a hang: under Thread Sanitizer a worker that is fed without pause
+/// takes tens of seconds to capture 2,000 sensors a millisecond slice at a time.
+private func collect(_ p: Pipeline, _ request: CheckpointRequest, seconds: Double = 120) -> (bytes: [UInt8], last: [CheckpointChunk])? {
     var assembler = DetectorSnapshotAssembler()
     var bytes = assembler.header()
     var last = [CheckpointChunk?](repeating: nil, count: p.configuration.workers)
