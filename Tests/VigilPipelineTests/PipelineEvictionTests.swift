@@ -55,8 +55,9 @@ struct PipelineEvictionTests {
         let released = reclaim(p, expecting: 1) { _ in }
         #expect(released == [a])
         #expect(p.sensorsEvicted == 1 && p.retirementsInFlight == 0)
-        // Every sample queued before the retirement was processed first.
-        #expect(p.samplesProcessed == 100)
+        // Every sample queued for the retired sensor's worker before the retirement was processed
+        // first: with one worker all 100; with two, a's 50 (b's worker may still be catching up).
+        #expect(p.samplesProcessed >= (workers == 1 ? 100 : 50))
         // The slot goes to the next new sensor, which has no state: it warms up again (a spike
         // during its warm-up raises nothing), while b, warm, raises at once.
         let c = p.registry.intern("c")!
