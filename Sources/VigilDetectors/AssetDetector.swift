@@ -101,8 +101,12 @@ public struct AssetDetector: Sendable {
             forest = StreamingIsolationForest(configuration: configuration, dimension: dimension,
                                               synchronousTraining: synchronousTraining)
         }
+        // Too wide for the monitor at this dimension (more variables than it takes, even without
+        // lags): no PCA model, rather than one of the old dimension.
         if let configuration = settings.pca?.configuration, PCAMonitor.lags(for: configuration, dimension: dimension) != nil {
             pca = PCAMonitor(configuration: configuration, dimension: dimension)
+        } else {
+            pca = nil
         }
     }
 

@@ -72,4 +72,24 @@ struct AssetDetectorTests {
         asset.update(position: 2, timestamp: 1, value: 1, score: { _, _ in }, emit: { _ in })
         #expect(asset.dimension == 3)
     }
+
+    @Test("an asset that grows wider than the PCA monitor takes drops its monitor instead of feeding it rounds of another width")
+    func growsPastThePCAWidth() throws {
+        var asset = AssetDetector(asset: 3, settings: .init(pca: DetectorSection(PCAConfiguration(), alerts: AlertPolicy(threshold: 1, criticalThreshold: 3))),
+                                  dimension: 2, synchronousTraining: true)
+        #expect(asset.pcaMonitor != nil)
+        // 300 members (a gateway naming 300 sensors under one parent): wider than any lag count fits.
+        for round in 0..<3 {
+            for position in 0..<300 {
+                asset.update(position: position, timestamp: Int64(round), value: Double(position % 7), score: { _, _ in }, emit: { _ in })
+            }
+        }
+        #expect(asset.dimension == 300)
+        #expect(asset.pcaMonitor == nil)
+        var w = SnapshotWriter()
+        asset.write(to: &w)
+        var r = SnapshotReader(w.bytes)
+        let restored = try AssetDetector(asset: 3, settings: asset.settings, synchronousTraining: true, restoringFrom: &r)
+        #expect(restored.dimension == 300 && restored.pcaMonitor == nil)
+    }
 }
