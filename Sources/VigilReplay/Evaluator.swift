@@ -60,27 +60,24 @@ public struct Evaluator: Sendable {
         // settings resolve).
         var memberCount: [UInt32: Int] = [:]
         var lastMember: [UInt32: Int] = [:]
+        // Per asset: its models as its first member's settings resolve them (the ones the shard
+        // builds it with), for the thresholds of its score columns.
         var assetModels: [UInt32: AssetDetector.Settings] = [:]
         var shard = DetectorShard(minimumAssetMembers: minimumAssetMembers, synchronousTraining: true)
-        var memberships: [DetectorShard.Membership?] = Array(repeating: nil, count: sensorCount)
-        if let assetOf {
-            for k in 0..<sensorCount {
-                guard let name = assetOf(names[k]), let asset = registry.intern(name) else { continue }
-                memberships[k] = DetectorShard.Membership(asset: asset, position: memberCount[asset, default: 0])
-                memberCount[asset, default: 0] += 1
-                lastMember[asset] = k
-                if assetModels[asset] == nil {
-                    assetModels[asset] = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(name))
-                }
-            }
-        }
         for k in 0..<sensorCount {
             precondition(ids[k] == UInt32(k), "columns are interned first, in order")
-            let models = memberships[k].map { m in
-                AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(registry.name(of: m.asset)))
+            var membership: DetectorShard.Membership?
+            var models: AssetDetector.Settings?
+            if let name = assetOf?(names[k]), let asset = registry.intern(name) {
+                membership = DetectorShard.Membership(asset: asset, position: memberCount[asset, default: 0])
+                memberCount[asset, default: 0] += 1
+                lastMember[asset] = k
+                let m = AssetDetector.Settings(member: resolved[k], pca: pcaSettings?(name))
+                if assetModels[asset] == nil { assetModels[asset] = m }
+                models = m.isEmpty ? nil : m
             }
             shard.add(SensorDetectors(sensor: ids[k], settings: resolved[k], synchronousTraining: true),
-                      membership: memberships[k], assetModels: models.flatMap { $0.isEmpty ? nil : $0 })
+                      membership: membership, assetModels: models)
         }
         let members: (UInt32) -> Int = { memberCount[$0] ?? 0 }
         let kinds = DetectorKind.allCases
