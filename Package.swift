@@ -33,9 +33,15 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats",
+                       providers: [.apt(["libnats-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
         .target(name: "CVigilOS"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "FFT", dependencies: ["CFFTW"]),
+        .target(name: "NATS", dependencies: ["CNATS"]),
+        .target(name: "MQTT", dependencies: ["CMosquitto"]),
 
         // Pure Swift building blocks.
         .target(name: "RingBuffer"),
