@@ -56,6 +56,7 @@ let package = Package(
         .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors", "VigilConfig"]),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
+            "NATS", "MQTT", "CVigilOS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilTestKit", dependencies: ["VigilCore"]),

@@ -49,9 +49,10 @@ public final class JetStream: @unchecked Sendable {
 
     /// Creates a file-backed stream (`js_AddStream`): `subjects`, `replicas` copies, JetStream's
     /// de-duplication of `Nats-Msg-Id` within `duplicateWindowNanoseconds`, messages kept for
-    /// `maxAgeNanoseconds` (0: for ever).
+    /// `maxAgeNanoseconds` (0: for ever); with `workQueue`, a message is deleted once acknowledged.
     public func addStream(name: String, subjects: [String], description: String, replicas: Int,
-                          duplicateWindowNanoseconds: Int64, maxAgeNanoseconds: Int64 = 0) throws(NATSError) {
+                          duplicateWindowNanoseconds: Int64, maxAgeNanoseconds: Int64 = 0,
+                          workQueue: Bool = false) throws(NATSError) {
         var cfg = jsStreamConfig()
         try natsCall("jsStreamConfig_Init") { jsStreamConfig_Init(&cfg) }
         let cName = strdup(name), cDescription = strdup(description)
@@ -62,6 +63,8 @@ public final class JetStream: @unchecked Sendable {
         cfg.Replicas = Int64(replicas)
         cfg.Duplicates = duplicateWindowNanoseconds
         cfg.MaxAge = maxAgeNanoseconds
+        // A work queue deletes each message once acknowledged (one consumer per subject).
+        if workQueue { cfg.Retention = js_WorkQueuePolicy }
         try withCStrings(subjects) { list throws(NATSError) in
             cfg.Subjects = list
             cfg.SubjectsLen = Int32(subjects.count)
