@@ -68,7 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ", "CVigilOS",
+            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ", "CVigilOS", "NATS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

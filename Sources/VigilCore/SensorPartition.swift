@@ -46,6 +46,17 @@ public enum SensorPartition {
         return s.withUTF8 { of(UnsafeRawBufferPointer($0), partitions: partitions) }
     }
 
+    /// The description vigild gives the sample stream it creates; it records the partition count,
+    /// so a publisher finds it without being told.
+    public static func streamDescription(partitions: Int) -> String { "vigil samples: \(partitions) partitions" }
+
+    /// The partition count a sample stream's description records (nil: not one vigild made).
+    public static func partitions(fromStreamDescription text: String) -> Int? {
+        let prefix = "vigil samples: "
+        guard text.hasPrefix(prefix) else { return nil }
+        return Int(text.dropFirst(prefix.count).prefix { $0.isNumber })
+    }
+
     /// The subject samples of `partition` are published on.
     public static func subject(stream: String, partition: Int) -> String { "\(stream).\(partition)" }
 }

@@ -78,22 +78,16 @@ final class NATSCluster: @unchecked Sendable {
     }
 
     private func ensureSampleStream(_ js: JetStream) throws {
-        let description = "vigil samples: \(settings.partitions) partitions"
+        let description = SensorPartition.streamDescription(partitions: settings.partitions)
         guard let info = try js.streamInfo(settings.ingestStream) else {
             try js.addStream(name: settings.ingestStream, subjects: ["\(settings.ingestStream).*"], description: description,
                              replicas: settings.replicas, duplicateWindowNanoseconds: Self.sampleDuplicateWindow, workQueue: true)
             logger.notice("created the JetStream sample stream \(settings.ingestStream) with \(settings.partitions) partitions (\(settings.replicas) replicas)")
             return
         }
-        if let existing = Self.partitions(fromDescription: info.description), existing != settings.partitions {
+        if let existing = SensorPartition.partitions(fromStreamDescription: info.description), existing != settings.partitions {
             throw Daemon.StartError(description: "nats: the stream \(settings.ingestStream) has \(existing) partitions, nats.partitions says \(settings.partitions): the partition count is fixed when the stream is created (use another ingest_stream, or delete the stream)")
         }
-    }
-
-    /// The partition count a sample stream's description records (`vigil samples: 8 partitions`).
-    static func partitions(fromDescription text: String) -> Int? {
-        guard text.hasPrefix("vigil samples: ") else { return nil }
-        return Int(text.dropFirst("vigil samples: ".count).prefix { $0.isNumber })
     }
 
     func close() {
