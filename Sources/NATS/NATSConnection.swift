@@ -42,6 +42,9 @@ public final class NATSConnection: @unchecked Sendable {
         natsConnection_Close(handle)
     }
 
+    /// Whether the connection is up now (`natsConnection_Status`): false while reconnecting.
+    public var isConnected: Bool { natsConnection_Status(handle) == NATS_CONN_STATUS_CONNECTED }
+
     /// The URL of the server currently connected to ("" while reconnecting).
     public var connectedURL: String {
         var buffer = [CChar](repeating: 0, count: 256)

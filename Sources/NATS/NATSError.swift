@@ -26,7 +26,8 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
     /// The calling thread's last libnats error for `operation` (libnats keeps it per thread).
     static func last(_ operation: String, _ status: natsStatus, _ code: jsErrCode = jsErrCode(rawValue: 0)) -> NATSError {
         var s = status
-        let text = nats_GetLastError(&s).map { String(cString: $0) } ?? String(cString: natsStatus_GetText(status))
+        var text = nats_GetLastError(&s).map { String(cString: $0) } ?? ""
+        if text.isEmpty { text = String(cString: natsStatus_GetText(status)) }
         return NATSError(operation: operation, status: Int32(bitPattern: status.rawValue), jetStreamCode: Int(code.rawValue), message: text)
     }
 

@@ -91,9 +91,11 @@ final class PartitionLeases: Stage, @unchecked Sendable {
     func join() {
         thread?.join()
         thread = nil
-        if !isLost {
+        if !isLost, cluster.connection?.isConnected == true {
             for p in revisions.keys.sorted() { try? store.delete(Self.key(p)) }
             logger.info("released the partition leases of share \(cluster.shareKey)")
+        } else if !isLost {
+            logger.warning("the NATS cluster is unreachable: the partition leases of share \(cluster.shareKey) expire after nats.lease_ttl \(cluster.settings.leaseTTL) instead of being released")
         }
     }
 
@@ -112,7 +114,7 @@ final class PartitionLeases: Stage, @unchecked Sendable {
 
     private func renew() {
         guard !isLost else { return }
-        for p in revisions.keys.sorted() {
+        for p in revisions.keys.sorted() where !stopping.load(ordering: .acquiring) {
             do {
                 if let rev = try store.update(Self.key(p), value, revision: revisions[p]!) {
                     revisions[p] = rev
