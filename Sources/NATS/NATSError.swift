@@ -44,7 +44,10 @@ public struct NATSError: Error, CustomStringConvertible, Sendable {
     }
     /// A conditional write lost: the key or subject was not at the expected revision
     /// (`JSStreamWrongLastSequenceErr`), e.g. a key-value `create` of a key that exists.
-    public var isWrongLastSequence: Bool { jetStreamCode == Int(JSStreamWrongLastSequenceErr.rawValue) }
+    /// (libnats' key-value calls report it only in their text.)
+    public var isWrongLastSequence: Bool {
+        jetStreamCode == Int(JSStreamWrongLastSequenceErr.rawValue) || message.contains("wrong last sequence")
+    }
 }
 
 /// Runs a libnats call returning `natsStatus`; throws its error unless `NATS_OK`. The one place

@@ -188,12 +188,10 @@ public final class Daemon: @unchecked Sendable {
             try metricsServer?.open()
             try ingest.bind(context: context)
         } catch let error as StartError {
-            context.shutdown()
-            natsCluster?.close()
+            abandonStart()
             throw error
         } catch {
-            context.shutdown()
-            natsCluster?.close()
+            abandonStart()
             throw StartError(description: "\(error)")
         }
         group.start()
@@ -215,6 +213,14 @@ public final class Daemon: @unchecked Sendable {
             logger.warning("security.curve: \(options.curve!.authorizedKeysFile) lists no key: every client is refused until keys are added (SIGHUP re-reads it)")
         }
         notifier.notify("READY=1\nSTATUS=running: ingest \(options.ingestEndpoints.joined(separator: ","))")
+    }
+
+    /// Undoes what a failed `start` began: the ZeroMQ context, the leases (released), NATS.
+    private func abandonStart() {
+        context.shutdown()
+        leases?.requestStop()
+        leases?.join()
+        natsCluster?.close()
     }
 
     /// Stops every stage in reverse start order (ingest drains its sockets, the workers their

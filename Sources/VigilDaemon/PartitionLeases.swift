@@ -78,13 +78,15 @@ final class PartitionLeases: Stage, @unchecked Sendable {
             }
             revisions = held
             logger.info("holding the partition leases of share \(cluster.shareKey)", metadata: ["owner": "\(cluster.ownerID)"])
+            // Renew from now on: restoring the state and binding the consumers may take longer
+            // than the TTL.
+            thread = StageThread(name: "vigil-leases") { [self] in self.run() }
             return
         }
     }
 
-    func start() {
-        thread = StageThread(name: "vigil-leases") { [self] in self.run() }
-    }
+    /// The renewals started in `acquire`; nothing more to start.
+    func start() {}
 
     func requestStop() { stopping.store(true, ordering: .releasing) }
 
