@@ -345,7 +345,7 @@ def main():
         # or, when it is older than that by more than ingest.reorder_window (5m), already by the
         # decoder as `late_sample`; either way it is not processed again.
         def dropped():
-            return sum((cluster.metrics(n) or {}).get(f'vigil_dropped_total{{reason="{r}"}}', 0) for n in "AB" for r in ("duplicate", "late_sample"))
+            return sum((cluster.metrics(n) or {}).get(f'vigil_dropped_samples_total{{reason="{r}"}}', 0) for n in "AB" for r in ("duplicate", "late_sample"))
         dup_before = dropped()
         cluster.replay(files1, "--batch", "100")
         check(wait(cluster.drained, 120, "phase 2 drained"), "redelivered messages acknowledged")
