@@ -10,10 +10,16 @@ import Glibc
 #endif
 
 /// The ingest thread's handling of JetStream sample messages (see `NATSSampleSource`): decode with
-/// the shared decoder, keep each sample only if it is newer than its sensor's last one from NATS
-/// (a redelivery is dropped as `duplicate`) and belongs to the message's partition (else
-/// `wrong_partition`), submit, and acknowledge each message once the pipeline fence taken after
-/// its submit is passed. Threading: the ingest thread only.
+/// the shared decoder, drop what was processed already (`duplicate`), keep samples of the
+/// message's partition only (else `wrong_partition`), submit, and acknowledge each message once
+/// the pipeline fence taken after its submit is passed.
+///
+/// Duplicates, two ways: a *redelivered* message (JetStream's delivery count above 1) whose
+/// stream sequence this daemon already submitted is dropped whole — its acknowledgement was lost
+/// or late; a redelivered message it never saw (a fetch answer lost with a server) is processed
+/// even though later messages were; and in a first delivery, a sample not newer than its sensor's
+/// last from NATS is dropped (a gateway that sent the same samples again in another message).
+/// Threading: the ingest thread only.
 struct NATSIngest {
     private let partitions: Int
     /// Index of each owned partition in the metrics' arrays.
@@ -26,12 +32,17 @@ struct NATSIngest {
     /// Submitted messages waiting for their fence, oldest first.
     private var pending: [(fence: ProcessingFence, messages: [NATSSampleSource.Delivery], samples: [Int])] = []
     private var lastAckError: UInt64 = 0
+    /// Per owned partition (by slot): stream sequences submitted, above a floor below which every
+    /// sequence counts as submitted (the set is halved from below when it grows past `remembered`).
+    private var submitted: [(floor: UInt64, set: Set<UInt64>)]
+    static let remembered = 65_536
 
     init(partitions: Int, owned: [Int]) {
         self.partitions = partitions
         var slot: [Int: Int] = [:]
         for (i, p) in owned.enumerated() { slot[p] = i }
         self.slot = slot
+        submitted = Array(repeating: (0, []), count: owned.count)
         scratch.reserveCapacity(8192)
     }
 
@@ -54,10 +65,21 @@ struct NATSIngest {
         var kept = [Int](repeating: 0, count: slot.count)
         scratch.removeAll(keepingCapacity: true)
         for d in deliveries {
-            if let meta = d.message.metadata, meta.deliveries > 1 { metrics.natsCounters.add(0, 1) }
+            let meta = d.message.metadata
+            let redelivered = (meta?.deliveries ?? 1) > 1
+            let s = slot[d.partition]
+            if redelivered { metrics.natsCounters.add(0, 1) }
             let before = scratch.count
             d.message.withPayload { payload in
                 _ = decoder.decode(topic: nil, payload: payload, now: now, into: &scratch)
+            }
+            if let meta, let s {
+                if redelivered, meta.streamSequence <= submitted[s].floor || submitted[s].set.contains(meta.streamSequence) {
+                    pipeline.drops.record(.duplicate, samples: scratch.count - before)
+                    scratch.removeLast(scratch.count - before)
+                    continue
+                }
+                remember(meta.streamSequence, slot: s)
             }
             // Filter this message's samples in place.
             var write = before
@@ -75,11 +97,11 @@ struct NATSIngest {
                     pipeline.drops.record(.wrongPartition)
                     continue
                 }
-                guard sample.timestamp > newest[i] else {
+                guard sample.timestamp > newest[i] || redelivered else {
                     pipeline.drops.record(.duplicate)
                     continue
                 }
-                newest[i] = sample.timestamp
+                newest[i] = max(newest[i], sample.timestamp)
                 sample.arrival = arrival
                 scratch[write] = sample
                 write += 1
@@ -94,6 +116,15 @@ struct NATSIngest {
         metrics.messagesReceived.add(0, UInt64(deliveries.count))
         pending.append((pipeline.fence(), deliveries, kept))
         return scratch.count
+    }
+
+    private mutating func remember(_ sequence: UInt64, slot s: Int) {
+        submitted[s].set.insert(sequence)
+        guard submitted[s].set.count > Self.remembered else { return }
+        let sorted = submitted[s].set.sorted()
+        let cut = sorted[sorted.count / 2]
+        submitted[s].floor = max(submitted[s].floor, cut)
+        submitted[s].set = Set(sorted[(sorted.count / 2 + 1)...])
     }
 
     /// Acknowledges every queued message whose fence is passed, oldest first. Returns how many.

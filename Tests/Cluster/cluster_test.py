@@ -166,8 +166,11 @@ cluster {{ name: vigiltest, listen: 127.0.0.1:{route}, routes: [{routes}] }}
       qos: 1
       client_id: vigild-{name}
 """
+        # The fixtures compress hours into seconds: a redelivery 4 s later is hours behind in sensor
+        # time, so the reorder window (which must exceed ack_wait in sensor time) is off here.
         text = f"""ingest:
   endpoints: [tcp://127.0.0.1:{ports['ingest']}]
+  reorder_window: 0
 {mqtt}publish: {{endpoint: "tcp://127.0.0.1:{ports['publish']}"}}
 history: {{endpoint: "tcp://127.0.0.1:{ports['history']}"}}
 metrics: {{listen: "127.0.0.1:{ports['metrics']}"}}
