@@ -3,22 +3,39 @@
 
 SWIFT        ?= swift
 NAB          ?= ../shared/datasets/nab
-APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev pkg-config curl
+APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev libnats-dev libmosquitto-dev pkg-config curl
+## Servers for make test-cluster (and mosquitto_pub for its MQTT check).
+CLUSTER_PACKAGES := nats-server mosquitto mosquitto-clients
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors clean
+.PHONY: all deps cluster-deps test-cluster build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors clean
 
 all: build
 
-## Install the system libraries (ZeroMQ, FFTW, SQLite) and pyzmq (for tests) when missing.
+## Install the system libraries (ZeroMQ, FFTW, SQLite, NATS, Mosquitto) and pyzmq (for tests) when missing.
 deps:
-	@if ! command -v curl >/dev/null || ! pkg-config --exists libzmq fftw3 sqlite3 2>/dev/null; then \
+	@if ! command -v curl >/dev/null || ! pkg-config --exists libzmq fftw3 sqlite3 libnats libmosquitto 2>/dev/null; then \
 	  echo "installing $(APT_PACKAGES)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 	@python3 -c 'import zmq' 2>/dev/null || python3 -m pip install -q pyzmq 2>/dev/null || \
 	  echo "note: pyzmq not installed; the pyzmq peer test will fail"
+
+## nats-server, mosquitto and mosquitto_pub for make test-cluster, installed when missing.
+cluster-deps: deps
+	@if ! command -v nats-server >/dev/null && [ ! -x /usr/sbin/nats-server ] || \
+	    ! command -v mosquitto_pub >/dev/null || { ! command -v mosquitto >/dev/null && [ ! -x /usr/sbin/mosquitto ]; }; then \
+	  echo "installing $(CLUSTER_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CLUSTER_PACKAGES); \
+	fi
+
+## Several vigild on a real three-node NATS JetStream cluster and a mosquitto broker on loopback:
+## exactly once per partition, redeliveries deduplicated, kill -9 of a daemon under load and its
+## standby's takeover, a NATS server killed (Tests/Cluster/cluster_test.py).
+test-cluster: cluster-deps
+	$(SWIFT) build
+	python3 Tests/Cluster/cluster_test.py --vigild .build/debug/vigild --vigil .build/debug/vigil
 
 build: deps
 	$(SWIFT) build

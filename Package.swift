@@ -33,9 +33,15 @@ let package = Package(
                        providers: [.apt(["libfftw3-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats",
+                       providers: [.apt(["libnats-dev"])]),
+        .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
         .target(name: "CVigilOS"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "FFT", dependencies: ["CFFTW"]),
+        .target(name: "NATS", dependencies: ["CNATS"]),
+        .target(name: "MQTT", dependencies: ["CMosquitto"]),
 
         // Pure Swift building blocks.
         .target(name: "RingBuffer"),
@@ -50,6 +56,7 @@ let package = Package(
         .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors", "VigilConfig"]),
         .target(name: "VigilDaemon", dependencies: [
             "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
+            "NATS", "MQTT", "CVigilOS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilTestKit", dependencies: ["VigilCore"]),
@@ -61,7 +68,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "vigil", dependencies: [
-            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ", "CVigilOS",
+            "VigilCore", "VigilConfig", "VigilReplay", "ZeroMQ", "CVigilOS", "NATS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

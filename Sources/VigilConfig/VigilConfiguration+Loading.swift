@@ -71,9 +71,13 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 /// Every key of the configuration file, by section: the reader accepts exactly these.
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                           "security", "detectors", "sensors", "assets", "grouping"]
+                           "security", "detectors", "sensors", "assets", "grouping", "nats"]
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout",
-                         "reorder_window", "max_future", "max_past"]
+                         "reorder_window", "max_future", "max_past", "mqtt"]
+    static let nats = ["servers", "ingest_stream", "partitions", "owned_partitions", "alert_stream", "replicas",
+                       "lease_ttl", "ack_wait"]
+    static let mqtt = ["url", "topics", "qos", "client_id", "username", "password", "tls"]
+    static let mqttTLS = ["ca_file", "cert_file", "key_file", "insecure"]
     static let subscription = ["endpoint", "mode", "topics", "server_key"]
     static let publish = ["endpoint", "send_hwm"]
     static let history = ["endpoint", "max_reply", "max_request_bytes"]
@@ -97,9 +101,11 @@ enum ConfigKeys {
             ("state", state), ("pipeline", pipeline), ("limits", limits), ("logging", logging),
             ("grouping", grouping),
         ]
-        // `security` is absent by default: the shipped file shows it commented out.
-        var paths = topLevel.filter { $0 != "security" }
+        // `security` and `nats` are absent by default: the shipped file shows them commented out;
+        // so is `ingest.mqtt`.
+        var paths = topLevel.filter { $0 != "security" && $0 != "nats" }
         for (section, keys) in sections { paths += keys.map { "\(section).\($0)" } }
+        paths.removeAll { $0 == "ingest.mqtt" }
         for section in SectionKey.allCases {
             paths.append("detectors.\(section.rawValue)")
             // Keys without a default of their own (a section's raise_after: unset means `alerts`) left out.
@@ -175,6 +181,7 @@ extension ConfigReader {
             case "sensors": c.sensors = readSensors(e, defaults: c.detectors)
             case "assets": c.assets = readAssets(e, defaults: c.detectors)
             case "grouping": readGrouping(e, into: &c.grouping)
+            case "nats": c.nats = readNATS(e)
             default: break
             }
         }
@@ -230,6 +237,10 @@ extension ConfigReader {
                 if let v = duration(e.value, e.path) { ingest.maxFuture = v }
             case "max_past":
                 if let v = duration(e.value, e.path) { ingest.maxPast = v }
+            case "mqtt":
+                let before = problems.count
+                ingest.mqtt = items(of: e.value, e.path).compactMap { readMQTT($0.node, $0.path) }
+                if problems.count != before { ingestListFailed = true }
             default: break
             }
         }
@@ -309,9 +320,9 @@ extension ConfigReader {
 
     /// At least one ingest socket; no endpoint used twice by ingest, nor bound twice overall.
     private mutating func checkEndpoints(of c: VigilConfiguration, _ locations: [String: SourceLocation]) {
-        if c.ingest.endpoints.isEmpty && c.ingest.subscribe.isEmpty && !ingestListFailed {
+        if c.ingest.endpoints.isEmpty && c.ingest.subscribe.isEmpty && c.ingest.mqtt.isEmpty && c.nats == nil && !ingestListFailed {
             let at = locations["ingest.endpoints"] ?? SourceLocation(line: 0, column: 0, keyPath: "ingest.endpoints")
-            report(.invalidValue, at: at, "at least one ingest endpoint is needed (ingest.endpoints or ingest.subscribe)")
+            report(.invalidValue, at: at, "at least one ingest endpoint is needed (ingest.endpoints, ingest.subscribe, ingest.mqtt or nats)")
         }
         struct Use {
             var endpoint: String

@@ -37,13 +37,16 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var assets: [Asset]
     /// How sensors that no `assets` entry names form assets (`grouping`).
     public var grouping: Grouping
+    /// NATS JetStream partitions, alert stream and checkpoints (`nats`); nil: ZeroMQ only.
+    public var nats: NATS?
 
     /// The built-in defaults (or any part replaced).
     public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),
                 metrics: Metrics = .init(), state: State = .init(), pipeline: Pipeline = .init(),
                 limits: Limits = .init(), logging: Logging = .init(), security: Security = .init(),
                 detectors: Detectors = .init(), sensors: [SensorOverride] = [], assets: [Asset] = [],
-                grouping: Grouping = .init()) {
+                grouping: Grouping = .init(), nats: NATS? = nil) {
+        self.nats = nats
         self.ingest = ingest
         self.publish = publish
         self.history = history
@@ -84,6 +87,8 @@ extension VigilConfiguration {
         /// A timestamp more than this behind the daemon's clock is dropped as `past_timestamp`
         /// (`max_past`); `.zero` (the default) turns the check off, as replays send old timestamps.
         public var maxPast: Duration
+        /// MQTT brokers to subscribe to (`mqtt`).
+        public var mqtt: [MQTT] = []
 
         /// The defaults: one PULL socket on `tcp://127.0.0.1:7001`, a 5 s drain, a 5 minute reorder
         /// window, at most 1 hour into the future, no limit into the past.

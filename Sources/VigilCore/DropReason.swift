@@ -39,6 +39,12 @@ public enum DropReason: String, Sendable, CaseIterable {
     case pastTimestamp = "past_timestamp"
     /// A sensor id (in the payload or the topic frame) that is not valid UTF-8.
     case invalidSensorID = "invalid_sensor_id"
+    /// A sample from NATS JetStream whose timestamp is not newer than the last one its sensor had
+    /// from there: a redelivery of a message already processed (one sample dropped).
+    case duplicate = "duplicate"
+    /// A sample from NATS JetStream of a sensor whose partition (`SensorPartition`) is not the
+    /// partition its message came from: a gateway that partitions differently (one sample).
+    case wrongPartition = "wrong_partition"
 }
 
 /// Counts drops by reason, in *samples* for per-sample reasons and in *messages* for the others.
@@ -92,6 +98,8 @@ extension DropReason {
         case .futureTimestamp: 14
         case .pastTimestamp: 15
         case .invalidSensorID: 16
+        case .duplicate: 17
+        case .wrongPartition: 18
         }
     }
 }

@@ -46,6 +46,10 @@ final class AlertPublisher: Stage, @unchecked Sendable {
     private let auth: CurveAuthenticator?
     private var socket: ZMQSocket?
     private var journal: Journal?
+    /// The JetStream alert stream (config `nats`): every event is stored there after the journal
+    /// and before the pipeline hears it is journaled, so a JetStream sample message is
+    /// acknowledged only once its alerts are in the stream.
+    var alertStream: AlertStreamSink?
     private var thread: StageThread?
     private var seq: UInt64 = 0
     /// Monotonic nanoseconds at which shutdown began (the give-up clock), 0 while running.
@@ -193,6 +197,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                 sleepChecked(milliseconds: delay)
                 continue
             }
+            if let alertStream { storeInAlertStream(batch.map { ($0.record, $0.json) }, alertStream) }
             pipeline.alertsJournaled(throughSeq: batch.last!.record.seq)
             if failures > 0 {
                 logger.notice("journal writable again after \(failures) failed tries; publishing the \(batch.count) held alerts")
@@ -220,6 +225,39 @@ final class AlertPublisher: Stage, @unchecked Sendable {
             logger.critical("\(abandoned) alerts were lost to the unwritable journal (neither journaled nor published)")
         }
         socket.close()
+    }
+
+    /// Stores a journaled batch in the alert stream, retrying each event (with the same
+    /// `Nats-Msg-Id`, so a retry is stored once) until JetStream takes it. Only when stopping,
+    /// after `stopGiveUpSeconds` of failures, does it give up on the rest (one critical line: the
+    /// journal has them, the alert stream does not).
+    private func storeInAlertStream(_ events: [(AlertRecord, String)], _ sink: AlertStreamSink) {
+        var failures = 0
+        var i = 0
+        while i < events.count {
+            heartbeat.beat()
+            do {
+                if try sink.publish(events[i].0, json: events[i].1) { metrics.natsCounters.add(2, 1) }
+                metrics.natsCounters.add(1, 1)
+                i += 1
+                if failures > 0 {
+                    logger.notice("alert stream writable again after \(failures) failed tries")
+                    failures = 0
+                }
+            } catch {
+                failures += 1
+                metrics.natsCounters.add(3, 1)
+                if failures == 1 || failures % 20 == 0 {
+                    logger.error("cannot store alert seq \(events[i].0.seq) in the alert stream \(sink.stream): \(error); retrying (JetStream sample messages stay unacknowledged meanwhile)")
+                }
+                let stopAt = stopRequestedAt.load(ordering: .relaxed)
+                if stopAt != 0, Double(Clock.monotonicNanoseconds() - stopAt) / 1e9 >= stopGiveUpSeconds {
+                    logger.critical("stopping with an unreachable alert stream: \(events.count - i) journaled alerts (seq \(events[i].0.seq)…) are not in \(sink.stream)")
+                    return
+                }
+                sleepChecked(milliseconds: min(retryMaximumMilliseconds, retryFirstMilliseconds << min(failures - 1, 16)))
+            }
+        }
     }
 
     /// Sleeps up to `milliseconds` in 50 ms slices, returning early once stopping began (so the

@@ -44,6 +44,9 @@ final class Checkpointer: Stage, @unchecked Sendable {
     var captureTimeout: Duration = .seconds(120)
     /// How long a captured checkpoint may wait for its alerts to be journaled.
     var journalTimeout: Duration = .seconds(30)
+    /// A second home for each committed checkpoint (JetStream key-value with `nats`), handed the
+    /// file and the alert stream sequence read when the checkpoint began. Set before `start`.
+    var replica: NATSCheckpointStore?
 
     init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, logger: Logger, path: String) {
         self.options = options
@@ -110,6 +113,8 @@ final class Checkpointer: Stage, @unchecked Sendable {
             return
         }
         let request = pipeline.requestCheckpoint()
+        // After the covered seq: every alert up to it is in the alert stream at or below this.
+        let alertStreamMark = replica?.alertStreamMark() ?? 0
         var assembler = DetectorSnapshotAssembler()
         var last = [CheckpointChunk?](repeating: nil, count: workers)
         func giveUp(_ why: String) {
@@ -177,6 +182,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             giveUp("checkpoint \(request.generation) not written: \(error); the previous checkpoint stays")
             return
         }
+        replica?.upload(path: path, alertStreamMark: alertStreamMark)
         let chunks = last.map { $0! }
         let took = Clock.monotonicNanoseconds() &- started
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
@@ -292,6 +298,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             fail("cannot save detector state: \(error); the last checkpoint stays")
             return
         }
+        replica?.upload(path: path, alertStreamMark: replica?.alertStreamMark() ?? 0)
         let took = Clock.monotonicNanoseconds() &- started
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
         logger.info("saved detector state", metadata: [

@@ -88,11 +88,18 @@ extension Daemon {
         if unreadable > 0 {
             logger.warning("\(unreadable) of \(rows) journal rows after seq \(coveredSeq) are not alerts this build can read; they are left out of the reconcile")
         }
+        applyReconcile(latest, source: "the journal", after: coveredSeq, rows: rows, started: started)
+    }
+
+    /// Applies the last event of each alert state machine (`latest`, keyed by sensor and
+    /// detector, `seq` giving their order) to the restored state, and queues the clears no
+    /// detector can take over for the publisher (see `reconcileWithJournal`).
+    func applyReconcile(_ latest: [String: JournaledAlert], source: String, after: UInt64, rows: Int, started: UInt64) {
         guard !latest.isEmpty else { return }
         let summary = pipeline.reconcile(with: latest.values.sorted { $0.seq < $1.seq })
         publisher.preload(summary.closed)
-        logger.info("reconciled detector state with the journal", metadata: [
-            "after_seq": "\(coveredSeq)", "rows": "\(rows)", "alert_states": "\(latest.count)",
+        logger.info("reconciled detector state with \(source)", metadata: [
+            "after_seq": "\(after)", "rows": "\(rows)", "alert_states": "\(latest.count)",
             "taken_over": "\(summary.adopted)", "marked_cleared": "\(summary.cleared)",
             "kept_newer": "\(summary.keptNewer)", "fresh_chains": "\(summary.freshChains)",
             "closed": "\(summary.closed.count)", "ms": "\((monotonicNanoseconds() - started) / 1_000_000)",

@@ -2,6 +2,7 @@
 import FFT
 import Logging
 import Synchronization
+import VigilConfig
 import VigilCore
 import VigilDetectors
 import VigilPipeline
@@ -73,7 +74,13 @@ public final class Daemon: @unchecked Sendable {
     private var metricsServer: MetricsServer?
     private let checkpointer: Checkpointer
     private let group: StageGroup
-    private let notifier: SystemdNotifier
+    let notifier: SystemdNotifier
+    /// NATS JetStream (config `nats`): the cluster, the share's leases, the alert stream and the
+    /// checkpoints in JetStream; all nil without.
+    let natsCluster: NATSCluster?
+    let leases: PartitionLeases?
+    let alertSink: AlertStreamSink?
+    let checkpointStore: NATSCheckpointStore?
     private let watchdogInterval: UInt64?
     private let watchdog: StageWatchdog
     private var reportedStalls: Set<String> = []
@@ -84,7 +91,8 @@ public final class Daemon: @unchecked Sendable {
         self.logger = logger
         notifier = SystemdNotifier(environment: environment)
         context = try ZMQContext(ioThreads: 1)
-        let metrics = DaemonMetrics(authEndpoints: options.curve == nil ? [] : options.boundEndpoints)
+        let metrics = DaemonMetrics(authEndpoints: options.curve == nil ? [] : options.boundEndpoints,
+                                    natsPartitions: options.nats?.ownedPartitions.sorted() ?? [], mqtt: !options.mqtt.isEmpty)
         self.metrics = metrics
         if let curve = options.curve {
             auth = try CurveAuthenticator(curve: curve, metrics: metrics, logger: logger)
@@ -94,7 +102,17 @@ public final class Daemon: @unchecked Sendable {
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
                             settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings)
-        ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
+        // The JetStream context exists only after `joinCluster` connected: the sink, the checkpoint
+        // store and the sample source reach it through the cluster.
+        let cluster = options.nats.map { NATSCluster(settings: $0, stateDirectory: options.stateDirectory, logger: logger) }
+        let clusterLeases = cluster.map { PartitionLeases(cluster: $0, logger: logger) }
+        let sink = cluster.map { AlertStreamSink(cluster: $0) }
+        natsCluster = cluster
+        leases = clusterLeases
+        alertSink = sink
+        checkpointStore = cluster.map { NATSCheckpointStore(cluster: $0, sink: sink, logger: logger) }
+        ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger,
+                               nats: cluster.map { NATSSampleSource(cluster: $0, leases: clusterLeases, logger: logger) })
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
         history = HistoryServer(options: options, auth: auth, logger: logger)
         retention = options.journalRetention > .zero ? JournalRetention(options: options, metrics: metrics, logger: logger) : nil
@@ -120,6 +138,9 @@ public final class Daemon: @unchecked Sendable {
         }
         var stages: [any Stage] = []
         if let auth { stages.append(auth) }
+        // The leases are released last but for the ZAP handler: after the final checkpoint is in
+        // JetStream, so a standby that takes over resumes from it.
+        if let leases { stages.append(leases) }
         stages.append(history)
         if let retention { stages.append(retention) }
         if let metricsServer { stages.append(metricsServer) }
@@ -151,20 +172,26 @@ public final class Daemon: @unchecked Sendable {
             if access(wisdomPath, R_OK) == 0 {
                 do { try FFTWisdom.load(wisdomPath) } catch { logger.warning("\(error); planning afresh") }
             }
+            let alertStreamMark = try joinCluster()
             let restored = restoreDetectorState()
             try auth?.open(context: context)
-            try publisher.open(context: context, minimumSeq: restored?.journalSeq ?? 0)
+            // With NATS the checkpoint may come from another daemon, whose seqs are not this journal's.
+            try publisher.open(context: context, minimumSeq: natsCluster == nil ? restored?.journalSeq ?? 0 : 0)
             pipeline.setJournaledSeq(publisher.lastSeq)
-            reconcileWithJournal(after: restored?.coveredSeq ?? 0)
+            if natsCluster != nil {
+                reconcileWithAlertStream(after: restored == nil ? 0 : alertStreamMark)
+            } else {
+                reconcileWithJournal(after: restored?.coveredSeq ?? 0)
+            }
             try history.open(context: context)
             try retention?.open()
             try metricsServer?.open()
             try ingest.bind(context: context)
         } catch let error as StartError {
-            context.shutdown()
+            abandonStart()
             throw error
         } catch {
-            context.shutdown()
+            abandonStart()
             throw StartError(description: "\(error)")
         }
         group.start()
@@ -178,12 +205,22 @@ public final class Daemon: @unchecked Sendable {
             "workers": "\(options.pipeline.workers)",
             "checkpoint_interval": "\(options.checkpointInterval)",
             "next_seq": "\(publisher.lastSeq + 1)",
+            "nats": "\(natsCluster.map { "partitions \($0.shareKey) of \($0.settings.ingestStream) (\($0.settings.partitions)), alerts to \($0.settings.alertStream)" } ?? "off")",
+            "mqtt": "\(options.mqtt.map(\.url).joined(separator: ",").isEmpty ? "off" : options.mqtt.map(\.url).joined(separator: ","))",
             "curve": "\(auth.map { "on, public key \($0.publicKey), \(options.curve!.authorizedKeys.count) authorized keys" } ?? "off")",
         ])
         if let auth, auth.authorizedKeys.isEmpty {
             logger.warning("security.curve: \(options.curve!.authorizedKeysFile) lists no key: every client is refused until keys are added (SIGHUP re-reads it)")
         }
         notifier.notify("READY=1\nSTATUS=running: ingest \(options.ingestEndpoints.joined(separator: ","))")
+    }
+
+    /// Undoes what a failed `start` began: the ZeroMQ context, the leases (released), NATS.
+    private func abandonStart() {
+        context.shutdown()
+        leases?.requestStop()
+        leases?.join()
+        natsCluster?.close()
     }
 
     /// Stops every stage in reverse start order (ingest drains its sockets, the workers their
@@ -199,6 +236,7 @@ public final class Daemon: @unchecked Sendable {
             logger.debug("stopped \(stage) in \(took)")
         }
         context.shutdown()
+        natsCluster?.close()
         do {
             try FFTWisdom.save(wisdomPath)
             _ = chmod(wisdomPath, 0o640)

@@ -42,10 +42,43 @@ final class DaemonMetrics: Sendable {
     /// Client keys the ZAP handler admits now.
     let authorizedKeys = AtomicCounters(count: 1)
 
+    /// NATS: the owned partitions (labels), and per partition [2i] messages and [2i + 1] samples
+    /// acknowledged (processed, their alerts journaled and published) to JetStream.
+    let natsPartitions: [Int]
+    let natsAcked: AtomicCounters
+    /// NATS: [0] messages redelivered by JetStream, [1] alerts published to the alert stream,
+    /// [2] of them JetStream already had (duplicates), [3] failed alert publishes (retried).
+    let natsCounters = AtomicCounters(count: 4)
+    /// MQTT: [0] messages received (handed to the pipeline), [1] reconnections.
+    let mqttCounters = AtomicCounters(count: 2)
+    private let mqttEnabled: Bool
+
     /// Metrics with one `vigil_auth_failures_total` series per entry of `authEndpoints`.
-    init(authEndpoints: [String] = []) {
+    init(authEndpoints: [String] = [], natsPartitions: [Int] = [], mqtt: Bool = false) {
+        mqttEnabled = mqtt
         self.authEndpoints = authEndpoints
         authFailures = AtomicCounters(count: authEndpoints.count)
+        self.natsPartitions = natsPartitions
+        natsAcked = AtomicCounters(count: 2 * natsPartitions.count)
+    }
+
+    /// The `vigil_nats_*` and `vigil_mqtt_*` series.
+    private func renderCluster() -> String {
+        var s = ""
+        if !natsPartitions.isEmpty {
+            s += "# HELP vigil_nats_acked_messages_total JetStream sample messages acknowledged (processed, alerts journaled and published), by partition.\n# TYPE vigil_nats_acked_messages_total counter\n"
+            for (i, p) in natsPartitions.enumerated() { s += "vigil_nats_acked_messages_total{partition=\"\(p)\"} \(natsAcked[2 * i])\n" }
+            s += "# HELP vigil_nats_acked_samples_total Samples of acknowledged JetStream messages that were processed (duplicates left out), by partition.\n# TYPE vigil_nats_acked_samples_total counter\n"
+            for (i, p) in natsPartitions.enumerated() { s += "vigil_nats_acked_samples_total{partition=\"\(p)\"} \(natsAcked[2 * i + 1])\n" }
+            s += "# HELP vigil_nats_redelivered_total JetStream sample messages received again (a redelivery).\n# TYPE vigil_nats_redelivered_total counter\nvigil_nats_redelivered_total \(natsCounters[0])\n"
+            s += "# HELP vigil_nats_alerts_published_total Alert events stored in the JetStream alert stream.\n# TYPE vigil_nats_alerts_published_total counter\nvigil_nats_alerts_published_total \(natsCounters[1])\n"
+            s += "# HELP vigil_nats_alerts_duplicate_total Alert events the alert stream already had (same Nats-Msg-Id).\n# TYPE vigil_nats_alerts_duplicate_total counter\nvigil_nats_alerts_duplicate_total \(natsCounters[2])\n"
+            s += "# HELP vigil_nats_alert_publish_errors_total Failed publishes to the alert stream (each retried).\n# TYPE vigil_nats_alert_publish_errors_total counter\nvigil_nats_alert_publish_errors_total \(natsCounters[3])\n"
+        }
+        guard mqttEnabled else { return s }
+        s += "# HELP vigil_mqtt_messages_total MQTT messages handed to the pipeline.\n# TYPE vigil_mqtt_messages_total counter\nvigil_mqtt_messages_total \(mqttCounters[0])\n"
+        s += "# HELP vigil_mqtt_reconnects_total MQTT reconnections after a lost connection.\n# TYPE vigil_mqtt_reconnects_total counter\nvigil_mqtt_reconnects_total \(mqttCounters[1])\n"
+        return s
     }
 
     func setCheckpointPauses(_ pauses: [UInt64]) { checkpointPauses.withLock { $0 = pauses } }
@@ -94,6 +127,7 @@ final class DaemonMetrics: Sendable {
         func gauge(_ name: String, _ help: String, _ value: Double) {
             s += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name) \(value)\n"
         }
+        s += renderCluster()
         counter("vigil_messages_received_total", "Ingest messages received.", messagesReceived[0])
         counter("vigil_samples_received_total", "Samples decoded and accepted by ingest.", samplesReceived[0])
         counter("vigil_samples_processed_total", "Samples scored by the detectors.", pipeline.samplesProcessed)

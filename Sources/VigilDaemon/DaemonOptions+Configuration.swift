@@ -46,6 +46,8 @@ extension DaemonOptions {
             curve: c.security.curve.map {
                 Curve(secretKey: $0.secretKey, authorizedKeys: $0.authorizedKeys, authorizedKeysFile: $0.authorizedKeysFile)
             })
+        nats = c.nats
+        mqtt = c.ingest.mqtt
     }
 }
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+import VigilConfig
 import VigilCore
 import VigilDetectors
 import VigilPipeline
@@ -47,6 +48,10 @@ public struct DaemonOptions: Sendable {
         }
     }
 
+    /// NATS JetStream partitions, alert stream, leases and checkpoints (config `nats`).
+    public var nats: VigilConfiguration.NATS?
+    /// MQTT brokers (config `ingest.mqtt`).
+    public var mqtt: [VigilConfiguration.MQTT] = []
     /// Bound PULL endpoints.
     public var ingestEndpoints: [String]
     public var subscriptions: [Subscription]

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Logging
+import MQTT
 import Synchronization
+import VigilConfig
 import VigilCore
 import VigilPipeline
 import ZeroMQ
@@ -21,18 +23,24 @@ import ZeroMQ
 /// it before they stop and the final snapshot holds it. One log line says what the drain read.
 final class IngestService: Stage, @unchecked Sendable {
     let name = "ingest"
-    var heartbeats: [Heartbeat] { [pipeline.ingestHeartbeat] }
-    private let options: DaemonOptions
-    private let pipeline: Pipeline
-    private let metrics: DaemonMetrics
-    private let logger: Logger
+    var heartbeats: [Heartbeat] { [pipeline.ingestHeartbeat] + (nats?.heartbeats ?? []) }
+    let options: DaemonOptions
+    let pipeline: Pipeline
+    let metrics: DaemonMetrics
+    let logger: Logger
     private let auth: CurveAuthenticator?
     private var sockets: [ZMQSocket] = []
+    /// JetStream partitions (config `nats`); nil without.
+    let nats: NATSSampleSource?
+    /// MQTT brokers (config `ingest.mqtt`), run by the ingest thread.
+    var mqtt: [MQTTClient] = []
     private var thread: StageThread?
     private let stopping = Atomic<Bool>(false)
 
-    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, auth: CurveAuthenticator?, logger: Logger) {
+    init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, auth: CurveAuthenticator?, logger: Logger,
+         nats: NATSSampleSource? = nil) {
         self.options = options
+        self.nats = nats
         self.auth = auth
         self.pipeline = pipeline
         self.metrics = metrics
@@ -70,6 +78,25 @@ final class IngestService: Stage, @unchecked Sendable {
             }
             sockets.append(s)
         }
+        try connectMQTT()
+        try nats?.open()
+    }
+
+    /// Connects every `ingest.mqtt` broker, waiting for each to accept, so that an unreachable
+    /// broker or a refused login stops the start with the entry named.
+    private func connectMQTT() throws {
+        for (i, m) in options.mqtt.enumerated() {
+            do {
+                let client = try MQTTClient(options: .init(host: m.host, port: m.port, tls: m.tls, caFile: m.caFile, certFile: m.certFile,
+                                                           keyFile: m.keyFile, insecure: m.insecure, clientID: m.clientID,
+                                                           username: m.username, password: m.password, topics: m.topics, qos: m.qos))
+                try client.connect()
+                mqtt.append(client)
+                logger.info("ingest.mqtt[\(i)]: connected to \(m.url), subscribed to \(m.topics.joined(separator: ", ")) at QoS \(m.qos)")
+            } catch {
+                throw Daemon.StartError(description: "ingest.mqtt[\(i)] (\(m.url)): \(error)")
+            }
+        }
     }
 
     private func configure(_ s: ZMQSocket) throws(ZMQError) {
@@ -81,6 +108,7 @@ final class IngestService: Stage, @unchecked Sendable {
     }
 
     func start() {
+        nats?.start()
         thread = StageThread(name: "vigil-ingest") { [self] in self.run() }
     }
 
@@ -90,6 +118,7 @@ final class IngestService: Stage, @unchecked Sendable {
     func join() {
         thread?.join()
         thread = nil
+        nats?.join()
     }
 
     private func run() {
@@ -98,6 +127,7 @@ final class IngestService: Stage, @unchecked Sendable {
                                     timestampPolicy: options.timestampPolicy)
         decoder.arrivalClock = Int64(Clock.monotonicNanoseconds())
         var eviction = IdleEviction(timeout: options.sensorIdleTimeout)
+        var released: [UInt32] = []
         let first = ZMQMessage()
         let second = ZMQMessage()
         let extra = ZMQMessage()
@@ -112,6 +142,9 @@ final class IngestService: Stage, @unchecked Sendable {
         var drainedMessages = 0
         let drainTimeout = nanoseconds(options.drainTimeout)
         let quiet = nanoseconds(options.drainQuietPeriod)
+        var natsIngest = options.nats.map { NATSIngest(partitions: $0.partitions, owned: $0.ownedPartitions) }
+        var mqttRetry = [UInt64](repeating: 0, count: mqtt.count)
+        let wakeFDs = [nats?.wakeFD ?? -1]
         while true {
             heartbeat.beat()
             if drainStarted == 0, stopping.load(ordering: .acquiring) {
@@ -166,13 +199,38 @@ final class IngestService: Stage, @unchecked Sendable {
                     pipeline.submit(samples)
                     samples.removeAll(keepingCapacity: true)
                 }
+                received += serveMQTT(&decoder, &samples, retry: &mqttRetry, draining: drainStarted != 0,
+                                       started: started, wallAtStart: wallAtStart)
+                if var n = natsIngest {
+                    let deliveries = nats!.take()
+                    if !deliveries.isEmpty {
+                        let now = Clock.wallNanoseconds()
+                        _ = n.handle(deliveries, decoder: &decoder, pipeline: pipeline, metrics: metrics, now: now,
+                                     arrival: ArrivalStamp.stamp(monotonicNanoseconds: started &+ UInt64(max(0, now &- wallAtStart))))
+                        received += deliveries.count
+                    }
+                    n.acknowledgePassed(pipeline: pipeline, metrics: metrics, logger: logger)
+                    natsIngest = n
+                }
                 // Between submits: no sample is in our hands, so a sensor may be retired here.
-                eviction.run(now: Int64(started), pipeline: pipeline, decoder: &decoder)
+                eviction.run(now: Int64(started), pipeline: pipeline, decoder: &decoder, released: &released)
+                if !released.isEmpty {
+                    for index in released { natsIngest?.forget(index) }
+                    released.removeAll(keepingCapacity: true)
+                }
                 if received > 0 {
                     metrics.messagesReceived.add(0, UInt64(received))
                     metrics.ingestLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
                 } else {
-                    _ = try zmqPollReadable(sockets, timeoutMilliseconds: drainStarted == 0 ? 50 : 10)
+                    let waiting = (natsIngest?.pendingMessages ?? 0) > 0
+                    if mqtt.isEmpty && nats == nil {
+                        _ = try zmqPollReadable(sockets, timeoutMilliseconds: drainStarted == 0 ? 50 : 10)
+                    } else {
+                        // Messages waiting for their fence are acknowledged within a millisecond
+                        // or two of passing it.
+                        try zmqPollReadable(sockets, fds: wakeFDs + mqtt.map(\.socket),
+                                            timeoutMilliseconds: waiting ? 1 : (drainStarted == 0 ? 50 : 10))
+                    }
                 }
             } catch {
                 if error.isTerminated { break }
@@ -210,6 +268,7 @@ final class IngestService: Stage, @unchecked Sendable {
                 lastDropLog = now
             }
         }
+        finishCluster(&natsIngest)
         for s in sockets { s.close() }
         sockets.removeAll()
     }
@@ -217,6 +276,9 @@ final class IngestService: Stage, @unchecked Sendable {
     /// Unsubscribes every SUB socket from its topics, so that plant publishers stop sending to
     /// it and the drain can end; what they sent before is still read.
     private func beginDrain() {
+        // JetStream and MQTT: fetch and accept nothing new; what was fetched is still processed.
+        nats?.stopFetching()
+        for client in mqtt { client.disconnect() }
         for (s, sub) in zip(sockets.suffix(options.subscriptions.count), options.subscriptions) {
             for topic in sub.topics { try? s.unsubscribe(topic) }
         }
@@ -257,10 +319,13 @@ struct IdleEviction {
         self.timeout = timeout
     }
 
-    mutating func run(now: Int64, pipeline: Pipeline, decoder: inout IngestDecoder) {
+    mutating func run(now: Int64, pipeline: Pipeline, decoder: inout IngestDecoder, released: inout [UInt32]) {
         guard timeout > 0, now >= nextRun else { return }
         nextRun = now + Self.interval
-        pipeline.reclaimRetired { decoder.forget($0) }
+        pipeline.reclaimRetired {
+            decoder.forget($0)
+            released.append($0)
+        }
         decoder.trackRegistry()
         let n = pipeline.registry.count
         guard n > 0 else { return }

@@ -99,6 +99,13 @@ struct RetireAck: Sendable {
     var alerts: UInt64
 }
 
+/// A point in the sample stream (see `Pipeline.fence()`): the samples pushed to each worker by
+/// then, and, once they are processed, the alert events each worker had emitted.
+public struct ProcessingFence: Sendable {
+    let pushed: [UInt64]
+    var emitted: [UInt64]?
+}
+
 /// Resolves a sensor's detector settings from its name (the config's defaults and overrides).
 public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
@@ -193,6 +200,9 @@ public final class Pipeline: @unchecked Sendable {
     private let journaled: UnsafeMutablePointer<Atomic<UInt64>>
     /// The `seq` of the last journaled alert (stored by the publisher before `journaled`).
     private let journaledSeqStorage = Atomic<UInt64>(0)
+    /// Samples processed by each worker, stored with release after its emitted-alerts counter,
+    /// so a reader that sees a count also sees every alert event those samples caused (fences).
+    private let progress: UnsafeMutablePointer<Atomic<UInt64>>
 
     // Eviction (see `retire(_:)`).
     /// Most retirements in flight per worker: the capacity of its command and answer rings.
@@ -242,6 +252,8 @@ public final class Pipeline: @unchecked Sendable {
         drained = Array(repeating: 0, count: configuration.workers)
         journaled = .allocate(capacity: configuration.workers)
         for w in 0..<configuration.workers { (journaled + w).initialize(to: Atomic(0)) }
+        progress = .allocate(capacity: configuration.workers)
+        for w in 0..<configuration.workers { (progress + w).initialize(to: Atomic(0)) }
         staging = (0..<configuration.workers).map { _ in
             var a: [Sample] = []
             a.reserveCapacity(1024)
@@ -265,6 +277,8 @@ public final class Pipeline: @unchecked Sendable {
         free(raisedFlags)
         journaled.deinitialize(count: configuration.workers)
         journaled.deallocate()
+        progress.deinitialize(count: configuration.workers)
+        progress.deallocate()
     }
 
     /// Starts the worker threads.
@@ -437,6 +451,34 @@ public final class Pipeline: @unchecked Sendable {
     public func setJournaledSeq(_ seq: UInt64) {
         precondition(threads.isEmpty, "Pipeline.setJournaledSeq is called before start()")
         journaledSeqStorage.store(seq, ordering: .releasing)
+    }
+
+    // MARK: Fences (acknowledge after processing)
+
+    /// Takes a fence after everything submitted so far: `isPassed` turns true once every one of
+    /// those samples is processed and every alert event the workers had emitted by then is
+    /// journaled. A source that must acknowledge its input only after that (NATS JetStream) takes
+    /// one after each submit and acknowledges once it is passed. Ingest thread only.
+    public func fence() -> ProcessingFence {
+        ProcessingFence(pushed: pushed, emitted: nil)
+    }
+
+    /// Whether `fence` is passed (see `fence()`); advances it from "processed" to "journaled".
+    /// Never waits. Ingest thread only (the owner of the fence).
+    public func isPassed(_ fence: inout ProcessingFence) -> Bool {
+        if fence.emitted == nil {
+            var emitted = [UInt64](repeating: 0, count: configuration.workers)
+            for w in 0..<configuration.workers {
+                // Acquire: the emitted count stored before this progress is then visible.
+                guard progress[w].load(ordering: .acquiring) >= fence.pushed[w] else { return false }
+                emitted[w] = counters[1 + configuration.workers + w]
+            }
+            fence.emitted = emitted
+        }
+        for w in 0..<configuration.workers where journaled[w].load(ordering: .acquiring) < fence.emitted![w] {
+            return false
+        }
+        return true
     }
 
     // MARK: Eviction (ingest side)
@@ -890,6 +932,7 @@ public final class Pipeline: @unchecked Sendable {
                 processed &+= UInt64(count)
                 counters.set(1 + w, processed)
                 counters.set(1 + n + w, emitted)
+                progress[w].store(processed, ordering: .releasing)
                 if waiting != nil || !commands.isEmpty { applyRetirements() }
             }
             // A checkpoint is captured between batches, a slice at a time.
@@ -915,6 +958,7 @@ public final class Pipeline: @unchecked Sendable {
         applyRetirements()
         counters.set(1 + w, processed)
         counters.set(1 + n + w, emitted)
+        progress[w].store(processed, ordering: .releasing)
         // Hand the state over for `snapshot()` (read after `join()`). A capture in progress is
         // dropped: the stopped state is written whole after the join.
         slots[w].final = WorkerState(states: shard.chains, assetDetectors: shard.assetDetectors)

@@ -274,6 +274,17 @@ public func zmqPollReadable(_ sockets: [ZMQSocket], timeoutMilliseconds: Int) th
     return items.indices.filter { (items[$0].revents & Int16(ZMQ_POLLIN)) != 0 }
 }
 
+/// Waits until any of `sockets` or of the plain file descriptors `fds` is readable, up to
+/// `timeoutMilliseconds` (`zmq_poll` over both kinds); returns whether anything is. For an owner
+/// thread that also serves non-ZeroMQ sources (an eventfd, an MQTT client's socket). A negative
+/// descriptor is skipped.
+@discardableResult
+public func zmqPollReadable(_ sockets: [ZMQSocket], fds: [Int32], timeoutMilliseconds: Int) throws(ZMQError) -> Bool {
+    var items = sockets.map { zmq_pollitem_t(socket: $0.raw, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0) }
+    for fd in fds where fd >= 0 { items.append(zmq_pollitem_t(socket: nil, fd: fd, events: Int16(ZMQ_POLLIN), revents: 0)) }
+    return try zmqCall("zmq_poll") { zmq_poll(&items, Int32(items.count), timeoutMilliseconds) } > 0
+}
+
 /// A reusable message frame (`zmq_msg_t`) for zero-copy receives on the hot path.
 /// Owned by one thread.
 public final class ZMQMessage: @unchecked Sendable {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import ArgumentParser
 import Foundation
+import NATS
 import VigilReplay
 import VigilCore
 import ZeroMQ
@@ -15,6 +16,11 @@ struct Replay: ParsableCommand {
               vigil replay Fixtures/nab/realKnownCause/machine_temperature_system_failure.csv --speed max
               vigil replay Fixtures/synthetic/pump7.csv --speed 60x --rebase-time --loop
               vigil replay pump7.csv --server-key @/etc/vigil/vigild.pub --key-file ~/.config/vigil/plant.key
+              vigil replay Fixtures/plant --nats nats://127.0.0.1:4222
+            With --nats, each message goes to the JetStream sample stream (--stream) on the subject of \
+            its sensor's partition, <stream>.<partition>, the partition being the 32-bit FNV-1a hash of \
+            the sensor id up to its last / modulo the stream's partition count (read from the stream, \
+            which vigild creates), with a Nats-Msg-Id so that a retried publish is stored once.
             Nothing is sent before the connection's handshake completes: a daemon that cannot be \
             reached, refuses the CURVE key, or wants CURVE from a plain client is reported within \
             --handshake-timeout instead of samples queueing for nobody.
@@ -25,6 +31,12 @@ struct Replay: ParsableCommand {
 
     @Option(help: "The daemon's ingest (PULL) endpoint.")
     var to = "tcp://127.0.0.1:7001"
+
+    @Option(help: ArgumentHelp("Publish to NATS JetStream instead: the servers, comma-separated.", valueName: "url"))
+    var nats: String?
+
+    @Option(help: "With --nats: the sample stream (nats.ingest_stream).")
+    var stream = "VIGIL_SAMPLES"
 
     @Option(help: "Pace: 1x (recorded time), 10x, 0.5x … or max (as fast as possible).")
     var speed = "max"
@@ -85,15 +97,8 @@ struct Replay: ParsableCommand {
         guard stream.sampleCount > 0, let first = stream.firstTimestamp else {
             throw ValidationError("no samples in \(files.joined(separator: " "))")
         }
-        let credentials = try curve.credentials()
-        let context = try ZMQContext()
-        let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 30_000)
-        try push.setSendHighWaterMark(10_000)
-        try credentials?.apply(to: push)
-        let watch = try HandshakeWatch(push, context: context, endpoint: to, role: "ingest endpoint", credentials: credentials)
-        defer { watch.close() }
-        try push.connect(to)
-        try watch.await(milliseconds: curve.handshakeMilliseconds)
+        let sink = try ReplaySink(command: self)
+        defer { sink.close() }
 
         let factor = speedFactor ?? 0
         let progress = ProgressBar(total: stream.sampleCount, enabled: !quiet)
@@ -104,7 +109,7 @@ struct Replay: ParsableCommand {
         var pendingCount = 0
         func flush() throws {
             for (sensor, samples) in pending.sorted(by: { $0.key < $1.key }) where !samples.isEmpty {
-                try sendSamples(push, sensor: stream.sensors[sensor], samples: samples)
+                try sendSamples(sink, sensor: stream.sensors[sensor], samples: samples)
                 messages += format == .json ? samples.count : 1
             }
             pending.removeAll(keepingCapacity: true)
@@ -159,19 +164,98 @@ struct Replay: ParsableCommand {
         } while loop && completedPasses < (passes ?? .max)
 
         progress.finish()
-        push.close()  // linger: waits until queued messages are handed to the daemon
+        sink.close()  // ZeroMQ's linger waits until queued messages are handed to the daemon
         let seconds = Date().timeIntervalSince(started)
         let rateText = seconds > 0 ? String(format: "%.0f", Double(sent) / seconds) : "-"
-        print("replayed \(sent) samples of \(stream.sensors.count) sensors from \(fixtures.count) file\(fixtures.count == 1 ? "" : "s") in \(messages) messages to \(to) in \(String(format: "%.2f", seconds)) s (\(rateText) samples/s)")
+        print("replayed \(sent) samples of \(stream.sensors.count) sensors from \(fixtures.count) file\(fixtures.count == 1 ? "" : "s") in \(messages) messages to \(sink.destination) in \(String(format: "%.2f", seconds)) s (\(rateText) samples/s)")
     }
 
-    private func sendSamples(_ push: ZMQSocket, sensor: String, samples: [(ts: Int64, value: Double)]) throws {
+    private func sendSamples(_ sink: ReplaySink, sensor: String, samples: [(ts: Int64, value: Double)]) throws {
         switch format {
         case .binary:
-            try push.send(IngestEncoder.binary(sensor: sensor, samples: samples))
+            try sink.send(sensor: sensor, firstTimestamp: samples[0].ts, count: samples.count,
+                          IngestEncoder.binary(sensor: sensor, samples: samples))
         case .json:
-            for s in samples { try push.send(IngestEncoder.json(sensor: sensor, ts: s.ts, value: s.value)) }
+            for s in samples { try sink.send(sensor: sensor, firstTimestamp: s.ts, count: 1, IngestEncoder.json(sensor: sensor, ts: s.ts, value: s.value)) }
         }
+    }
+}
+
+/// Where `vigil replay` sends: a daemon's ZeroMQ PULL endpoint, or the JetStream sample stream.
+final class ReplaySink {
+    private var push: ZMQSocket?
+    private var watch: HandshakeWatch?
+    private var context: ZMQContext?
+    private var jetStream: JetStream?
+    private var connection: NATSConnection?
+    private var partitions = 1
+    private var streamName = ""
+    let destination: String
+
+    init(command: Replay) throws {
+        if let nats = command.nats {
+            let servers = nats.split(separator: ",").map(String.init)
+            destination = "\(command.stream) on \(nats)"
+            do {
+                let c = try NATSConnection(servers: servers, name: "vigil replay")
+                let js = try c.jetStream()
+                guard let info = try js.streamInfo(command.stream) else {
+                    throw CLIError("the JetStream stream \(command.stream) does not exist at \(nats): start vigild with a nats section first (it creates the stream with its partitions)")
+                }
+                guard let n = SensorPartition.partitions(fromStreamDescription: info.description) else {
+                    throw CLIError("the stream \(command.stream) was not made by vigild (its description does not give the partition count)")
+                }
+                connection = c
+                jetStream = js
+                partitions = n
+                streamName = command.stream
+            } catch let error as NATSError {
+                throw CLIError("cannot reach NATS at \(nats): \(error)")
+            }
+            return
+        }
+        destination = command.to
+        let credentials = try command.curve.credentials()
+        let context = try ZMQContext()
+        let push = try ZMQSocket(context: context, type: .push, lingerMilliseconds: 30_000)
+        try push.setSendHighWaterMark(10_000)
+        try credentials?.apply(to: push)
+        let watch = try HandshakeWatch(push, context: context, endpoint: command.to, role: "ingest endpoint", credentials: credentials)
+        self.watch = watch
+        self.context = context
+        try push.connect(command.to)
+        try watch.await(milliseconds: command.curve.handshakeMilliseconds)
+        self.push = push
+    }
+
+    /// Sends one message of `count` samples of `sensor` starting at `firstTimestamp`.
+    func send(sensor: String, firstTimestamp: Int64, count: Int, _ payload: [UInt8]) throws {
+        if let push {
+            try push.send(payload)
+            return
+        }
+        let subject = SensorPartition.subject(stream: streamName, partition: SensorPartition.of(sensor, partitions: partitions))
+        // Retried after a timeout (a server of the cluster went away): the id makes it stored once.
+        let id = "\(sensor):\(firstTimestamp):\(count)"
+        var tries = 0
+        while true {
+            do {
+                try jetStream!.publish(subject: subject, payload: payload, messageID: id)
+                return
+            } catch {
+                tries += 1
+                if tries >= 20 { throw CLIError("cannot publish to \(subject): \(error)") }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
+    }
+
+    func close() {
+        push?.close()
+        push = nil
+        watch?.close()
+        watch = nil
+        connection?.close()
     }
 }
 

@@ -19,6 +19,10 @@ struct Tail: ParsableCommand {
               vigil tail --since 1h --json
               vigil tail --since 1042        # everything after seq 1042
               vigil tail --server-key @/etc/vigil/vigild.pub --key-file ~/.config/vigil/operator.key
+              vigil tail --nats nats://127.0.0.1:4222 --since 1h
+            With --nats, alerts come from the JetStream alert stream (--alert-stream), which holds \
+            every daemon's alerts, each event once: live from now, or with --since from a time back \
+            (a duration) or after an alert stream sequence (a number), in stream order.
             With --server-key and --key-file, both the alert feed and the history requests use \
             CURVE; the tail gives up with a clear message when the daemon refuses the key (or no \
             handshake completes within --handshake-timeout).
@@ -54,6 +58,12 @@ struct Tail: ParsableCommand {
     @OptionGroup(title: "CURVE authentication")
     var curve: CurveClientOptions
 
+    @Option(help: ArgumentHelp("Read the JetStream alert stream instead: the NATS servers, comma-separated.", valueName: "url"))
+    var nats: String?
+
+    @Option(help: "With --nats: the alert stream (nats.alert_stream).")
+    var alertStream = "VIGIL_ALERTS"
+
     func validate() throws {
         if let since, SinceSpec(since) == nil {
             throw ValidationError("--since takes a duration such as 30s, 15m, 2h, 7d, or a seq number; got '\(since)'")
@@ -62,6 +72,7 @@ struct Tail: ParsableCommand {
     }
 
     func run() throws {
+        if nats != nil { return try runNATS() }
         let credentials = try curve.credentials()
         let context = try ZMQContext()
         // Subscribe first: from here on the SUB socket queues live alerts while history is read.
