@@ -7,7 +7,7 @@ APT_PACKAGES := libzmq3-dev libfftw3-dev libsqlite3-dev pkg-config curl
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors clean
+.PHONY: all deps build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors tep-eval clean
 
 all: build
 
@@ -91,6 +91,10 @@ eval-nab-detectors: release
 	  printf '%-18s ' $$c; \
 	  $(BIN)/vigil eval $(NAB)/data --labels $(NAB)/labels/combined_windows.json --config Configs/eval/$$c.yaml 2>/dev/null | grep '^total'; \
 	done
+
+# Tennessee Eastman (Braatz data, not bundled): make tep-eval TEP=/path/to/data
+tep-eval: release
+	python3 Benchmarks/tep_eval.py "$(TEP)" $(BIN)/vigil Configs/vigil.yaml
 
 clean:
 	rm -rf .build .build-tsan Tests/Fuzz/.build
