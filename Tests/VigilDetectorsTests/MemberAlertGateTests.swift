@@ -32,7 +32,7 @@ struct MemberAlertGateTests {
     }
 
     @Test func aRestoredChainStillClears() {
-        var gate = MemberAlertGate(assumingPublished: true)
+        var gate = MemberAlertGate(published: DetectorKind.allCases)
         #expect(pass(&gate, event(.cleared, at: 1), open: false))
         #expect(!pass(&gate, event(.raised, at: 2), open: false))
     }
