@@ -97,6 +97,10 @@ public struct PCAMonitor: Sendable {
     /// then fitted to 2.4 rounds per variable, more rounds than variables (a full-rank
     /// correlation matrix). A 52-member asset is monitored after 156 rounds.
     public static let firstFitRoundsPerVariable = 3
+    /// Baseline rounds at the first fit of a narrow asset: limits estimated from fewer rounds than
+    /// this (3 per variable of a 12-variable vector is 36) are loose in their tails, and raise
+    /// false alarms early in monitoring.
+    public static let minimumFirstFit = 100
 
     /// The lags a monitor of `dimension` members runs with: the configured ones, fewer if the
     /// vector would exceed `maximumWidth` or the complete baseline (`warmup`) would hold fewer
@@ -109,9 +113,9 @@ public struct PCAMonitor: Sendable {
     }
 
     /// Baseline rounds at which the model is fitted first (without a named baseline period):
-    /// `firstFitRoundsPerVariable` per variable, at least `minimumBaseline`, at most `warmup`.
+    /// `firstFitRoundsPerVariable` per variable, at least `minimumFirstFit`, at most `warmup`.
     public static func firstFit(width: Int, capacity: Int) -> Int {
-        min(capacity, max(minimumBaseline, firstFitRoundsPerVariable * width))
+        min(capacity, max(minimumFirstFit, firstFitRoundsPerVariable * width))
     }
     /// Contiguous blocks of the baseline for the empirical limits.
     public static let folds = 5
