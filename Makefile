@@ -9,7 +9,7 @@ CLUSTER_PACKAGES := nats-server mosquitto mosquitto-clients
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN          := .build/release
 
-.PHONY: all deps cluster-deps test-cluster build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors clean
+.PHONY: all deps cluster-deps test-cluster build release test test-tsan fuzz fuzz-smoke demo bench soak eval-nab eval-nab-detectors tep-eval clean
 
 all: build
 
@@ -108,6 +108,10 @@ eval-nab-detectors: release
 	  printf '%-18s ' $$c; \
 	  $(BIN)/vigil eval $(NAB)/data --labels $(NAB)/labels/combined_windows.json --config Configs/eval/$$c.yaml 2>/dev/null | grep '^total'; \
 	done
+
+# Tennessee Eastman (Braatz data, not bundled): make tep-eval TEP=/path/to/data
+tep-eval: release
+	python3 Benchmarks/tep_eval.py "$(TEP)" $(BIN)/vigil Configs/vigil.yaml
 
 clean:
 	rm -rf .build .build-tsan Tests/Fuzz/.build

@@ -46,7 +46,7 @@ extension VigilConfiguration {
                       threshold: 0.9999999, critical: 0.99999999),
             pca: Detector<PCAConfiguration> =
                 .init(enabled: true, PCAConfiguration(), threshold: 1, critical: 3,
-                      raiseAfter: 3, clearAfter: 5, clearRatio: 1)
+                      raiseAfter: 6, clearAfter: 5, clearRatio: 1)
         ) {
             self.surprise = surprise
             self.zscore = zscore

@@ -86,7 +86,7 @@ enum ConfigKeys {
     static let pipeline = ["workers", "ring_capacity", "overflow"]
     static let limits = ["max_sensors", "sensor_idle_timeout"]
     static let logging = ["level"]
-    static let grouping = ["rule", "min_members"]
+    static let grouping = ["rule", "min_members", "member_alerts"]
     static let security = ["curve"]
     static let curve = ["secret_key_file", "authorized_keys_file"]
     static var detectors: [String] { SectionKey.allCases.map(\.rawValue) }
@@ -511,6 +511,7 @@ extension ConfigReader {
             switch e.key {
             case "rule": if let v = choice(e.value, e.path, of: VigilConfiguration.Grouping.Rule.self) { grouping.rule = v }
             case "min_members": if let v = int(e.value, e.path, min: 2, max: 65_536) { grouping.minimumMembers = v }
+            case "member_alerts": if let v = choice(e.value, e.path, of: MemberAlerts.self) { grouping.memberAlerts = v }
             default: break
             }
         }

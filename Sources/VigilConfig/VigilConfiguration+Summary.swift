@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Foundation
 import VigilCore
+import VigilDetectors
 
 extension VigilConfiguration {
     /// The effective configuration, one short line per section (and per override and asset),
@@ -47,7 +48,7 @@ extension VigilConfiguration {
             let members = a.sensors.map { quoted($0.pattern) }.joined(separator: ", ")
             lines.append(("assets[\(i)]", "\(a.name) = \(members)" + (a.changes.isEmpty ? "" : ": " + change(a.changes))))
         }
-        lines.append(("grouping", "rule \(grouping.rule.rawValue), min_members \(grouping.minimumMembers)"))
+        lines.append(("grouping", "rule \(grouping.rule.rawValue), min_members \(grouping.minimumMembers), member_alerts \(grouping.memberAlerts.rawValue)"))
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")

@@ -285,11 +285,16 @@ extension VigilConfiguration {
         /// Members an asset needs before its multivariate detectors run (`min_members`, ≥ 2):
         /// one sensor alone is monitored by its own detectors only.
         public var minimumMembers: Int
+        /// Whether members alert on their own while their asset's monitor monitors
+        /// (`member_alerts`; `while_learning`: only until it does).
+        public var memberAlerts: MemberAlerts
 
-        /// The default: group by parent path, from two members on.
-        public init(rule: Rule = .parent, minimumMembers: Int = 2) {
+        /// The default: group by parent path, from two members on; members alert on their own
+        /// only while their asset's monitor learns.
+        public init(rule: Rule = .parent, minimumMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning) {
             self.rule = rule
             self.minimumMembers = minimumMembers
+            self.memberAlerts = memberAlerts
         }
     }
 

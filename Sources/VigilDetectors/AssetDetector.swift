@@ -155,6 +155,10 @@ public struct AssetDetector: Sendable {
     /// Whether an alert of the asset is raised (either model's).
     public var isRaised: Bool { forestState?.isRaised == true || pcaState?.isRaised == true }
 
+    /// Whether the asset's PCA monitor monitors (its baseline is learned): then its members'
+    /// own alerts are held back under `MemberAlerts.whileLearning`.
+    public var isMonitoring: Bool { pca?.isMonitoring == true }
+
     /// The PCA monitor, if the asset runs one (for tests and tools).
     public var pcaMonitor: PCAMonitor? { pca }
 

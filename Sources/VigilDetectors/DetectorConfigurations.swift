@@ -225,7 +225,7 @@ public struct PCAConfiguration: Sendable, Equatable, Codable {
 
     public init(components: PCAComponents = .auto, lags: Int = 2, warmup: Int = 1000,
                 baselineStart: Int64? = nil, baselineEnd: Int64? = nil, limits: PCALimitMethod = .empirical,
-                alpha: Double = 0.005, smoothing: Double = 0.2, forgetting: Double = 0.999, updateEvery: Int = 1000,
+                alpha: Double = 0.005, smoothing: Double = 0.5, forgetting: Double = 0.999, updateEvery: Int = 1000,
                 relearnAfter: Int = 0) {
         self.components = components
         self.lags = lags

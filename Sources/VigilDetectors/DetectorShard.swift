@@ -31,6 +31,9 @@ public struct DetectorShard: Sendable {
     /// Whether new asset detectors train their isolation forest on the calling thread (offline
     /// evaluation) rather than in the background.
     public let synchronousTraining: Bool
+    /// Whether an asset member's own alerts are published once its asset's monitor monitors
+    /// (config `grouping.member_alerts`).
+    public let memberAlerts: MemberAlerts
 
     /// The chains, by slot.
     public private(set) var chains: [SensorDetectors] = []
@@ -42,10 +45,13 @@ public struct DetectorShard: Sendable {
     private var memberships: [Membership?] = []
     /// Per slot of an asset member: the asset's models as this member's settings resolve them.
     private var assetModels: [AssetDetector.Settings?] = []
+    /// Per slot: which of the chain's current alerts were published (`memberAlerts`).
+    private var gates: [MemberAlertGate] = []
 
-    public init(minimumAssetMembers: Int = 2, synchronousTraining: Bool = false) {
+    public init(minimumAssetMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning, synchronousTraining: Bool = false) {
         precondition(minimumAssetMembers >= 1)
         self.minimumAssetMembers = minimumAssetMembers
+        self.memberAlerts = memberAlerts
         self.synchronousTraining = synchronousTraining
     }
 
@@ -75,6 +81,7 @@ public struct DetectorShard: Sendable {
         chains.append(chain)
         memberships.append(membership)
         assetModels.append(membership == nil ? nil : models)
+        gates.append(MemberAlertGate(published: chain.openAlerts.map(\.detector)))
         return chains.count - 1
     }
 
@@ -87,8 +94,15 @@ public struct DetectorShard: Sendable {
     /// asset's models. `memberCount` gives an asset's current member count.
     @inline(__always)
     public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int, emit: (AlertEvent) -> Void) {
-        chains[slot].process(sample, emit: emit)
-        if let m = memberships[slot] { feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit) }
+        guard let m = memberships[slot] else { return chains[slot].process(sample, emit: emit) }
+        if let open = gateOpen(m) {
+            var gate = gates[slot]
+            chains[slot].process(sample, emit: { if gate.pass($0, open: open) { emit($0) } })
+            gates[slot] = gate
+        } else {
+            chains[slot].process(sample, emit: emit)
+        }
+        feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit)
     }
 
     /// The same, reporting every score: `scores(index, kind, score)` with the sensor's index for
@@ -96,10 +110,25 @@ public struct DetectorShard: Sendable {
     public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int,
                                  scores: (UInt32, DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
         let sensor = sample.sensor
-        chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
-        if let m = memberships[slot] {
-            feedAsset(m, slot: slot, sample, memberCount, score: { scores(m.asset, $0, $1) }, emit: emit)
+        guard let m = memberships[slot] else {
+            return chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
         }
+        if let open = gateOpen(m) {
+            var gate = gates[slot]
+            chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: { if gate.pass($0, open: open) { emit($0) } })
+            gates[slot] = gate
+        } else {
+            chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
+        }
+        feedAsset(m, slot: slot, sample, memberCount, score: { scores(m.asset, $0, $1) }, emit: emit)
+    }
+
+    /// Whether a member of `m`'s asset may raise an alert of its own now, nil when its alerts
+    /// are not gated (`MemberAlerts.always`): under `whileLearning`, only while the asset's
+    /// monitor does not monitor.
+    @inline(__always)
+    private func gateOpen(_ m: Membership) -> Bool? {
+        memberAlerts == .always ? nil : assetDetectors[m.asset]?.isMonitoring != true
     }
 
     @inline(__always)
@@ -138,11 +167,13 @@ public struct DetectorShard: Sendable {
             chains.swapAt(slot, last)
             memberships.swapAt(slot, last)
             assetModels.swapAt(slot, last)
+            gates.swapAt(slot, last)
             slotOf[Int(chains[slot].sensor)] = Int32(slot)
         }
         chains.removeLast()
         memberships.removeLast()
         assetModels.removeLast()
+        gates.removeLast()
         slotOf[Int(sensor)] = -1
         return true
     }

@@ -90,11 +90,32 @@ public struct PCAMonitor: Sendable {
     /// with fewer but too many for its lags runs with as many lags as fit.
     public static let maximumWidth = 256
 
-    /// The lags a monitor of `dimension` members runs with (the configured ones, fewer if the
-    /// vector would exceed `maximumWidth`), or nil when even the unlagged vector is too wide.
+    /// Baseline rounds per variable the complete baseline (`warmup` rounds) should hold: the lags
+    /// are cut until `dimension × (lags + 1) × roundsPerVariable ≤ warmup`.
+    public static let roundsPerVariable = 10
+    /// Baseline rounds per variable at the first fit: each of the 5 cross-validation models is
+    /// then fitted to 2.4 rounds per variable, more rounds than variables (a full-rank
+    /// correlation matrix). A 52-member asset is monitored after 156 rounds.
+    public static let firstFitRoundsPerVariable = 3
+    /// Baseline rounds at the first fit of a narrow asset: limits estimated from fewer rounds than
+    /// this (3 per variable of a 12-variable vector is 36) are loose in their tails, and raise
+    /// false alarms early in monitoring.
+    public static let minimumFirstFit = 100
+
+    /// The lags a monitor of `dimension` members runs with: the configured ones, fewer if the
+    /// vector would exceed `maximumWidth` or the complete baseline (`warmup`) would hold fewer
+    /// than `roundsPerVariable` rounds per variable (down to none); nil when even the unlagged
+    /// vector is too wide.
     public static func lags(for configuration: PCAConfiguration, dimension: Int) -> Int? {
         guard dimension >= 1, dimension <= maximumWidth else { return nil }
-        return min(configuration.lags, maximumWidth / dimension - 1)
+        let fitting = configuration.warmup / (roundsPerVariable * dimension) - 1
+        return max(0, min(configuration.lags, maximumWidth / dimension - 1, fitting))
+    }
+
+    /// Baseline rounds at which the model is fitted first (without a named baseline period):
+    /// `firstFitRoundsPerVariable` per variable, at least `minimumFirstFit`, at most `warmup`.
+    public static func firstFit(width: Int, capacity: Int) -> Int {
+        min(capacity, max(minimumFirstFit, firstFitRoundsPerVariable * width))
     }
     /// Contiguous blocks of the baseline for the empirical limits.
     public static let folds = 5
@@ -108,6 +129,11 @@ public struct PCAMonitor: Sendable {
     public let width: Int
     /// Baseline rounds kept at most (`configuration.warmup`).
     public let capacity: Int
+    /// Baseline rounds of the first fit (`firstFit(width:capacity:)`); the baseline then grows
+    /// with in-control rounds and is refitted at twice, four times … that, and at `capacity`.
+    public let firstFit: Int
+    /// Whether the baseline is a named period (then it is fitted once, at the period's end).
+    private var namedPeriod: Bool { configuration.baselineStart != nil || configuration.baselineEnd != nil }
 
     public private(set) var phase: Phase
     /// Rounds in the baseline buffer.
@@ -196,6 +222,7 @@ public struct PCAMonitor: Sendable {
         lags = Self.lags(for: configuration, dimension: dimension)!
         width = dimension * (lags + 1)
         capacity = configuration.warmup
+        firstFit = Self.firstFit(width: width, capacity: capacity)
         at = Layout(m: dimension, p: width, n: capacity, l: lags)
         arena = Array(repeating: 0, count: at.total)
         solver = SymmetricEigensolver(capacity: width)
@@ -260,6 +287,19 @@ public struct PCAMonitor: Sendable {
                 raisedRounds = 0
             }
             let output = score()
+            if !alertRaised, output.score < 1, !namedPeriod, baselineCount < capacity {
+                // The baseline grows with in-control rounds (never a flagged or raised one) and is
+                // refitted at each fit point: a short first baseline becomes a long one.
+                arena.withUnsafeMutableBufferPointer { buf in
+                    let base = buf.baseAddress!
+                    (base + at.baseline + baselineCount * width).update(from: base + at.x, count: width)
+                }
+                baselineCount += 1
+                if isFitPoint(baselineCount) {
+                    fit(growing: true)
+                    return output
+                }
+            }
             if !alertRaised, output.score < 1, configuration.forgetting < 1 {
                 adapt()
                 inControlRounds += 1
@@ -290,8 +330,17 @@ public struct PCAMonitor: Sendable {
             (base + at.baseline + baselineCount * width).update(from: base + at.x, count: width)
         }
         baselineCount += 1
-        if baselineCount == capacity { fit() }
+        if baselineCount == capacity || (!namedPeriod && baselineCount == firstFit) { fit() }
         return nil
+    }
+
+    /// Whether `count` baseline rounds is a point at which the growing baseline is refitted:
+    /// `firstFit` times a power of two, or `capacity`.
+    private func isFitPoint(_ count: Int) -> Bool {
+        guard count < capacity else { return count == capacity }
+        guard count % firstFit == 0 else { return false }
+        let multiple = count / firstFit
+        return multiple & (multiple - 1) == 0
     }
 
     /// T², Q, the smoothed statistics, the members' parts and the evidence of the current vector.
@@ -398,8 +447,9 @@ public struct PCAMonitor: Sendable {
 
 extension PCAMonitor {
     /// Fits the model, the limits and the adaptation state to the `baselineCount` rounds of the
-    /// baseline, and starts monitoring.
-    private mutating func fit() {
+    /// baseline, and starts monitoring. `growing`: a refit of the grown baseline (the smoothed
+    /// statistics carry on; not counted as a new baseline).
+    private mutating func fit(growing: Bool = false) {
         let n = baselineCount, p = width
         let folds = min(Self.folds, n / 2)
         arena.withUnsafeMutableBufferPointer { buf in
@@ -438,11 +488,13 @@ extension PCAMonitor {
                 partQ[j] = 0
             }
         }
-        smoothedT2 = t2Start
-        smoothedQ = qStart
+        if !growing {
+            smoothedT2 = t2Start
+            smoothedQ = qStart
+            baselines &+= 1
+        }
         inControlRounds = 0
         raisedRounds = 0
-        baselines &+= 1
         phase = .monitoring
     }
 
@@ -704,8 +756,19 @@ extension PCAMonitor {
                     cvQ[row] = sq
                 }
             }
-            t2Limit = max(Self.quantile(cvT2, count: n, 1 - alpha), 1e-12)
-            qLimit = max(Self.quantile(cvQ, count: n, 1 - alpha), 1e-12)
+            // The tail from the statistics' moments (Box's scaled chi-square, g·χ²_h with
+            // g = v/2m, h = 2m²/v): an order statistic at 1 − α of a few hundred autocorrelated
+            // rounds rests on a handful of them; the mean and variance use every round.
+            func limit(_ v: UnsafeMutablePointer<Double>) -> Double {
+                var mean = 0.0, sum = 0.0
+                for i in 0..<n { mean += v[i] }
+                mean /= Double(n)
+                for i in 0..<n { sum += (v[i] - mean) * (v[i] - mean) }
+                let l = Distributions.boxLimit(mean: mean, variance: sum / Double(max(n - 1, 1)), alpha: alpha)
+                return l.isFinite ? max(l, 1e-12) : .greatestFiniteMagnitude
+            }
+            t2Limit = limit(cvT2)
+            qLimit = limit(cvQ)
         }
     }
 

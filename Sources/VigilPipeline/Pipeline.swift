@@ -20,15 +20,20 @@ public struct PipelineConfiguration: Sendable, Equatable {
     public var alertRingCapacity: Int
     /// Members an asset needs before its multivariate detectors run (config `grouping.min_members`).
     public var minimumAssetMembers: Int
+    /// Whether asset members alert on their own once their asset's monitor monitors (config
+    /// `grouping.member_alerts`).
+    public var memberAlerts: MemberAlerts
 
     public init(workers: Int = PipelineConfiguration.defaultWorkers, ringCapacity: Int = 65_536,
-                overflow: OverflowPolicy = .block, alertRingCapacity: Int = 16_384, minimumAssetMembers: Int = 2) {
+                overflow: OverflowPolicy = .block, alertRingCapacity: Int = 16_384, minimumAssetMembers: Int = 2,
+                memberAlerts: MemberAlerts = .whileLearning) {
         precondition(workers >= 1 && ringCapacity >= 1 && alertRingCapacity >= 1 && minimumAssetMembers >= 1)
         self.workers = workers
         self.ringCapacity = ringCapacity
         self.overflow = overflow
         self.alertRingCapacity = alertRingCapacity
         self.minimumAssetMembers = minimumAssetMembers
+        self.memberAlerts = memberAlerts
     }
 
     /// Cores − 1, at least 1: one core is left to the ingest thread.
@@ -829,7 +834,7 @@ public final class Pipeline: @unchecked Sendable {
         let heartbeat = workerHeartbeats[w]
         let n = configuration.workers
         // The worker's sensors and assets (the same `DetectorShard` as `vigil eval`'s).
-        var shard = DetectorShard(minimumAssetMembers: configuration.minimumAssetMembers)
+        var shard = DetectorShard(minimumAssetMembers: configuration.minimumAssetMembers, memberAlerts: configuration.memberAlerts)
         let assets = self.assets
         let memberCount: (UInt32) -> Int = { assets.memberCount(of: $0) }
         // Restored state (before the first sample; see `WorkerSlot`).

@@ -11,6 +11,7 @@ extension Evaluator {
         }
         self.init(settings: { configuration.detectorSettings(forSensor: $0) }, assetOf: assetOf,
                   pcaSettings: { configuration.pcaSettings(forAsset: $0) },
-                  minimumAssetMembers: configuration.grouping.minimumMembers)
+                  minimumAssetMembers: configuration.grouping.minimumMembers,
+                  memberAlerts: configuration.grouping.memberAlerts)
     }
 }

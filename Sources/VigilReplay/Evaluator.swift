@@ -34,15 +34,19 @@ public struct Evaluator: Sendable {
     /// an asset's PCA monitor with `pcaSettings`.
     /// Members an asset needs before its multivariate detectors run (config `grouping.min_members`).
     public var minimumAssetMembers: Int
+    /// Whether asset members alert on their own once their asset's monitor monitors (config
+    /// `grouping.member_alerts`).
+    public var memberAlerts: MemberAlerts
 
     public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings,
                 assetOf: (@Sendable (String) -> String?)? = nil,
                 pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)? = nil,
-                minimumAssetMembers: Int = 2) {
+                minimumAssetMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning) {
         self.settings = settings
         self.assetOf = assetOf
         self.pcaSettings = pcaSettings
         self.minimumAssetMembers = minimumAssetMembers
+        self.memberAlerts = memberAlerts
     }
 
     /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
@@ -63,7 +67,7 @@ public struct Evaluator: Sendable {
         // Per asset: its models as its first member's settings resolve them (the ones the shard
         // builds it with), for the thresholds of its score columns.
         var assetModels: [UInt32: AssetDetector.Settings] = [:]
-        var shard = DetectorShard(minimumAssetMembers: minimumAssetMembers, synchronousTraining: true)
+        var shard = DetectorShard(minimumAssetMembers: minimumAssetMembers, memberAlerts: memberAlerts, synchronousTraining: true)
         for k in 0..<sensorCount {
             precondition(ids[k] == UInt32(k), "columns are interned first, in order")
             var membership: DetectorShard.Membership?

@@ -13,7 +13,7 @@ struct TuneCommandTests {
     func files() throws -> (dir: String, base: String, space: String) {
         let dir = TestNetwork.temporaryDirectory("tune")
         let base = dir + "/bad.yaml", space = dir + "/space.yaml"
-        try "detectors:\n  surprise: {enabled: false}\n  zscore: {enabled: true, threshold: 40, critical: 50}\n  combine: {enabled: false}\n"
+        try "detectors:\n  surprise: {enabled: false}\n  zscore: {enabled: true, threshold: 40, critical: 50}\n  combine: {enabled: false}\n  pca: {enabled: false}\n"
             .write(toFile: base, atomically: true, encoding: .utf8)
         try """
             budget: 6

@@ -10,7 +10,7 @@ struct PCAConfigTests {
         let c = try parse("assets: [{name: plant1/pump7, sensors: [\"plant1/pump7/*\"]}]")
         let section = try #require(c.pcaSettings(forAsset: "plant1/pump7"))
         #expect(section.configuration == PCAConfiguration())
-        #expect(section.alerts == AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 3, clearAfter: 5, clearRatio: 1))
+        #expect(section.alerts == AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 6, clearAfter: 5, clearRatio: 1))
         #expect(PCAConfiguration().components == .auto && PCAConfiguration().lags == 2 && PCAConfiguration().warmup == 1000)
     }
 

@@ -218,13 +218,16 @@ struct SensorResolutionTests {
         let none = try parse("grouping: {rule: none, min_members: 4}")
         #expect(none.asset(ofSensor: "plant2/pump7/vibration") == nil)
         #expect(none.grouping.minimumMembers == 4)
+        #expect(c.grouping.memberAlerts == .whileLearning)
+        #expect(try parse("grouping: {member_alerts: always}").grouping.memberAlerts == .always)
     }
 
     @Test func groupingProblems() {
         for (yaml, message) in [
             ("grouping: {rule: folder}", #"c.yaml:1:18: grouping.rule: expected one of parent, none, got "folder""#),
             ("grouping: {min_members: 1}", "c.yaml:1:25: grouping.min_members: expected an integer between 2 and 65536, got 1"),
-            ("grouping: {members: 3}", "c.yaml:1:12: grouping.members: unknown key (known keys: rule, min_members)"),
+            ("grouping: {members: 3}", "c.yaml:1:12: grouping.members: unknown key (known keys: rule, min_members, member_alerts)"),
+            ("grouping:\n  member_alerts: bonferroni", #"c.yaml:2:18: grouping.member_alerts: expected one of while_learning, always, got "bonferroni""#),
         ] {
             #expect(throws: ConfigError.self) { try VigilConfiguration.parse(yaml: yaml, file: "c.yaml") }
             do { _ = try VigilConfiguration.parse(yaml: yaml, file: "c.yaml") } catch {
