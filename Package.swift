@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "VigilJournal", dependencies: ["VigilCore", "CSQLite"]),
         .target(name: "VigilReplay", dependencies: ["VigilCore", "VigilDetectors", "VigilConfig"]),
         .target(name: "VigilDaemon", dependencies: [
-            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer",
+            "VigilCore", "VigilDetectors", "VigilPipeline", "VigilConfig", "VigilJournal", "ZeroMQ", "FFT", "RingBuffer", "CVigilOS",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "VigilTestKit", dependencies: ["VigilCore"]),

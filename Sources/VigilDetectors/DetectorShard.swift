@@ -40,8 +40,26 @@ public struct DetectorShard: Sendable {
     private var slotOf: [Int32] = []
     /// Per slot: the sensor's asset membership.
     private var memberships: [Membership?] = []
-    /// Per slot of an asset member: the asset's models as this member's settings resolve them.
-    private var assetModels: [AssetDetector.Settings?] = []
+    /// Per slot of an asset member: the asset's models as this member's settings resolve them,
+    /// one shared copy per distinct value (8 bytes a slot rather than 264).
+    private var assetModels: [SharedAssetModels?] = []
+    /// The distinct models seen (at most `DetectorSettingsInterner.capacity`).
+    private var knownModels: [SharedAssetModels] = []
+
+    /// One asset-models value, shared by the slots it applies to.
+    final class SharedAssetModels: Sendable {
+        let settings: AssetDetector.Settings
+
+        init(_ settings: AssetDetector.Settings) { self.settings = settings }
+    }
+
+    private mutating func share(_ models: AssetDetector.Settings?) -> SharedAssetModels? {
+        guard let models else { return nil }
+        if let found = knownModels.last(where: { $0.settings == models }) { return found }
+        let box = SharedAssetModels(models)
+        if knownModels.count < DetectorSettingsInterner.capacity { knownModels.append(box) }
+        return box
+    }
 
     public init(minimumAssetMembers: Int = 2, synchronousTraining: Bool = false) {
         precondition(minimumAssetMembers >= 1)
@@ -74,7 +92,7 @@ public struct DetectorShard: Sendable {
         slotOf[sensor] = Int32(chains.count)
         chains.append(chain)
         memberships.append(membership)
-        assetModels.append(membership == nil ? nil : models)
+        assetModels.append(membership == nil ? nil : share(models))
         return chains.count - 1
     }
 
@@ -112,7 +130,7 @@ public struct DetectorShard: Sendable {
         if let found = assetDetectors.index(forKey: m.asset) {
             index = found
         } else {
-            guard m.position == 0, let models = assetModels[slot] else { return }
+            guard m.position == 0, let models = assetModels[slot]?.settings else { return }
             let members = memberCount(m.asset)
             guard members >= minimumAssetMembers else { return }
             assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: members,
@@ -129,7 +147,7 @@ public struct DetectorShard: Sendable {
     public mutating func update(slot: Int, chain: SensorDetectors?, assetModels models: AssetDetector.Settings?) -> AssetDetector? {
         if let chain { chains[slot] = chain }
         guard let m = memberships[slot] else { return nil }
-        assetModels[slot] = models
+        assetModels[slot] = share(models)
         guard let d = assetDetectors[m.asset], d.settings != models else { return nil }
         assetDetectors[m.asset] = nil
         return d
