@@ -3,7 +3,13 @@
 """Checkpoint, stop and restore cost of a real `vigild` at scale (issue 9's sizes).
 
   Benchmarks/checkpoint.py [--vigild .build/release/vigild] [--sensors 10000 100000] [--samples 400]
-                           [--interval 15] [--load 20000]
+                           [--interval 15] [--load 20000] [--layout lone|bench|plant]
+
+--layout names the sensors: lone (s0 … s99999: no parent path, so no asset; each sensor's own
+detector chain only: the per-sensor figure), bench (bench/s0 …: one asset of every sensor, too
+wide for its PCA monitor), plant (plant1/unit0/s0 …: assets of 20 sensors, each with its PCA
+monitor). An asset's name takes a registry slot, so `limits.max_sensors` is set to the sensors
+plus their assets (at the shipped 100,000, bench/s* would lose its last sensor to sensor_limit).
 
 For each sensor count: writes a config with free loopback ports, a temporary state directory and
 the shipped detector defaults (only `state.checkpoint_interval` is set, to `--interval`), starts
@@ -64,6 +70,14 @@ def rss_mb(pid):
     return 0
 
 
+LAYOUTS = {
+    "lone": (lambda k: "s%d" % k, lambda n: 0),
+    "bench": (lambda k: "bench/s%d" % k, lambda n: 1),
+    "plant": (lambda k: "plant1/unit%d/s%d" % (k // 20, k % 20), lambda n: (n + 19) // 20),
+}
+NAME, ASSETS = LAYOUTS["lone"]
+
+
 def vgl1(sensor, samples):
     sid = sensor.encode()
     return (b"VGL1" + struct.pack("<H", len(sid)) + sid + struct.pack("<I", len(samples))
@@ -71,7 +85,7 @@ def vgl1(sensor, samples):
 
 
 class Daemon:
-    def __init__(self, vigild, directory, interval, same_as=None):
+    def __init__(self, vigild, directory, interval, same_as=None, sensors=100000):
         self.directory = directory
         self.vigild = vigild
         self.log = []
@@ -87,7 +101,9 @@ publish: {endpoint: tcp://127.0.0.1:%d}
 history: {endpoint: tcp://127.0.0.1:%d}
 metrics: {listen: "127.0.0.1:%d"}
 state: {directory: %s, checkpoint_interval: %ds}
-""" % (self.ingest, self.publish, free_port(), self.metrics, os.path.join(directory, "state"), interval))
+limits: {max_sensors: %d}
+""" % (self.ingest, self.publish, free_port(), self.metrics, os.path.join(directory, "state"), interval,
+       max(100000, sensors + ASSETS(sensors))))
 
     def start(self):
         assert os.path.getsize(self.config) > 0, "empty config"
@@ -127,7 +143,7 @@ def warm(endpoint, sensors, samples):
     values = [(t0 + i * 1_000_000_000, 10 + math.sin(i / 5) * 0.5 + (i % 7) * 0.01) for i in range(samples)]
     body = struct.pack("<I", samples) + struct.pack("<" + "qd" * samples, *[x for s in values for x in s])
     for k in range(sensors):
-        sid = ("bench/s%d" % k).encode()
+        sid = NAME(k).encode()
         push.send(b"VGL1" + struct.pack("<H", len(sid)) + sid + body)
     push.close()
     ctx.term()
@@ -143,7 +159,7 @@ def load(endpoint, rate, stop, start_index):
     per = max(1, rate // 100 // 200)
     while not stop.is_set():
         for k in range(200):
-            push.send(vgl1("bench/s%d" % k, [(t0 + (i + j) * 1_000_000_000, 10.0 + ((i + j) % 7) * 0.01) for j in range(per)]))
+            push.send(vgl1(NAME(k), [(t0 + (i + j) * 1_000_000_000, 10.0 + ((i + j) % 7) * 0.01) for j in range(per)]))
         i += per
         time.sleep(0.01)
     push.close()
@@ -153,7 +169,7 @@ def load(endpoint, rate, stop, start_index):
 def run(vigild, sensors, samples, interval, rate, periodic):
     directory = tempfile.mkdtemp(prefix="vigil-checkpoint-")
     try:
-        d = Daemon(vigild, directory, interval)
+        d = Daemon(vigild, directory, interval, sensors=sensors)
         d.start()
         base_rss = rss_mb(d.proc.pid)
         began = time.monotonic()
@@ -182,20 +198,21 @@ def run(vigild, sensors, samples, interval, rate, periodic):
         # A restored sensor is warm: a spike raises.
         ctx = zmq.Context()
         sub = ctx.socket(zmq.SUB)
-        sub.setsockopt(zmq.SUBSCRIBE, b"alert/bench/s7")
+        sub.setsockopt(zmq.SUBSCRIBE, ("alert/" + NAME(7)).encode())
         sub.setsockopt(zmq.LINGER, 0)
         sub.connect("tcp://127.0.0.1:%d" % r.publish)
         time.sleep(0.3)
         t0 = 1_760_000_000_000_000_000 + 10_000_000 * 1_000_000_000
         push = ctx.socket(zmq.PUSH)
         push.connect("tcp://127.0.0.1:%d" % r.ingest)
-        push.send(vgl1("bench/s7", [(t0 + j * 1_000_000_000, 1e6) for j in range(5)]))
+        push.send(vgl1(NAME(7), [(t0 + j * 1_000_000_000, 1e6) for j in range(5)]))
         warm_alert = sub.poll(5000) != 0
         push.close(0)
         sub.close()
         ctx.term()
         r.stop()
-        print("%d sensors x %d samples (warm-up %.1f s), shipped detectors, %s workers:" % (sensors, samples, warm_s, d.field(d.lines("vigild ready")[-1], "workers")))
+        print("%d sensors x %d samples (warm-up %.1f s), shipped detectors, %s workers, ids like %s:" % (
+            sensors, samples, warm_s, d.field(d.lines("vigild ready")[-1], "workers"), NAME(sensors - 1)))
         print("  RSS %.0f MB idle, %.0f MB warmed (%.0f bytes/sensor), %.0f MB after restore" % (base_rss, warm_rss, (warm_rss - base_rss) * 1048576 / sensors, restored_rss))
         for c in checkpoints:
             print("  periodic checkpoint: %s ms, %s bytes, longest pause: %s" % (d.field(c, "ms"), d.field(c, "bytes"),
@@ -218,6 +235,8 @@ if __name__ == "__main__":
     ap.add_argument("--interval", type=int, default=15)
     ap.add_argument("--load", type=int, default=20000)
     ap.add_argument("--checkpoints", type=int, default=2, help="periodic checkpoints to wait for")
+    ap.add_argument("--layout", default="lone", choices=sorted(LAYOUTS))
     a = ap.parse_args()
+    NAME, ASSETS = LAYOUTS[a.layout]
     for n in a.sensors:
         run(a.vigild, n, a.samples, a.interval, a.load, a.checkpoints)

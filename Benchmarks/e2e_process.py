@@ -4,6 +4,11 @@
 
   e2e_process.py VIGILD VIGIL [--runs 3] [--scale 1] [--sensors 1000] [--workers 1,2,3]
                  [--latency-seconds 10] [--pyzmq] [--only throughput,scaling,latency]
+                 [--layout bench|lone|plant] [--baseline VIGILD0]
+
+--layout picks bench-send's sensor ids and so what the shipped grouping (by parent path) makes of
+them: bench (bench/s0000…: one asset of every sensor, too wide for its PCA monitor), lone (s0000…:
+no asset, each sensor's own chain only), plant (plant1/unit00/s00…: assets of 20 with PCA).
 
 The sender is always `vigil bench-send` (Swift through the ZeroMQ module, its own process).
 
@@ -86,10 +91,23 @@ def ready(port):
         return False
 
 
+# Sensor id layouts (--layout): what the shipped grouping by parent path makes of bench-send's ids.
+LAYOUTS = {
+    # bench/s0000 … bench/s0999: one asset of every sensor (too wide for its PCA monitor, so the
+    # asset only keeps its rounds), the layout of every figure before 2026-12-02.
+    "bench": [],
+    # s0000 … s0999: no parent path, so no asset: each sensor's own chain only.
+    "lone": ["--sensor-prefix", "s"],
+    # plant1/unit00/s00 … plant1/unit49/s19: 50 assets of 20 sensors, each with its PCA monitor.
+    "plant": ["--sensor-prefix", "plant1/unit", "--asset-size", "20"],
+}
+LAYOUT = []
+
+
 def sender_args(vigil, endpoint, mode, samples, sensors, extra=()):
     per = CASES[mode][2]
     args = [vigil, "bench-send", "--to", endpoint, "--format", mode, "--samples", str(samples),
-            "--sensors", str(sensors), "--json"]
+            "--sensors", str(sensors), "--json"] + LAYOUT
     if mode == "binary":
         args += ["--batch", str(per)]
     return args + list(extra)
@@ -275,13 +293,17 @@ def main():
     ap.add_argument("--pyzmq", action="store_true", help="also measure a receive-only pyzmq loop")
     ap.add_argument("--only", default="throughput,scaling,latency", help="any of throughput, scaling, latency, ab")
     ap.add_argument("--baseline", help="with --only ab: another vigild to compare with, run for run")
+    ap.add_argument("--layout", default="bench", choices=sorted(LAYOUTS),
+                    help="sensor ids: bench (bench/s*, one asset of all), lone (s*, no asset), plant (assets of 20)")
     args = ap.parse_args()
+    LAYOUT[:] = LAYOUTS[args.layout]
     args.vigild, args.vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
     if args.baseline:
         args.baseline = os.path.abspath(args.baseline)
     only = set(args.only.split(","))
     load = os.getloadavg()
-    print("machine: %d cores, load average %.2f %.2f %.2f at the start" % (os.cpu_count(), *load), flush=True)
+    print("machine: %d cores, load average %.2f %.2f %.2f at the start; sensor ids: %s layout %s"
+          % (os.cpu_count(), *load, args.layout, " ".join(LAYOUT) or "(bench-send's default)"), flush=True)
     medians = {}
 
     if "throughput" in only:
@@ -357,7 +379,7 @@ def main():
             base = scrape(daemon.metrics_port).get("vigil_samples_processed_total", 0)
             report = run_sender([args.vigil, "bench-send", "--to", daemon.ingest, "--batch", "256", "--sensors", str(args.sensors),
                                  "--rate", str(int(rate)), "--duration", str(args.latency_seconds), "--spike-every", "5000",
-                                 "--json"])
+                                 "--json"] + LAYOUT)
             wait_processed(daemon, base + report["samples"])
             time.sleep(0.5)
             check_no_loss(daemon, base, report["samples"])

@@ -3,7 +3,8 @@
 """Where vigild's CPU goes on the binary end-to-end path, from a `perf record -g` profile.
 
   profile.py VIGILD VIGIL [--samples 40960000] [--format binary] [--sensors 1000] [--workers N]
-             [--frequency 2000] [--event cpu-clock] [--spike-every 5000] [--keep DIR]
+             [--frequency 2000] [--event cpu-clock] [--spike-every 5000] [--keep DIR] [--leaves]
+             [--layout bench|lone|plant]
 
 Starts VIGILD on a generated config (free ports, shipped detector defaults), attaches
 `perf record -e EVENT -g` to it, drives it with `vigil bench-send`, waits until every sample is
@@ -83,6 +84,7 @@ def main():
     ap.add_argument("--spike-every", type=int, default=5000)
     ap.add_argument("--keep", help="keep perf.data in this directory")
     ap.add_argument("--leaves", action="store_true", help="also list the hottest innermost functions of each part")
+    ap.add_argument("--layout", default="bench", choices=sorted(e2e.LAYOUTS), help="sensor ids (see e2e_process.py)")
     args = ap.parse_args()
     vigild, vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
     if shutil.which("perf") is None:
@@ -96,7 +98,7 @@ def main():
         time.sleep(0.5)
         sent = e2e.run_sender([vigil, "bench-send", "--to", daemon.ingest, "--format", args.format, "--samples", str(args.samples),
                                "--sensors", str(args.sensors), "--spike-every", str(args.spike_every), "--json"]
-                              + (["--batch", "256"] if args.format != "json" else []))
+                              + (["--batch", "256"] if args.format != "json" else []) + e2e.LAYOUTS[args.layout])
         e2e.wait_processed(daemon, args.samples)
         perf.send_signal(signal.SIGINT)
         perf.wait()

@@ -43,10 +43,33 @@ public struct DetectorShard: Sendable {
     private var slotOf: [Int32] = []
     /// Per slot: the sensor's asset membership.
     private var memberships: [Membership?] = []
-    /// Per slot of an asset member: the asset's models as this member's settings resolve them.
-    private var assetModels: [AssetDetector.Settings?] = []
+    /// Per slot of an asset member: the asset's models as this member's settings resolve them,
+    /// one shared copy per distinct value (8 bytes a slot rather than 264).
+    private var assetModels: [SharedAssetModels?] = []
+    /// The distinct models seen (at most `DetectorSettingsInterner.capacity`).
+    private var knownModels: [SharedAssetModels] = []
+
+    /// One asset-models value, shared by the slots it applies to.
+    final class SharedAssetModels: Sendable {
+        let settings: AssetDetector.Settings
+
+        init(_ settings: AssetDetector.Settings) { self.settings = settings }
+    }
+
+    private mutating func share(_ models: AssetDetector.Settings?) -> SharedAssetModels? {
+        guard let models else { return nil }
+        if let found = knownModels.last(where: { $0.settings == models }) { return found }
+        let box = SharedAssetModels(models)
+        if knownModels.count < DetectorSettingsInterner.capacity { knownModels.append(box) }
+        return box
+    }
     /// Per slot: which of the chain's current alerts were published (`memberAlerts`).
     private var gates: [MemberAlertGate] = []
+    /// Per slot: whether the member may raise alerts of its own (`MemberAlerts.whileLearning`):
+    /// its asset's monitor did not monitor after the member's last sample (true for a sensor
+    /// outside every asset, and until its asset exists). Kept here, not looked up per sample: a
+    /// read of `assetDetectors[a]` copies the whole detector out.
+    private var alone: [Bool] = []
 
     public init(minimumAssetMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning, synchronousTraining: Bool = false) {
         precondition(minimumAssetMembers >= 1)
@@ -80,8 +103,9 @@ public struct DetectorShard: Sendable {
         slotOf[sensor] = Int32(chains.count)
         chains.append(chain)
         memberships.append(membership)
-        assetModels.append(membership == nil ? nil : models)
+        assetModels.append(membership == nil ? nil : share(models))
         gates.append(MemberAlertGate(published: chain.openAlerts.map(\.detector)))
+        alone.append(true)
         return chains.count - 1
     }
 
@@ -95,7 +119,7 @@ public struct DetectorShard: Sendable {
     @inline(__always)
     public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int, emit: (AlertEvent) -> Void) {
         guard let m = memberships[slot] else { return chains[slot].process(sample, emit: emit) }
-        if let open = gateOpen(m) {
+        if let open = gateOpen(slot) {
             var gate = gates[slot]
             chains[slot].process(sample, emit: { if gate.pass($0, open: open) { emit($0) } })
             gates[slot] = gate
@@ -113,7 +137,7 @@ public struct DetectorShard: Sendable {
         guard let m = memberships[slot] else {
             return chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
         }
-        if let open = gateOpen(m) {
+        if let open = gateOpen(slot) {
             var gate = gates[slot]
             chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: { if gate.pass($0, open: open) { emit($0) } })
             gates[slot] = gate
@@ -127,22 +151,37 @@ public struct DetectorShard: Sendable {
     /// are not gated (`MemberAlerts.always`): under `whileLearning`, only while the asset's
     /// monitor does not monitor.
     @inline(__always)
-    private func gateOpen(_ m: Membership) -> Bool? {
-        memberAlerts == .always ? nil : assetDetectors[m.asset]?.isMonitoring != true
+    private func gateOpen(_ slot: Int) -> Bool? {
+        memberAlerts == .always ? nil : alone[slot]
     }
 
     @inline(__always)
     private mutating func feedAsset(_ m: Membership, slot: Int, _ sample: Sample, _ memberCount: (UInt32) -> Int,
                                     score: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
-        if assetDetectors[m.asset] == nil {
-            guard m.position == 0, let models = assetModels[slot] else { return }
+        // One hash lookup, and the detector is updated where it lives: `assetDetectors[a] == nil`
+        // and `assetDetectors[a]!.update` copied the whole `AssetDetector` out and back (retaining
+        // and releasing each of its buffers), a fifth of the worker's time with 1000-member assets.
+        let index: Dictionary<UInt32, AssetDetector>.Index
+        if let found = assetDetectors.index(forKey: m.asset) {
+            index = found
+        } else {
+            alone[slot] = true
+            guard m.position == 0, let models = assetModels[slot]?.settings else { return }
             let members = memberCount(m.asset)
             guard members >= minimumAssetMembers else { return }
             assetDetectors[m.asset] = AssetDetector(asset: m.asset, settings: models, dimension: members,
                                                     synchronousTraining: synchronousTraining)
+            index = assetDetectors.index(forKey: m.asset)!
         }
-        assetDetectors[m.asset]!.update(position: m.position, timestamp: sample.timestamp, value: sample.value,
-                                        score: score, emit: emit)
+        alone[slot] = !Self.update(&assetDetectors.values[index], m, sample, score: score, emit: emit)
+    }
+
+    /// Feeds `sample` to `detector` in place; returns whether its monitor then monitors.
+    @inline(__always)
+    private static func update(_ detector: inout AssetDetector, _ m: Membership, _ sample: Sample,
+                               score: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) -> Bool {
+        detector.update(position: m.position, timestamp: sample.timestamp, value: sample.value, score: score, emit: emit)
+        return detector.isMonitoring
     }
 
     /// New settings for the chain at `slot` (a reload): `chain` replaces it when given, `models`
@@ -151,7 +190,7 @@ public struct DetectorShard: Sendable {
     public mutating func update(slot: Int, chain: SensorDetectors?, assetModels models: AssetDetector.Settings?) -> AssetDetector? {
         if let chain { chains[slot] = chain }
         guard let m = memberships[slot] else { return nil }
-        assetModels[slot] = models
+        assetModels[slot] = share(models)
         guard let d = assetDetectors[m.asset], d.settings != models else { return nil }
         assetDetectors[m.asset] = nil
         return d
@@ -168,12 +207,14 @@ public struct DetectorShard: Sendable {
             memberships.swapAt(slot, last)
             assetModels.swapAt(slot, last)
             gates.swapAt(slot, last)
+            alone.swapAt(slot, last)
             slotOf[Int(chains[slot].sensor)] = Int32(slot)
         }
         chains.removeLast()
         memberships.removeLast()
         assetModels.removeLast()
         gates.removeLast()
+        alone.removeLast()
         slotOf[Int(sensor)] = -1
         return true
     }

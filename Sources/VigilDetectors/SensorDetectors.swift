@@ -74,6 +74,37 @@ public struct DetectorSettings: Sendable, Equatable {
     }
 }
 
+/// One `DetectorSettings` value shared by every chain it applies to: a chain holds a reference
+/// (8 bytes) rather than its own 464-byte copy. Immutable, so any thread may read it.
+public final class SharedDetectorSettings: Sendable {
+    /// The settings.
+    public let settings: DetectorSettings
+
+    public init(_ settings: DetectorSettings) { self.settings = settings }
+}
+
+/// Hands out one `SharedDetectorSettings` per distinct settings value, so that the chains built
+/// from equal settings share them (a plant has a handful of distinct settings; after
+/// `capacity` distinct values, new ones are shared no more, only boxed).
+///
+/// Threading: a value owned by the thread that builds chains (a worker, the restoring thread).
+public struct DetectorSettingsInterner: Sendable {
+    /// Distinct settings values remembered.
+    public static let capacity = 64
+    private var known: [SharedDetectorSettings] = []
+
+    public init() {}
+
+    /// The shared box of `settings`: a known one when an equal value was seen before.
+    public mutating func share(_ settings: DetectorSettings) -> SharedDetectorSettings {
+        if let last = known.last, last.settings == settings { return last }
+        if let found = known.first(where: { $0.settings == settings }) { return found }
+        let box = SharedDetectorSettings(settings)
+        if known.count < Self.capacity { known.append(box) }
+        return box
+    }
+}
+
 /// Every detector of one sensor with its alert state: the exact per-sample code path that both
 /// `vigild`'s workers and `vigil eval` run.
 ///
@@ -88,7 +119,10 @@ public struct DetectorSettings: Sendable, Equatable {
 /// background training copies into preallocated buffers; see `StreamingIsolationForest`).
 public struct SensorDetectors: Sendable {
     public let sensor: UInt32
-    public let settings: DetectorSettings
+    /// The settings this chain was built from, shared with the other chains built from them.
+    public let sharedSettings: SharedDetectorSettings
+    /// The settings this chain was built from.
+    public var settings: DetectorSettings { sharedSettings.settings }
 
     // Detectors, mutated in place (`x!.update`: copying a detector out of its optional would
     // copy its buffers). The z-score, spectral residual and isolation forest (off by default)
@@ -105,16 +139,22 @@ public struct SensorDetectors: Sendable {
     // Alert state per detector, indexed by `slot` (surprise, z-score, spectral residual, isolation
     // forest) up to the highest slot present, and for the combination.
     private var states: [AlertStateMachine]
-    private var calibrators: [ScoreCalibrator]
-    private let combiner: ScoreCombiner?
-    private var combinedState: AlertStateMachine?
-    // Per detector, the evidence of its highest raw score within the calibrator's short window:
-    // the calibrated probability averages that window, so a combined alert is explained by the
-    // sample that made it, not by whichever sample completed the raise.
-    // Empty without `combine` (no heap storage).
-    private var evidence: [AlertEvidence] = []
-    private var peakScore: [Double] = []
-    private var peakAge: [Int] = []
+    // With `combine`: its one `Combination` (an array of zero or one element, so that a chain
+    // without it, the shipped one, stores one word for it rather than ~170 bytes).
+    private var combination: [Combination] = []
+
+    /// What `combine` adds to a chain: the combiner, its alert state, a calibrator per detector
+    /// slot and, per slot, the evidence of its highest raw score within the calibrator's short
+    /// window (the calibrated probability averages that window, so a combined alert is explained
+    /// by the sample that made it, not by whichever sample completed the raise).
+    struct Combination: Sendable {
+        let combiner: ScoreCombiner
+        var state: AlertStateMachine
+        var calibrators: [ScoreCalibrator]
+        var evidence: [AlertEvidence]
+        var peakScore: [Double]
+        var peakAge: [Int]
+    }
 
     /// Detectors a chain can hold (the slots of `states`).
     static let slots = 4
@@ -127,8 +167,15 @@ public struct SensorDetectors: Sendable {
     /// - Parameter synchronousTraining: train isolation forests inline (deterministic; `vigil
     ///   eval`) rather than on the background trainer (`vigild`).
     public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false) {
+        self.init(sensor: sensor, shared: SharedDetectorSettings(settings), synchronousTraining: synchronousTraining)
+    }
+
+    /// A chain built from shared settings (`DetectorSettingsInterner`), so that it holds a
+    /// reference to them rather than a copy.
+    public init(sensor: UInt32, shared: SharedDetectorSettings, synchronousTraining: Bool = false) {
         self.sensor = sensor
-        self.settings = settings
+        sharedSettings = shared
+        let settings = shared.settings
         surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
         let others = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining)
         classic = others.map { [$0] } ?? []
@@ -141,16 +188,14 @@ public struct SensorDetectors: Sendable {
         let count = (present.lastIndex(of: true) ?? -1) + 1
         states = (0..<count).map { AlertStateMachine(policy: present[$0] ? policies[$0]! : off, detector: kinds[$0]) }
         if let c = settings.combine {
-            combiner = ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights)
-            combinedState = AlertStateMachine(policy: c.alerts, detector: .combined)
-            // Small (exponentially weighted): a disabled detector's calibrator costs ~150 bytes.
-            calibrators = (0..<Self.slots).map { _ in ScoreCalibrator(configuration: settings.calibration) }
-            evidence = [AlertEvidence](repeating: .none, count: Self.slots)
-            peakScore = [Double](repeating: -.infinity, count: Self.slots)
-            peakAge = [Int](repeating: 0, count: Self.slots)
-        } else {
-            combiner = nil
-            calibrators = []
+            combination = [Combination(
+                combiner: ScoreCombiner(rule: c.configuration.rule, weights: c.configuration.weights),
+                state: AlertStateMachine(policy: c.alerts, detector: .combined),
+                // Small (exponentially weighted): a disabled detector's calibrator costs ~150 bytes.
+                calibrators: (0..<Self.slots).map { _ in ScoreCalibrator(configuration: settings.calibration) },
+                evidence: [AlertEvidence](repeating: .none, count: Self.slots),
+                peakScore: [Double](repeating: -.infinity, count: Self.slots),
+                peakAge: [Int](repeating: 0, count: Self.slots))]
         }
     }
 
@@ -175,7 +220,7 @@ public struct SensorDetectors: Sendable {
         let ts = sample.timestamp
         let v = sample.value
         let learn = isInControl
-        var accumulator = combiner?.accumulator()
+        var accumulator = combination.isEmpty ? nil : combination[0].combiner.accumulator()
         if !classic.isEmpty {
             let out = classic[0].update(timestamp: ts, value: v, learn: learn)
             if let z = out.zscore { handle(1, .zscore, z, sample, learn, &accumulator, scores, emit) }
@@ -187,8 +232,8 @@ public struct SensorDetectors: Sendable {
         }
         if let result = accumulator?.result {
             scores(.combined, result.probability)
-            let out = DetectorOutput(score: result.probability, evidence: evidence[Self.slot(result.strongest)])
-            if let e = combinedState!.step(sensor: sensor, timestamp: ts, value: v, output: out) {
+            let out = DetectorOutput(score: result.probability, evidence: combination[0].evidence[Self.slot(result.strongest)])
+            if let e = combination[0].state.step(sensor: sensor, timestamp: ts, value: v, output: out) {
                 emit(e)
                 if e.clearReason == .relearned { relearn(slot: nil) }
             }
@@ -213,14 +258,15 @@ public struct SensorDetectors: Sendable {
                 if e.clearReason == .relearned { relearn(slot: slot) }
             }
         } else {
-            if out.score >= peakScore[slot] || peakAge[slot] >= settings.calibration.shortWindow {
-                peakScore[slot] = out.score
-                peakAge[slot] = 0
-                evidence[slot] = out.evidence
+            if out.score >= combination[0].peakScore[slot]
+                || combination[0].peakAge[slot] >= sharedSettings.settings.calibration.shortWindow {
+                combination[0].peakScore[slot] = out.score
+                combination[0].peakAge[slot] = 0
+                combination[0].evidence[slot] = out.evidence
             } else {
-                peakAge[slot] += 1
+                combination[0].peakAge[slot] += 1
             }
-            if let p = calibrators[slot].calibrate(out.score, learn: learn) {
+            if let p = combination[0].calibrators[slot].calibrate(out.score, learn: learn) {
                 scores(kind, p)
                 accumulator!.add(kind, p)
             }
@@ -244,21 +290,22 @@ public struct SensorDetectors: Sendable {
     public var memoryFootprint: Int {
         func heap<T>(_ a: [T]) -> Int { a.capacity == 0 ? 0 : 32 + a.capacity * MemoryLayout<T>.stride }
         var bytes = MemoryLayout<SensorDetectors>.size
-        bytes += heap(states) + heap(calibrators) + heap(evidence) + heap(peakScore) + heap(peakAge) + heap(classic)
+        bytes += heap(states) + heap(combination) + heap(classic)
+        if let c = combination.first { bytes += heap(c.calibrators) + heap(c.evidence) + heap(c.peakScore) + heap(c.peakAge) }
         bytes += classic.first?.featureHeapBytes ?? 0
         if let surprise { bytes += surprise.memoryFootprint - MemoryLayout<SurpriseDetector>.size }
         return bytes
     }
 
     /// Whether any of this sensor's alerts is currently raised.
-    public var isRaised: Bool { states.contains(where: \.isRaised) || combinedState?.isRaised == true }
+    public var isRaised: Bool { states.contains(where: \.isRaised) || combination.first?.state.isRaised == true }
 
     /// Whether the sensor is in control: no alert raised and no anomalous run under way. Only
     /// in-control samples are learned from.
     @inline(__always)
     public var isInControl: Bool {
         for s in states where !s.isInControl { return false }
-        return combinedState?.isInControl ?? true
+        return combination.isEmpty || combination[0].state.isInControl
     }
 
     // MARK: Reconciling with the journal
@@ -268,7 +315,7 @@ public struct SensorDetectors: Sendable {
     public var openAlerts: [(detector: DetectorKind, raisedAt: Int64, severity: Severity)] {
         var out: [(detector: DetectorKind, raisedAt: Int64, severity: Severity)] = []
         for kind in DetectorKind.allCases where hasActiveMachine(kind) {
-            let m = kind == .combined ? combinedState! : states[Self.slot(kind)]
+            let m = kind == .combined ? combination[0].state : states[Self.slot(kind)]
             if m.isRaised { out.append((kind, m.raisedAt, m.severity)) }
         }
         return out
@@ -277,7 +324,7 @@ public struct SensorDetectors: Sendable {
     /// Whether alerts of detector `kind` come from this chain: `.combined` with `combine`, else
     /// each enabled detector's own state machine.
     public func hasActiveMachine(_ kind: DetectorKind) -> Bool {
-        if combinedState != nil { return kind == .combined }
+        if !combination.isEmpty { return kind == .combined }
         switch kind {
         case .surprise: return surprise != nil
         case .zscore: return rolling != nil || ewma != nil || robust != nil
@@ -292,7 +339,7 @@ public struct SensorDetectors: Sendable {
     /// the sample path: at restart, before the chain processes a sample, and at a reload.
     public mutating func reconcile(with latest: JournaledAlert) -> AlertReconciliation {
         guard hasActiveMachine(latest.detector) else { return .unavailable }
-        if latest.detector == .combined { return combinedState!.reconcile(with: latest) }
+        if latest.detector == .combined { return combination[0].state.reconcile(with: latest) }
         return states[Self.slot(latest.detector)].reconcile(with: latest)
     }
 
@@ -307,7 +354,7 @@ public struct SensorDetectors: Sendable {
         if spectral != nil { bits |= 8 }
         if forest != nil { bits |= 16 }
         if featureExtractor != nil { bits |= 32 }
-        if combinedState != nil { bits |= 64 }
+        if !combination.isEmpty { bits |= 64 }
         if surprise != nil { bits |= 128 }
         return bits
     }
@@ -319,14 +366,15 @@ public struct SensorDetectors: Sendable {
         classic.first?.write(to: &w)
         surprise?.write(to: &w)
         for state in states { state.write(to: &w) }
+        let calibrators = combination.first?.calibrators ?? []
         w.write(UInt32(calibrators.count))
         for calibrator in calibrators { calibrator.write(to: &w) }
-        combinedState?.write(to: &w)
-        if combinedState != nil {
+        if let c = combination.first {
+            c.state.write(to: &w)
             for k in 0..<Self.slots {
-                w.write(peakScore[k])
-                w.write(peakAge[k])
-                evidence[k].write(to: &w)
+                w.write(c.peakScore[k])
+                w.write(c.peakAge[k])
+                c.evidence[k].write(to: &w)
             }
         }
     }
@@ -339,23 +387,31 @@ public struct SensorDetectors: Sendable {
     /// fit the chain. Runs on the restoring thread, before the chain is used.
     public init(sensor: UInt32, settings: DetectorSettings, synchronousTraining: Bool = false,
                 restoringFrom reader: inout SnapshotReader) throws(SnapshotError) {
-        self.init(sensor: sensor, settings: settings, synchronousTraining: synchronousTraining)
+        try self.init(sensor: sensor, shared: SharedDetectorSettings(settings), synchronousTraining: synchronousTraining,
+                      restoringFrom: &reader)
+    }
+
+    /// The same from shared settings (`DetectorSettingsInterner`).
+    public init(sensor: UInt32, shared: SharedDetectorSettings, synchronousTraining: Bool = false,
+                restoringFrom reader: inout SnapshotReader) throws(SnapshotError) {
+        self.init(sensor: sensor, shared: shared, synchronousTraining: synchronousTraining)
         let bits = try reader.readUInt8("chain layout")
         guard bits == layout else { throw reader.corrupt("chain layout \(bits) does not match the settings' \(layout)") }
         if !classic.isEmpty { try classic[0].restore(from: &reader) }
         try surprise?.restore(from: &reader)
         for k in states.indices { try states[k].restore(from: &reader) }
         let calibratorCount = try reader.readUInt32("calibrator count")
-        guard calibratorCount == calibrators.count else {
-            throw reader.corrupt("\(calibratorCount) calibrators where the settings have \(calibrators.count)")
+        let expected = combination.first?.calibrators.count ?? 0
+        guard calibratorCount == expected else {
+            throw reader.corrupt("\(calibratorCount) calibrators where the settings have \(expected)")
         }
-        for k in calibrators.indices { try calibrators[k].restore(from: &reader) }
-        try combinedState?.restore(from: &reader)
-        if combinedState != nil {
+        if !combination.isEmpty {
+            for k in combination[0].calibrators.indices { try combination[0].calibrators[k].restore(from: &reader) }
+            try combination[0].state.restore(from: &reader)
             for k in 0..<Self.slots {
-                peakScore[k] = try reader.readDouble("peak score")
-                peakAge[k] = try reader.readInt("peak age", in: 0...SnapshotReader.maxCounter)
-                evidence[k] = try AlertEvidence(from: &reader)
+                combination[0].peakScore[k] = try reader.readDouble("peak score")
+                combination[0].peakAge[k] = try reader.readInt("peak age", in: 0...SnapshotReader.maxCounter)
+                combination[0].evidence[k] = try AlertEvidence(from: &reader)
             }
         }
     }

@@ -173,7 +173,7 @@ public struct SurpriseDetector: StreamingDetector {
             }
             if let p = change.step(raw / Self.changeWinsor, learn: learn, forgetting: forgetting, window: Self.shortWindow,
                                    bins: FloatSlots(b + Layout.changeBins), ring: HalfSlots(b + Layout.changeRing)) {
-                sChange = -log10(max(p, 1e-300))
+                sChange = TailLikelihood.surprise(p)
             }
             score = max(score, sChange)
         }
@@ -199,7 +199,7 @@ public struct SurpriseDetector: StreamingDetector {
                 let pl = down.step(-dv / (Self.levelWinsor * sc), learn: learn, forgetting: forgetting, window: Self.shortWindow,
                                    bins: FloatSlots(b + Layout.downBins), ring: HalfSlots(b + Layout.downRing))
                 if let pu, let pl {
-                    sLevel = -log10(max(min(pu, pl), 1e-300))
+                    sLevel = TailLikelihood.surprise(min(pu, pl))
                     upward = pu <= pl
                 }
                 score = max(score, sLevel)

@@ -208,6 +208,21 @@ struct TailLikelihood: Sendable, Equatable {
     }
 }
 
+extension TailLikelihood {
+    /// The probability `step` returns below the quantile once the model rests on enough means
+    /// (`1 − tailQuantile`): what nearly every step of a sensor in control returns.
+    static let flatProbability = 1 - tailQuantile
+    /// `−log10(flatProbability)`, as libm's `log10` gives it (checked by a test).
+    static let flatSurprise = 0x1.ffffffffffffep+0
+
+    /// The surprise `−log10 p` of a probability `step` returned (p floored at 1e-300): the same
+    /// value as the formula, without a logarithm for the flat part's probability.
+    @inline(__always)
+    static func surprise(_ p: Double) -> Double {
+        p == flatProbability ? flatSurprise : -log10(max(p, 1e-300))
+    }
+}
+
 /// `x` clamped to [0, 1], NaN to 0 (so no input can make a bin index trap).
 @inline(__always)
 func unitInterval(_ x: Double) -> Double { x > 0 ? (x < 1 ? x : 1) : 0 }

@@ -692,6 +692,7 @@ public final class Pipeline: @unchecked Sendable {
         for k in seeds.indices { seeds[k].states.reserveCapacity(reader.sensorRecordCount / seeds.count + 1) }
         // Settings are usually shared by many sensors: resolve each name once, but fingerprint
         // each distinct settings value once.
+        var interner = DetectorSettingsInterner()
         var fingerprints: [(DetectorSettings, UInt64)] = []
         func fingerprint(_ settings: DetectorSettings) -> UInt64 {
             if let known = fingerprints.first(where: { $0.0 == settings }) { return known.1 }
@@ -715,7 +716,7 @@ public final class Pipeline: @unchecked Sendable {
                         summary.sensorsSkipped += 1
                         continue
                     }
-                    let chain = try SensorDetectors(sensor: sensor, settings: settings, restoringFrom: &record.state)
+                    let chain = try SensorDetectors(sensor: sensor, shared: interner.share(settings), restoringFrom: &record.state)
                     try record.state.expectEnd("sensor \(record.name)")
                     seeds[Int(shardOf[Int(sensor)])].states.append(chain)
                     summary.sensorsRestored += 1
@@ -765,6 +766,7 @@ public final class Pipeline: @unchecked Sendable {
             for (k, chain) in seed.states.enumerated() { position[chain.sensor] = (w, k) }
         }
         let resolve = resolver.withLock { $0 }
+        var interner = DetectorSettingsInterner()
         func close(_ j: JournaledAlert, _ sensor: UInt32?) {
             summary.closed.append(ClosedAlert(sensorName: j.sensor, event: AlertEvent(
                 sensor: sensor ?? 0, detector: j.detector, event: .cleared, severity: j.severity, score: 0, threshold: 0,
@@ -794,7 +796,7 @@ public final class Pipeline: @unchecked Sendable {
             guard j.event == .raised else { summary.unchanged += 1; continue }
             guard let sensor = index ?? registry.intern(j.sensor) else { close(j, nil); continue }
             classifyNewSensors()
-            var chain = SensorDetectors(sensor: sensor, settings: resolve.settings(j.sensor))
+            var chain = SensorDetectors(sensor: sensor, shared: interner.share(resolve.settings(j.sensor)))
             let r = chain.reconcile(with: j)
             if r == .adopted {
                 let w = Int(shardOf[Int(sensor)])
@@ -841,6 +843,8 @@ public final class Pipeline: @unchecked Sendable {
         let seed = slots[w].seed
         slots[w].seed = WorkerState()
         var resolvers = resolver.withLock { $0 }
+        // Chains of equal settings share one copy of them.
+        var interner = DetectorSettingsInterner()
         func assetModels(_ settings: DetectorSettings, _ m: AssetTable.Membership?) -> AssetDetector.Settings? {
             guard let m else { return nil }
             let s = AssetDetector.Settings(member: settings, pca: resolvers.pca?(registry.name(of: m.asset)))
@@ -907,7 +911,7 @@ public final class Pipeline: @unchecked Sendable {
                     if k & 1023 == 1023 { heartbeat.beat() }  // re-resolving 100,000 sensors takes a while
                     let old = shard.chains[k]
                     let updated = resolvers.settings(registry.name(of: old.sensor))
-                    let chain = updated != old.settings ? Self.replaced(old, with: updated, emit: emit) : nil
+                    let chain = updated != old.settings ? Self.replaced(old, with: interner.share(updated), emit: emit) : nil
                     // An asset whose models changed is rebuilt on its next round, without its
                     // alerts: each raised one is cleared (settings_changed).
                     if let d = shard.update(slot: k, chain: chain, assetModels: assetModels(updated, shard.membership(at: k))) {
@@ -922,7 +926,7 @@ public final class Pipeline: @unchecked Sendable {
             let count = input.consume(maximum: 4096) { batch in
                 for sample in batch {
                     let slot = shard.slot(of: sample.sensor)
-                        ?? add(SensorDetectors(sensor: sample.sensor, settings: resolvers.settings(registry.name(of: sample.sensor))))
+                        ?? add(SensorDetectors(sensor: sample.sensor, shared: interner.share(resolvers.settings(registry.name(of: sample.sensor)))))
                     arrival = sample.arrival
                     let before = emitted
                     shard.process(sample, slot: slot, memberCount: memberCount, emit: emit)
@@ -975,8 +979,8 @@ public final class Pipeline: @unchecked Sendable {
     /// has the same detector; an alert it cannot carry is cleared through `emit` with
     /// `AlertEvidence.closed(reason: .settingsChanged)`, so no raised alert is left without a
     /// clear. Worker thread, between batches.
-    static func replaced(_ old: SensorDetectors, with settings: DetectorSettings, emit: (AlertEvent) -> Void) -> SensorDetectors {
-        var fresh = SensorDetectors(sensor: old.sensor, settings: settings)
+    static func replaced(_ old: SensorDetectors, with settings: SharedDetectorSettings, emit: (AlertEvent) -> Void) -> SensorDetectors {
+        var fresh = SensorDetectors(sensor: old.sensor, shared: settings)
         for open in old.openAlerts {
             let carried = JournaledAlert(seq: 0, id: "", event: .raised, severity: open.severity, sensor: "",
                                          detector: open.detector, ts: open.raisedAt, raisedAt: open.raisedAt)

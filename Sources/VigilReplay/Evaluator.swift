@@ -68,6 +68,7 @@ public struct Evaluator: Sendable {
         // builds it with), for the thresholds of its score columns.
         var assetModels: [UInt32: AssetDetector.Settings] = [:]
         var shard = DetectorShard(minimumAssetMembers: minimumAssetMembers, memberAlerts: memberAlerts, synchronousTraining: true)
+        var interner = DetectorSettingsInterner()
         for k in 0..<sensorCount {
             precondition(ids[k] == UInt32(k), "columns are interned first, in order")
             var membership: DetectorShard.Membership?
@@ -80,7 +81,7 @@ public struct Evaluator: Sendable {
                 if assetModels[asset] == nil { assetModels[asset] = m }
                 models = m.isEmpty ? nil : m
             }
-            shard.add(SensorDetectors(sensor: ids[k], settings: resolved[k], synchronousTraining: true),
+            shard.add(SensorDetectors(sensor: ids[k], shared: interner.share(resolved[k]), synchronousTraining: true),
                       membership: membership, assetModels: models)
         }
         let members: (UInt32) -> Int = { memberCount[$0] ?? 0 }

@@ -17,6 +17,11 @@ public struct SyntheticLoad: Sendable {
         public var sensors: Int
         /// Sensor ids are this prefix followed by the zero-padded index (`bench/s000042`).
         public var sensorPrefix: String
+        /// With n > 0, sensors form assets of n members as a plant names them: the prefix, the
+        /// zero-padded asset index, `/s` and the member's zero-padded index (`plant1/unit0042/s07`
+        /// for prefix `plant1/unit` and n = 20), so that grouping by parent path makes one asset of
+        /// each n sensors. 0: the prefix and the sensor's index only.
+        public var assetSize: Int
         /// Seed of the signals' phases, periods, noise and spike positions.
         public var seed: UInt64
         /// Timestamp of every sensor's first sample (nanoseconds since the epoch).
@@ -33,9 +38,10 @@ public struct SyntheticLoad: Sendable {
         /// A load; see the properties.
         public init(sensors: Int = 1_000, sensorPrefix: String = "bench/s", seed: UInt64 = 1,
                     startTimestamp: Int64 = 1_732_500_000_000_000_000, interval: Int64 = 1_000_000,
-                    spikeEvery: Int = 0, spikeLength: Int = 10, spikeSize: Double = 20) {
+                    spikeEvery: Int = 0, spikeLength: Int = 10, spikeSize: Double = 20, assetSize: Int = 0) {
             self.sensors = sensors
             self.sensorPrefix = sensorPrefix
+            self.assetSize = assetSize
             self.seed = seed
             self.startTimestamp = startTimestamp
             self.interval = interval
@@ -83,15 +89,25 @@ public struct SyntheticLoad: Sendable {
     public init(_ configuration: Configuration) {
         precondition(configuration.sensors >= 1 && configuration.interval >= 1 && configuration.spikeEvery >= 0)
         precondition(configuration.spikeEvery == 0 || (1...configuration.spikeEvery).contains(configuration.spikeLength))
+        precondition(configuration.assetSize >= 0)
         self.configuration = configuration
         let width = String(configuration.sensors - 1).count
+        func padded(_ k: Int, _ width: Int) -> String {
+            let digits = String(k)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let assetSize = configuration.assetSize
+        let assetWidth = assetSize > 0 ? String((configuration.sensors - 1) / assetSize).count : 0
+        let memberWidth = assetSize > 0 ? String(assetSize - 1).count : 0
         var ids: [[UInt8]] = []
         var signals: [Signal] = []
         ids.reserveCapacity(configuration.sensors)
         signals.reserveCapacity(configuration.sensors)
         for s in 0..<configuration.sensors {
-            let digits = String(s)
-            ids.append(Array((configuration.sensorPrefix + String(repeating: "0", count: width - digits.count) + digits).utf8))
+            let id = assetSize > 0
+                ? configuration.sensorPrefix + padded(s / assetSize, assetWidth) + "/s" + padded(s % assetSize, memberWidth)
+                : configuration.sensorPrefix + padded(s, width)
+            ids.append(Array(id.utf8))
             var h = Self.mix(configuration.seed ^ (UInt64(s) &* 0x9E37_79B9_7F4A_7C15))
             func next() -> UInt64 { h = Self.mix(h); return h }
             signals.append(Signal(

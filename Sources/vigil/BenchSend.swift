@@ -59,6 +59,10 @@ struct BenchSend: ParsableCommand {
     @Option(help: "Sensor ids are this prefix and a zero-padded index.")
     var sensorPrefix = "bench/s"
 
+    @Option(help: ArgumentHelp("Assets of N sensors as a plant names them (0: none).",
+                               discussion: "With N > 0 the ids are the prefix, the zero-padded asset index, /s and the member's index (--sensor-prefix plant1/unit --asset-size 20: plant1/unit0042/s07), so the shipped grouping by parent path makes one asset of each N sensors."))
+    var assetSize = 0
+
     @Option(help: "Timestamp of each sensor's first sample, in nanoseconds since the epoch.")
     var startTs: Int64 = 1_732_500_000_000_000_000
 
@@ -124,6 +128,7 @@ struct BenchSend: ParsableCommand {
         }
         if let batch, !(1...65_536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
         if sensors < 1 || sensors > 10_000_000 { throw ValidationError("--sensors must be between 1 and 10000000") }
+        if assetSize < 0 { throw ValidationError("--asset-size must not be negative") }
         if intervalNs < 1 { throw ValidationError("--interval-ns must be at least 1") }
         if spikeEvery < 0 { throw ValidationError("--spike-every must not be negative") }
         if spikeEvery > 0 && !(1...spikeEvery).contains(spikeLength) {
@@ -146,7 +151,8 @@ struct BenchSend: ParsableCommand {
 
     func run() throws {
         let load = SyntheticLoad(.init(sensors: sensors, sensorPrefix: sensorPrefix, seed: seed, startTimestamp: startTs,
-                                       interval: intervalNs, spikeEvery: spikeEvery, spikeLength: spikeLength, spikeSize: spikeSize))
+                                       interval: intervalNs, spikeEvery: spikeEvery, spikeLength: spikeLength, spikeSize: spikeSize,
+                                       assetSize: assetSize))
         let per = samplesPerMessage
         let total = samples ?? Int.max
         let target = targetRate

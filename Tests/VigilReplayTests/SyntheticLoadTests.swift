@@ -16,6 +16,18 @@ struct SyntheticLoadTests {
         #expect(SyntheticLoad(.init(sensors: 1)).sensorID(0) == "bench/s0")
     }
 
+    @Test("assets of n sensors as a plant names them: prefix, asset, /s, member, each zero-padded")
+    func assetLayout() {
+        let plant = SyntheticLoad(.init(sensors: 1000, sensorPrefix: "plant1/unit", assetSize: 20))
+        #expect(plant.sensorID(0) == "plant1/unit00/s00")
+        #expect(plant.sensorID(21) == "plant1/unit01/s01")
+        #expect(plant.sensorID(999) == "plant1/unit49/s19")
+        #expect(Set(plant.sensorIDs).count == 1000)
+        // The signals do not depend on the names.
+        let flat = SyntheticLoad(.init(sensors: 1000))
+        #expect(plant.value(sensor: 5, index: 3) == flat.value(sensor: 5, index: 3))
+    }
+
     @Test func valuesArePureFunctionsOfSeedSensorAndIndex() {
         let again = SyntheticLoad(.init(sensors: 12, seed: 7, spikeEvery: 50, spikeLength: 4))
         let other = SyntheticLoad(.init(sensors: 12, seed: 8, spikeEvery: 50, spikeLength: 4))
