@@ -71,7 +71,7 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 /// Every key of the configuration file, by section: the reader accepts exactly these.
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                           "security", "detectors", "sensors", "assets", "grouping"]
+                           "security", "detectors", "sensors", "assets", "grouping", "relations"]
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout",
                          "reorder_window", "max_future", "max_past"]
     static let subscription = ["endpoint", "mode", "topics", "server_key"]
@@ -160,6 +160,7 @@ extension ConfigReader {
             return
         }
         var locations: [String: SourceLocation] = [:]
+        var relations: Entry?
         for e in entries(of: root, "", known: ConfigKeys.topLevel) {
             switch e.key {
             case "ingest": readIngest(e, into: &c.ingest, &locations)
@@ -175,9 +176,11 @@ extension ConfigReader {
             case "sensors": c.sensors = readSensors(e, defaults: c.detectors)
             case "assets": c.assets = readAssets(e, defaults: c.detectors)
             case "grouping": readGrouping(e, into: &c.grouping)
+            case "relations": relations = e  // read after the assets, wherever they are written
             default: break
             }
         }
+        if let relations { c.relations = readRelations(relations, assets: c.assets) }
         checkEndpoints(of: c, locations)
         checkSubscriptionKeys(of: c, locations)
     }

@@ -37,6 +37,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var assets: [Asset]
     /// How sensors that no `assets` entry names form assets (`grouping`).
     public var grouping: Grouping
+    /// `relations`: relations that must hold between an asset's sensors, each one's residual
+    /// monitored as a sensor `<asset>/<relation>` (none by default).
+    public var relations: [Relation] = []
 
     /// The built-in defaults (or any part replaced).
     public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),

@@ -93,7 +93,8 @@ public final class Daemon: @unchecked Sendable {
         }
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
-                            settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings)
+                            settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings,
+                            relations: options.relations)
         ingest = IngestService(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
         publisher = AlertPublisher(options: options, pipeline: pipeline, metrics: metrics, auth: auth, logger: logger)
         history = HistoryServer(options: options, auth: auth, logger: logger)

@@ -42,6 +42,15 @@ public struct DetectorShard: Sendable {
     private var memberships: [Membership?] = []
     /// Per slot of an asset member: the asset's models as this member's settings resolve them.
     private var assetModels: [AssetDetector.Settings?] = []
+    /// The relations between assets' sensors (config `relations`), each with its residual's chain.
+    public private(set) var relations: [RelationMonitor] = []
+    /// Per slot: the relations the sensor is a variable of (relation index, variable index).
+    private var relationBindings: [[RelationBinding]] = []
+
+    struct RelationBinding: Sendable {
+        var relation: Int32
+        var variable: Int32
+    }
 
     public init(minimumAssetMembers: Int = 2, synchronousTraining: Bool = false) {
         precondition(minimumAssetMembers >= 1)
@@ -66,8 +75,12 @@ public struct DetectorShard: Sendable {
 
     /// Adds `chain` (a sensor the shard has no chain for yet) with its asset membership and the
     /// asset's models as its settings resolve them; returns its slot.
+    ///
+    /// `name` is the sensor's name: an asset member named by one of the asset's relations is bound
+    /// to it (see `addRelation`).
     @discardableResult
-    public mutating func add(_ chain: SensorDetectors, membership: Membership?, assetModels models: AssetDetector.Settings?) -> Int {
+    public mutating func add(_ chain: SensorDetectors, membership: Membership?, assetModels models: AssetDetector.Settings?,
+                             name: String? = nil) -> Int {
         let sensor = Int(chain.sensor)
         if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
         precondition(slotOf[sensor] < 0, "sensor \(sensor) is in the shard already")
@@ -75,7 +88,43 @@ public struct DetectorShard: Sendable {
         chains.append(chain)
         memberships.append(membership)
         assetModels.append(membership == nil ? nil : models)
-        return chains.count - 1
+        relationBindings.append([])
+        let slot = chains.count - 1
+        if let membership, let name { bind(slot: slot, asset: membership.asset, name: name) }
+        return slot
+    }
+
+    /// Whether the shard holds the relations of `asset` (created with its first member).
+    public func hasRelations(of asset: UInt32) -> Bool { relations.contains { $0.asset == asset } }
+
+    /// Adds a relation's monitor and binds the members already present (`nameOf` gives a
+    /// sensor's name). Off the sample path: once per relation.
+    public mutating func addRelation(_ monitor: RelationMonitor, nameOf: (UInt32) -> String) {
+        precondition(!relations.contains { $0.index == monitor.index }, "relation \(monitor.index) is in the shard already")
+        relations.append(monitor)
+        let r = relations.count - 1
+        for slot in chains.indices where memberships[slot]?.asset == monitor.asset {
+            let name = nameOf(chains[slot].sensor)
+            for (v, n) in monitor.sensorNames.enumerated() where n == name {
+                relationBindings[slot].append(RelationBinding(relation: Int32(r), variable: Int32(v)))
+            }
+        }
+    }
+
+    private mutating func bind(slot: Int, asset: UInt32, name: String) {
+        for (r, monitor) in relations.enumerated() where monitor.asset == asset {
+            for (v, n) in monitor.sensorNames.enumerated() where n == name {
+                relationBindings[slot].append(RelationBinding(relation: Int32(r), variable: Int32(v)))
+            }
+        }
+    }
+
+    /// The relation whose residual is `sensor`, with the position of its monitor.
+    public func relation(index sensor: UInt32) -> Int? { relations.firstIndex { $0.index == sensor } }
+
+    /// Brings a relation's residual alert in line with the journal (at restart, before any sample).
+    public mutating func reconcileRelation(at position: Int, with latest: JournaledAlert) -> AlertReconciliation {
+        relations[position].reconcile(with: latest)
     }
 
     /// Adopts restored asset detectors (before the first sample).
@@ -88,7 +137,10 @@ public struct DetectorShard: Sendable {
     @inline(__always)
     public mutating func process(_ sample: Sample, slot: Int, memberCount: (UInt32) -> Int, emit: (AlertEvent) -> Void) {
         chains[slot].process(sample, emit: emit)
-        if let m = memberships[slot] { feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit) }
+        if let m = memberships[slot] {
+            feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit)
+            if !relationBindings[slot].isEmpty { feedRelations(slot: slot, sample, scores: { _, _, _ in }, emit: emit) }
+        }
     }
 
     /// The same, reporting every score: `scores(index, kind, score)` with the sensor's index for
@@ -99,6 +151,20 @@ public struct DetectorShard: Sendable {
         chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
         if let m = memberships[slot] {
             feedAsset(m, slot: slot, sample, memberCount, score: { scores(m.asset, $0, $1) }, emit: emit)
+            if !relationBindings[slot].isEmpty { feedRelations(slot: slot, sample, scores: scores, emit: emit) }
+        }
+    }
+
+    /// The sample's value into every relation it is a variable of (each evaluates once its round
+    /// is complete).
+    @inline(__always)
+    private mutating func feedRelations(slot: Int, _ sample: Sample, scores: (UInt32, DetectorKind, Double) -> Void,
+                                        emit: (AlertEvent) -> Void) {
+        for b in relationBindings[slot] {
+            let r = Int(b.relation)
+            let index = relations[r].index
+            relations[r].update(variable: Int(b.variable), timestamp: sample.timestamp, value: sample.value,
+                                scores: { scores(index, $0, $1) }, emit: emit)
         }
     }
 
@@ -138,11 +204,13 @@ public struct DetectorShard: Sendable {
             chains.swapAt(slot, last)
             memberships.swapAt(slot, last)
             assetModels.swapAt(slot, last)
+            relationBindings.swapAt(slot, last)
             slotOf[Int(chains[slot].sensor)] = Int32(slot)
         }
         chains.removeLast()
         memberships.removeLast()
         assetModels.removeLast()
+        relationBindings.removeLast()
         slotOf[Int(sensor)] = -1
         return true
     }

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+/// One term's part in a relation alert: which term of the expression, its recent value, its
+/// in-control baseline and how far it moved, in units of the residual's in-control deviation.
+/// Fixed size, no heap storage.
+public struct RelationTermShift: Sendable, Equatable {
+    /// Index of the term in the expression (−1: an unused slot).
+    public var term: Int32
+    /// How far the term moved: `(recent − baseline) / residual deviation`, signed.
+    public var shift: Float
+    /// The term's recent value (exponentially smoothed over the last rounds).
+    public var value: Double
+    /// The term's in-control mean.
+    public var baseline: Double
+
+    public init(term: Int32, shift: Float, value: Double, baseline: Double) {
+        self.term = term
+        self.shift = shift
+        self.value = value
+        self.baseline = baseline
+    }
+
+    /// An unused slot.
+    public static let none = RelationTermShift(term: -1, shift: 0, value: 0, baseline: 0)
+}
+
+/// What a relation's residual alert adds to its detector's evidence: the residual against its
+/// in-control level and the (up to) three terms that moved most, largest first. Inline (three
+/// fixed slots) so that an alert event stays a plain value on the worker → publisher ring.
+public struct RelationEvidence: Sendable, Equatable {
+    /// The recent residual (smoothed like the terms).
+    public var residual: Double
+    /// The residual's in-control mean (near 0 while the relation holds).
+    public var expected: Double
+    /// The residual's in-control standard deviation.
+    public var scale: Double
+    public var first: RelationTermShift
+    public var second: RelationTermShift
+    public var third: RelationTermShift
+
+    /// The number of term slots.
+    public static let slots = 3
+
+    public init(residual: Double, expected: Double, scale: Double, first: RelationTermShift = .none,
+                second: RelationTermShift = .none, third: RelationTermShift = .none) {
+        self.residual = residual
+        self.expected = expected
+        self.scale = scale
+        self.first = first
+        self.second = second
+        self.third = third
+    }
+
+    /// Slot `i` (0, 1 or 2).
+    public subscript(i: Int) -> RelationTermShift {
+        get {
+            switch i {
+            case 0: first
+            case 1: second
+            default: third
+            }
+        }
+        set {
+            switch i {
+            case 0: first = newValue
+            case 1: second = newValue
+            default: third = newValue
+            }
+        }
+    }
+
+    /// The used slots, largest move first.
+    public var moved: [RelationTermShift] { (0..<Self.slots).map { self[$0] }.filter { $0.term >= 0 } }
+}
