@@ -32,7 +32,7 @@ extension VigilConfiguration {
 }
 
 extension ConfigKeys {
-    static let relation = ["name", "assets", "expression", "parameters", "fit_warmup", "fit_memory"]
+    static let relation = ["name", "assets", "expression", "parameters", "window", "fit_warmup", "fit_memory"]
 }
 
 extension ConfigReader {
@@ -56,6 +56,7 @@ extension ConfigReader {
             var fitted: [(name: String, initial: Double)] = []
             var warmup = RelationDefinition.defaultFitWarmup
             var memory = RelationDefinition.defaultFitMemory
+            var window = 1
             var parametersOK = true
             for e in all {
                 switch e.key {
@@ -130,6 +131,8 @@ extension ConfigReader {
                     }
                 case "fit_warmup":
                     if let n = int(e.value, e.path, min: 1, max: 10_000_000) { warmup = n }
+                case "window":
+                    if let n = int(e.value, e.path, min: 1, max: RelationDefinition.maximumWindow) { window = n }
                 case "fit_memory":
                     if let n = int(e.value, e.path, min: 10, max: 1_000_000_000) { memory = n }
                 default: break
@@ -173,7 +176,7 @@ extension ConfigReader {
             }
             if unknown { continue }
             let definition = RelationDefinition(name: name, expression: expression, initial: fitted.map(\.initial),
-                                                fitWarmup: warmup, fitMemory: memory)
+                                                fitWarmup: warmup, fitMemory: memory, window: window)
             out.append(VigilConfiguration.Relation(assets: globs, definition: definition, line: line, column: column))
         }
         return out

@@ -14,6 +14,10 @@ public struct RelationDefinition: Sendable, Equatable {
     public var fitWarmup: Int
     /// Memory of the recursive least squares in rounds (forgetting factor 1 − 1/memory).
     public var fitMemory: Int
+    /// Rounds the scored residual is averaged over (1: each round's own). A balance over a
+    /// window is what a plant's reconciliation computes: a derivative's noise cancels within it
+    /// (the level's changes telescope), so a small lasting imbalance stands out.
+    public var window: Int
 
     /// Rounds before a fitted relation's residual is scored, by default.
     public static let defaultFitWarmup = 500
@@ -23,9 +27,14 @@ public struct RelationDefinition: Sendable, Equatable {
     public static let maximumSensors = 64
     /// Most fitted parameters of one relation.
     public static let maximumFitted = 8
+    /// Longest averaging window in rounds.
+    public static let maximumWindow = 3600
 
     public init(name: String, expression: RelationExpression, initial: [Double]? = nil,
-                fitWarmup: Int = RelationDefinition.defaultFitWarmup, fitMemory: Int = RelationDefinition.defaultFitMemory) {
+                fitWarmup: Int = RelationDefinition.defaultFitWarmup, fitMemory: Int = RelationDefinition.defaultFitMemory,
+                window: Int = 1) {
+        precondition((1...Self.maximumWindow).contains(window))
+        self.window = window
         precondition(expression.sensors.count <= Self.maximumSensors && expression.fitted.count <= Self.maximumFitted)
         self.name = name
         self.expression = expression
@@ -50,6 +59,7 @@ public struct RelationDefinition: Sendable, Equatable {
         for t in expression.terms { w.write(t.text) }
         w.write(fitWarmup)
         w.write(fitMemory)
+        w.write(window)
         w.write(settings.fingerprint)
         return fnv1a64(w.bytes)
     }
@@ -104,10 +114,10 @@ public struct RelationMonitor: Sendable {
 
     struct Layout: Sendable {
         var values = 0, state = 0, stack = 0, theta = 0, p = 0, phi = 0, gain = 0
-        var termValue = 0, termFast = 0, termBase = 0, residual = 0, total = 0
+        var termValue = 0, termFast = 0, termBase = 0, residual = 0, window = 0, total = 0
         var stateOffsets: [Int] = []
 
-        init(_ e: RelationExpression) {
+        init(_ e: RelationExpression, windowLength: Int) {
             var at = 0
             values = at; at += e.sensors.count
             state = at
@@ -126,6 +136,7 @@ public struct RelationMonitor: Sendable {
             termFast = at; at += m
             termBase = at; at += m
             residual = at; at += 4  // recent residual, in-control mean, in-control variance, last residual
+            window = at; at += windowLength + 3  // ring of residuals, then sum, count, next slot
             total = at
         }
     }
@@ -137,7 +148,7 @@ public struct RelationMonitor: Sendable {
         self.definition = definition
         sensorNames = definition.expression.sensors.map { assetName + "/" + $0 }
         chain = SensorDetectors(sensor: index, settings: settings, synchronousTraining: synchronousTraining)
-        layout = Layout(definition.expression)
+        layout = Layout(definition.expression, windowLength: definition.window)
         store = [Double](repeating: 0, count: layout.total)
         let count = definition.expression.sensors.count
         complete = count == 64 ? .max : (UInt64(1) << UInt64(count)) - 1
@@ -186,6 +197,8 @@ public struct RelationMonitor: Sendable {
         let warmup = definition.fitWarmup
         let lambda = 1 - 1 / Double(definition.fitMemory)
         var residual = 0.0
+        var scored = 0.0
+        var windowFull = false
         var finite = true
         var evidence = RelationEvidence(residual: 0, expected: 0, scale: 0)
         let scoring = rounds >= warmup
@@ -235,6 +248,23 @@ public struct RelationMonitor: Sendable {
                 }
             }
             guard scoring else { return }
+            // The scored residual: the mean over the window (a running sum, re-added exactly
+            // each time the ring wraps so rounding does not build up).
+            let wl = definition.window
+            let ring = s + l.window
+            let count = Int(ring[wl + 1]), next = Int(ring[wl + 2])
+            ring[wl] += residual - (count == wl ? ring[next] : 0)
+            ring[next] = residual
+            ring[wl + 1] = Double(min(count + 1, wl))
+            ring[wl + 2] = Double(next + 1 == wl ? 0 : next + 1)
+            if next + 1 == wl {
+                var sum = 0.0
+                for k in 0..<wl { sum += ring[k] }
+                ring[wl] = sum
+            }
+            windowFull = count + 1 >= wl
+            scored = ring[wl] / Double(min(count + 1, wl))
+            residual = scored
             // Which terms moved: recent values against their in-control means.
             let m = e.terms.count
             let first = statistics == 0
@@ -278,9 +308,9 @@ public struct RelationMonitor: Sendable {
         }
         guard finite else { return }
         rounds += 1
-        guard scoring else { return }
+        guard scoring, windowFull else { return }
         if learnStatistics { statistics += 1 }
-        let sample = Sample(sensor: index, timestamp: timestamp, value: residual)
+        let sample = Sample(sensor: index, timestamp: timestamp, value: scored)
         chain.process(sample, scores: scores, emit: { event in
             var event = event
             if event.event == .raised { event.relation = evidence }
