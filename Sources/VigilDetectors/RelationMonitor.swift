@@ -79,7 +79,8 @@ public struct RelationDefinition: Sendable, Equatable {
 ///   least squares (forgetting 1 − 1/`fit_memory`) fits θ to make r ≈ 0 — for `fit_warmup`
 ///   rounds before the residual is scored, then only on in-control rounds (no alert raised or
 ///   building), so a fault is never fitted away.
-/// - **Which terms moved**: each term's recent value (smoothed over about 20 rounds) against its
+/// - **Which terms moved**: each term's recent value (smoothed over about 20 rounds, or the window)
+///   against its
 ///   in-control mean (memory about 2000 rounds), in units of the residual's in-control deviation;
 ///   a raised alert carries the three largest (`AlertEvent.relation`).
 ///
@@ -108,7 +109,8 @@ public struct RelationMonitor: Sendable {
     private var fitStarted = false
     private var statistics = 0
 
-    /// Smoothing of the recent term values and of the term baselines.
+    /// Smoothing of the recent term values (at least; 2 / (window + 1) with a window) and of the
+    /// term baselines.
     static let fast = 0.05
     static let slow = 0.0005
 
@@ -268,12 +270,13 @@ public struct RelationMonitor: Sendable {
             // Which terms moved: recent values against their in-control means.
             let m = e.terms.count
             let first = statistics == 0
+            let fast = min(0.5, max(Self.fast, 2 / Double(wl + 1)))
             for k in 0..<m {
                 let v = s[l.termValue + k]
-                s[l.termFast + k] = first ? v : s[l.termFast + k] + Self.fast * (v - s[l.termFast + k])
+                s[l.termFast + k] = first ? v : s[l.termFast + k] + fast * (v - s[l.termFast + k])
             }
             let r = l.residual
-            s[r] = first ? residual : s[r] + Self.fast * (residual - s[r])
+            s[r] = first ? residual : s[r] + fast * (residual - s[r])
             s[r + 3] = residual
             learnStatistics = inControl
             if learnStatistics {
@@ -285,7 +288,7 @@ public struct RelationMonitor: Sendable {
                 s[r + 2] += a * (d * d * (1 - a) - s[r + 2])
             }
             let scale = max(s[r + 2].squareRoot(), 1e-300)
-            evidence.residual = s[r]
+            evidence.residual = scored
             evidence.expected = s[r + 1]
             evidence.scale = s[r + 2].squareRoot()
             // The three largest moves (m is small: a selection pass per slot).
