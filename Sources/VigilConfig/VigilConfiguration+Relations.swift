@@ -51,7 +51,7 @@ extension ConfigReader {
             let all = entries(of: item.node, item.path, known: ConfigKeys.relation)
             var name: String?
             var globs: [Glob]?
-            var expressionNode: (node: Node, path: String, text: String)?
+            var expressionNode: (node: Node, path: String, text: String, keyColumn: Int)?
             var given: [String: Double] = [:]
             var fitted: [(name: String, initial: Double)] = []
             var warmup = RelationDefinition.defaultFitWarmup
@@ -82,7 +82,7 @@ extension ConfigReader {
                     guard let text = string(e.value, e.path, what: "an expression such as \"inflow - outflow - area * der(level)\"") else {
                         continue
                     }
-                    expressionNode = (e.value, e.path, text)
+                    expressionNode = (e.value, e.path, text, e.keyNode.mark?.column ?? 1)
                 case "parameters":
                     guard case .mapping(let mapping) = e.value else {
                         if !isNull(e.value) {
@@ -148,7 +148,7 @@ extension ConfigReader {
             do {
                 expression = try RelationExpression.parse(expressionNode.text, given: given, fitted: fitted.map(\.name))
             } catch {
-                let (line, column) = position(of: error, in: expressionNode.node)
+                let (line, column) = position(of: error, in: expressionNode.node, keyColumn: expressionNode.keyColumn)
                 report(.invalidValue, line: line, column: column, expressionNode.path, error.message)
                 continue
             }
@@ -158,7 +158,7 @@ extension ConfigReader {
                 continue
             }
             guard let name, let globs else { continue }
-            let (line, column) = position(of: RelationExpressionError(line: 1, column: 1, message: ""), in: expressionNode.node)
+            let (line, column) = position(of: RelationExpressionError(line: 1, column: 1, message: ""), in: expressionNode.node, keyColumn: expressionNode.keyColumn)
             // Assets spelled out in full: every sensor the relation names must be one of theirs.
             var unknown = false
             for asset in assets where globs.contains(where: { $0.matches(asset.name) }) {
@@ -166,7 +166,7 @@ extension ConfigReader {
                 let members = asset.sensors.map(\.pattern)
                 for sensor in expression.sensors where !members.contains(asset.name + "/" + sensor) {
                     let at = Self.offset(of: sensor, in: expression.source)
-                    let (l, c) = position(of: RelationExpressionError(line: at.line, column: at.column, message: ""), in: expressionNode.node)
+                    let (l, c) = position(of: RelationExpressionError(line: at.line, column: at.column, message: ""), in: expressionNode.node, keyColumn: expressionNode.keyColumn)
                     let short = members.map { $0.hasPrefix(asset.name + "/") ? String($0.dropFirst(asset.name.count + 1)) : $0 }
                     report(.invalidValue, line: l, column: c, expressionNode.path,
                            "unknown sensor `\(sensor)`: asset \(quoted(asset.name)) has \(short.joined(separator: ", "))"
@@ -183,9 +183,10 @@ extension ConfigReader {
     }
 
     /// The file position of a position in an expression written at `node`: a plain or quoted
-    /// scalar on one line is offset from its mark (past the quote); a block scalar (`|`, `>`)
-    /// starts on the next line, indented.
-    func position(of error: RelationExpressionError, in node: Node) -> (line: Int, column: Int) {
+    /// scalar on one line is offset from its mark (past the quote); a literal block (`|`) starts
+    /// on the next line, indented two columns past its key (the usual style; a folded block's
+    /// lines are joined, so only its first line's positions are exact).
+    func position(of error: RelationExpressionError, in node: Node, keyColumn: Int) -> (line: Int, column: Int) {
         let line = node.mark?.line ?? 0
         let column = node.mark?.column ?? 0
         guard case .scalar(let s) = node else { return (line, column) }
@@ -193,7 +194,7 @@ extension ConfigReader {
         case .singleQuoted, .doubleQuoted:
             return error.line == 1 ? (line, column + 1 + error.column - 1) : (line + error.line - 1, error.column)
         case .literal, .folded:
-            return (line + error.line, column + 1 + error.column - 1)
+            return (line + error.line, keyColumn + 2 + error.column - 1)
         default:
             return error.line == 1 ? (line, column + error.column - 1) : (line + error.line - 1, error.column)
         }

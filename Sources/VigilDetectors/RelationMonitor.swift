@@ -112,7 +112,6 @@ public struct RelationMonitor: Sendable {
     /// Smoothing of the recent term values (at least; 2 / (window + 1) with a window) and of the
     /// term baselines.
     static let fast = 0.05
-    static let slow = 0.0005
 
     struct Layout: Sendable {
         var values = 0, state = 0, stack = 0, theta = 0, p = 0, phi = 0, gain = 0
@@ -281,7 +280,7 @@ public struct RelationMonitor: Sendable {
             learnStatistics = inControl
             if learnStatistics {
                 let warm = Double(statistics + 1)
-                let a = max(Self.slow, 1 / warm)
+                let a = max(1 / Double(max(200, 8 * wl)), 1 / warm)
                 for k in 0..<m { s[l.termBase + k] += a * (s[l.termValue + k] - s[l.termBase + k]) }
                 let d = residual - s[r + 1]
                 s[r + 1] += a * d
