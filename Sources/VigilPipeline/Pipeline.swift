@@ -808,6 +808,12 @@ public final class Pipeline: @unchecked Sendable {
                 count(seeds[at.worker].states[at.index].reconcile(with: j), j, index)
                 continue
             }
+            // A relation's residual without restored state (no checkpoint): its monitor starts
+            // afresh with its asset, so a raise is closed, never given a chain of its own.
+            if isRelationName(j.sensor) {
+                count(.unavailable, j, index)
+                continue
+            }
             // No restored state for it: nothing to do for a clear; a raise needs a chain to hold it.
             guard j.event == .raised else { summary.unchanged += 1; continue }
             guard let sensor = index ?? registry.intern(j.sensor) else { close(j, nil); continue }
@@ -824,6 +830,13 @@ public final class Pipeline: @unchecked Sendable {
         }
         for (slot, seed) in zip(slots, seeds) { slot.seed = seed }
         return summary
+    }
+
+    /// Whether `name` is the residual of a configured relation (`<asset>/<relation>`).
+    private func isRelationName(_ name: String) -> Bool {
+        guard let relationsOf, let slash = name.lastIndex(of: "/") else { return false }
+        let relation = name[name.index(after: slash)...]
+        return relationsOf(String(name[..<slash])).contains { $0.name == relation }
     }
 
     // MARK: Statistics (any thread)
