@@ -520,8 +520,10 @@ public struct RelationProgram: Sendable, Equatable {
     @inline(__always)
     public func evaluate(values: UnsafePointer<Double>, seconds: Double, state: UnsafeMutablePointer<Double>,
                          stack: UnsafeMutablePointer<Double>) -> Double {
+        instructions.withUnsafeBufferPointer { ins in
         var top = -1
-        for i in instructions {
+        for j in 0..<ins.count {
+            let i = ins[j]
             switch i {
             case .constant(let v): top += 1; stack[top] = v
             case .sensor(let k): top += 1; stack[top] = values[k]
@@ -557,6 +559,7 @@ public struct RelationProgram: Sendable, Equatable {
             }
         }
         return stack[0]
+        }
     }
 }
 

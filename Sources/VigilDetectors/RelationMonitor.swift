@@ -208,7 +208,9 @@ public struct RelationMonitor: Sendable {
             let s = b.baseAddress!
             for k in 0..<n { s[l.phi + k] = 0 }
             var free = 0.0
-            for (k, t) in e.terms.enumerated() {
+            let terms = e.terms
+            for k in 0..<terms.count {
+                let t = terms[k]
                 let g = t.program.evaluate(values: s + l.values, seconds: seconds, state: s + l.state + l.stateOffsets[k],
                                            stack: s + l.stack)
                 let signed = t.sign * g
@@ -219,8 +221,8 @@ public struct RelationMonitor: Sendable {
             guard finite else { return }
             residual = free
             for p in 0..<n { residual += s[l.theta + p] * s[l.phi + p] }
-            for (k, t) in e.terms.enumerated() {
-                if let p = t.fittedParameter { s[l.termValue + k] *= s[l.theta + p] }
+            for k in 0..<terms.count {
+                if let p = terms[k].fittedParameter { s[l.termValue + k] *= s[l.theta + p] }
             }
             // Recursive least squares on the a-priori residual (fitting rounds, then in control only).
             if n > 0 && (!scoring || inControl) {
