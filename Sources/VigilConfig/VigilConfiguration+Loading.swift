@@ -606,12 +606,7 @@ extension ConfigReader {
                         name = n
                     }
                 case "sensors":
-                    let list = items(of: e.value, e.path)
-                    let read = list.compactMap { glob($0.node, $0.path) }
-                    if list.isEmpty, e.value.mapping == nil {
-                        report(.invalidValue, at: e.value, e.path, "an asset needs at least one sensor glob")
-                    }
-                    if read.count == list.count && !list.isEmpty { globs = read }
+                    globs = globList(e, what: "an asset", example: "sensors: [\"plant1/pump7/*\"]")
                 default: break
                 }
             }

@@ -72,12 +72,7 @@ extension ConfigReader {
                         name = n
                     }
                 case "assets":
-                    let list = items(of: e.value, e.path)
-                    let read = list.compactMap { glob($0.node, $0.path) }
-                    if list.isEmpty, e.value.sequence != nil || isNull(e.value) {
-                        report(.invalidValue, at: e.value, e.path, "a relation needs at least one asset glob, e.g. assets: [\"plant1/tank*\"]")
-                    }
-                    if read.count == list.count && !list.isEmpty { globs = read }
+                    globs = globList(e, what: "a relation", example: "assets: [\"plant1/tank*\"]")
                 case "expression":
                     guard let text = string(e.value, e.path, what: "an expression such as \"inflow - outflow - area * der(level)\"") else {
                         continue

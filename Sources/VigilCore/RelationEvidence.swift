@@ -34,39 +34,26 @@ public struct RelationEvidence: Sendable, Equatable {
     public var expected: Double
     /// The residual's in-control standard deviation.
     public var scale: Double
-    public var first: RelationTermShift
-    public var second: RelationTermShift
-    public var third: RelationTermShift
+    /// The terms that moved most, largest first (unused slots are `.none`).
+    public var terms: EvidenceSlots<RelationTermShift>
+    public var first: RelationTermShift { terms.first }
+    public var second: RelationTermShift { terms.second }
+    public var third: RelationTermShift { terms.third }
 
     /// The number of term slots.
-    public static let slots = 3
+    public static let slots = EvidenceSlots<RelationTermShift>.count
 
-    public init(residual: Double, expected: Double, scale: Double, first: RelationTermShift = .none,
-                second: RelationTermShift = .none, third: RelationTermShift = .none) {
+    public init(residual: Double, expected: Double, scale: Double, terms: EvidenceSlots<RelationTermShift> = .init(.none, .none, .none)) {
         self.residual = residual
         self.expected = expected
         self.scale = scale
-        self.first = first
-        self.second = second
-        self.third = third
+        self.terms = terms
     }
 
     /// Slot `i` (0, 1 or 2).
     public subscript(i: Int) -> RelationTermShift {
-        get {
-            switch i {
-            case 0: first
-            case 1: second
-            default: third
-            }
-        }
-        set {
-            switch i {
-            case 0: first = newValue
-            case 1: second = newValue
-            default: third = newValue
-            }
-        }
+        get { terms[i] }
+        set { terms[i] = newValue }
     }
 
     /// The used slots, largest move first.
