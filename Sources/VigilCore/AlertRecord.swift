@@ -112,8 +112,8 @@ public struct AlertRecord: Sendable, Equatable, Codable {
     /// the terms that moved most (`term` as written in the expression, `shift` in deviations).
     static func context(of r: RelationEvidence, termName: (Int) -> String?) -> ContextValue {
         let terms: [ContextValue] = r.moved.map { t in
-            var o: [String: ContextValue] = ["index": .number(Double(t.term)), "value": .number(t.value),
-                                             "baseline": .number(t.baseline), "shift": .number(Self.rounded(t.shift))]
+            var o: [String: ContextValue] = ["index": .number(Double(t.term)), "value": .number(Self.rounded(t.value)),
+                                             "baseline": .number(Self.rounded(t.baseline)), "shift": .number(Self.rounded(t.shift))]
             if let name = termName(Int(t.term)) { o["term"] = .string(name) }
             return .object(o)
         }

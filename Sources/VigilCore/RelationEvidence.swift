@@ -8,12 +8,13 @@ public struct RelationTermShift: Sendable, Equatable {
     public var term: Int32
     /// How far the term moved: `(recent − baseline) / residual deviation`, signed.
     public var shift: Float
-    /// The term's recent value (exponentially smoothed over the last rounds).
-    public var value: Double
+    /// The term's recent value (exponentially smoothed over the last rounds; single precision
+    /// keeps the alert event small).
+    public var value: Float
     /// The term's in-control mean.
-    public var baseline: Double
+    public var baseline: Float
 
-    public init(term: Int32, shift: Float, value: Double, baseline: Double) {
+    public init(term: Int32, shift: Float, value: Float, baseline: Float) {
         self.term = term
         self.shift = shift
         self.value = value

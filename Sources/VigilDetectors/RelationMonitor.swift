@@ -306,8 +306,8 @@ public struct RelationMonitor: Sendable {
                 }
                 guard best >= 0 else { break }
                 taken |= UInt64(1) << UInt64(best)
-                evidence[slot] = RelationTermShift(term: Int32(best), shift: Float(bestShift), value: s[l.termFast + best],
-                                                   baseline: s[l.termBase + best])
+                evidence[slot] = RelationTermShift(term: Int32(best), shift: Float(bestShift), value: Float(s[l.termFast + best]),
+                                                   baseline: Float(s[l.termBase + best]))
             }
         }
         guard finite else { return }
