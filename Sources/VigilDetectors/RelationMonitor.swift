@@ -75,10 +75,13 @@ public struct RelationDefinition: Sendable, Equatable {
 ///   with each sensor's latest value. `der(x)` is the change of x since the previous round per
 ///   second, `lag(x, n)` x of n rounds ago; a round where either has no history yet, or any value
 ///   is not finite, is skipped (not scored, not learned).
+/// - **Window**: the residual scored is that of the window means of its parts (with a window of
+///   `window` rounds; 1: each round's own).
 /// - **Fitted parameters**: the residual is linear in them, `r = f(x) + Σ θₚ φₚ(x)`, so recursive
-///   least squares (forgetting 1 − 1/`fit_memory`) fits θ to make r ≈ 0 — for `fit_warmup`
-///   rounds before the residual is scored, then only on in-control rounds (no alert raised or
-///   building), so a fault is never fitted away.
+///   least squares (forgetting 1 − 1/`fit_memory`) fits θ to make r ≈ 0 on the window means
+///   (where a derivative's noise has cancelled, so it does not bias the fit towards 0) — for
+///   `fit_warmup` rounds before the residual is scored, then only on in-control rounds (no alert
+///   raised or building), so a fault is never fitted away.
 /// - **Which terms moved**: each term's recent value (smoothed over about 20 rounds, or the window)
 ///   against its
 ///   in-control mean (memory about 2000 rounds), in units of the residual's in-control deviation;
@@ -137,7 +140,9 @@ public struct RelationMonitor: Sendable {
             termFast = at; at += m
             termBase = at; at += m
             residual = at; at += 4  // recent residual, in-control mean, in-control variance, last residual
-            window = at; at += windowLength + 3  // ring of residuals, then sum, count, next slot
+            // Per part (the parameter-free one, then each fitted parameter's regressor): a ring of
+            // the window's values and its sum; then the ring's count and next slot.
+            window = at; at += (n + 1) * (windowLength + 1) + 2
             total = at
         }
     }
@@ -219,13 +224,39 @@ public struct RelationMonitor: Sendable {
                 if !g.isFinite { finite = false }
             }
             guard finite else { return }
-            residual = free
-            for p in 0..<n { residual += s[l.theta + p] * s[l.phi + p] }
             for k in 0..<terms.count {
                 if let p = terms[k].fittedParameter { s[l.termValue + k] *= s[l.theta + p] }
             }
-            // Recursive least squares on the a-priori residual (fitting rounds, then in control only).
-            if n > 0 && (!scoring || inControl) {
+            // Window means of the parameter-free part and of each fitted parameter's regressor
+            // (running sums, re-added exactly each time the ring wraps so rounding does not build
+            // up): the residual scored and the fit both use them, so a derivative's noise, which
+            // cancels within a window, neither reaches the detectors nor biases the fit.
+            let wl = definition.window
+            let rings = s + l.window
+            let count = Int(rings[(n + 1) * (wl + 1)]), next = Int(rings[(n + 1) * (wl + 1) + 1])
+            let filled = min(count + 1, wl)
+            for j in 0...n {
+                let ring = rings + j * (wl + 1)
+                let x = j == 0 ? free : s[l.phi + j - 1]
+                ring[wl] += x - (count == wl ? ring[next] : 0)
+                ring[next] = x
+                if next + 1 == wl {
+                    var sum = 0.0
+                    for k in 0..<wl { sum += ring[k] }
+                    ring[wl] = sum
+                }
+                // The means, in place of the round's values.
+                if j == 0 { free = ring[wl] / Double(filled) } else { s[l.phi + j - 1] = ring[wl] / Double(filled) }
+            }
+            rings[(n + 1) * (wl + 1)] = Double(filled)
+            rings[(n + 1) * (wl + 1) + 1] = Double(next + 1 == wl ? 0 : next + 1)
+            windowFull = count + 1 >= wl
+            residual = free
+            for p in 0..<n { residual += s[l.theta + p] * s[l.phi + p] }
+            scored = residual
+            // Recursive least squares on the a-priori residual of the window means (fitting
+            // rounds, then in-control rounds only).
+            if n > 0 && windowFull && (!scoring || inControl) {
                 if !fitStarted {
                     fitStarted = true
                     for i in 0..<n {
@@ -251,25 +282,8 @@ public struct RelationMonitor: Sendable {
                 }
             }
             guard scoring else { return }
-            // The scored residual: the mean over the window (a running sum, re-added exactly
-            // each time the ring wraps so rounding does not build up).
-            let wl = definition.window
-            let ring = s + l.window
-            let count = Int(ring[wl + 1]), next = Int(ring[wl + 2])
-            ring[wl] += residual - (count == wl ? ring[next] : 0)
-            ring[next] = residual
-            ring[wl + 1] = Double(min(count + 1, wl))
-            ring[wl + 2] = Double(next + 1 == wl ? 0 : next + 1)
-            if next + 1 == wl {
-                var sum = 0.0
-                for k in 0..<wl { sum += ring[k] }
-                ring[wl] = sum
-            }
-            windowFull = count + 1 >= wl
-            scored = ring[wl] / Double(min(count + 1, wl))
-            residual = scored
             // Which terms moved: recent values against their in-control means.
-            let m = e.terms.count
+            let m = terms.count
             let first = statistics == 0
             let fast = min(0.5, max(Self.fast, 2 / Double(wl + 1)))
             for k in 0..<m {

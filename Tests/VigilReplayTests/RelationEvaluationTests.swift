@@ -22,9 +22,16 @@ struct RelationEvaluationTests {
     /// The declared balance raises within a few minutes of a 2 % leak, never over the normal
     /// week, stays raised while the leak lasts, and names the inflow (which the level controller
     /// raised to make up for the leak) as the term that moved.
-    @Test func theTankBalanceCatchesATwoPercentLeak() throws {
+    /// The same with the area fitted online (recursive least squares on the window means).
+    @Test(arguments: [false, true])
+    func theTankBalanceCatchesATwoPercentLeak(fitted: Bool) throws {
         let f = try Self.fixture("tank1.csv")
-        let run = Evaluator(configuration: try Self.configuration("/Configs/eval/tank.yaml")).run(f)
+        var text = try String(contentsOfFile: repositoryRoot + "/Configs/eval/tank.yaml", encoding: .utf8)
+        if fitted {
+            #expect(text.contains("parameters: {area: 5}"))
+            text = text.replacingOccurrences(of: "parameters: {area: 5}", with: "parameters: {area: fit}")
+        }
+        let run = Evaluator(configuration: try VigilConfiguration.parse(yaml: text, file: "tank.yaml")).run(f)
         let balance = run.alerts.filter { $0.event.sensor == 4 }  // after the three columns and the asset
         let leak = SignalGenerator.tank1LeakRow
         #expect(!balance.contains { $0.row < leak }, "false alarms: \(balance.filter { $0.row < leak }.map(\.row))")
