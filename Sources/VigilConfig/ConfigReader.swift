@@ -203,6 +203,17 @@ struct ConfigReader {
         return value
     }
 
+    /// A non-empty list of globs (`entry`'s value), nil (with problems recorded) when it is
+    /// empty or any glob is invalid; `example` shows a valid list in the message.
+    mutating func globList(_ entry: Entry, what: String, example: String) -> [Glob]? {
+        let list = items(of: entry.value, entry.path)
+        let read = list.compactMap { glob($0.node, $0.path) }
+        if list.isEmpty, entry.value.mapping == nil {
+            report(.invalidValue, at: entry.value, entry.path, "\(what) needs at least one glob, e.g. \(example)")
+        }
+        return read.count == list.count && !list.isEmpty ? read : nil
+    }
+
     mutating func glob(_ node: Node, _ path: String) -> Glob? {
         guard let pattern = string(node, path, what: "a glob pattern") else { return nil }
         do {

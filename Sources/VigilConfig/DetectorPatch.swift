@@ -20,6 +20,8 @@ enum SectionKey: String, Sendable, CaseIterable {
     case combine
     /// An asset's PCA monitor (in `detectors`: the default of every asset).
     case pca
+    /// The hour-of-week baseline the detectors score against (off by default; opt in per glob).
+    case seasonal
 }
 
 /// A config value after its type and range were checked against its key.
@@ -323,6 +325,15 @@ enum DetectorFields {
         ]
     }
 
+    static var seasonal: [FieldSpec<SeasonalBaselineConfiguration>] {
+        [
+            .bool("enabled", \.enabled),
+            .int("min_weeks", \.minWeeks, min: 1, max: 52),
+            .int("utc_offset", \.utcOffset, min: -12, max: 14),
+            .number("rate", \.rate, .halfOpenUnit),
+        ]
+    }
+
     static var alerts: [FieldSpec<VigilConfiguration.AlertDefaults>] {
         [
             .int("raise_after", \.raiseAfter, min: 1),
@@ -361,6 +372,7 @@ enum DetectorFields {
         case .calibration: calibration.map(\.key)
         case .combine: combine.map(\.key)
         case .pca: pca.map(\.key)
+        case .seasonal: seasonal.map(\.key)
         }
     }
 
@@ -376,6 +388,7 @@ enum DetectorFields {
         case .calibration: return kind(calibration)
         case .combine: return kind(combine)
         case .pca: return kind(pca)
+        case .seasonal: return kind(seasonal)
         }
     }
 
@@ -403,6 +416,7 @@ enum DetectorFields {
         case .calibration: return read(calibration)
         case .combine: return read(combine)
         case .pca: return read(pca)
+        case .seasonal: return read(seasonal)
         }
     }
 
@@ -420,6 +434,7 @@ enum DetectorFields {
         case .calibration: return render(calibration, d.calibration)
         case .combine: return render(combine, d.combine)
         case .pca: return render(pca, d.pca)
+        case .seasonal: return render(seasonal, d.seasonal)
         }
     }
 }
@@ -440,6 +455,7 @@ extension VigilConfiguration.Detectors {
         case .calibration: get(DetectorFields.calibration, calibration)
         case .combine: get(DetectorFields.combine, combine)
         case .pca: get(DetectorFields.pca, pca)
+        case .seasonal: get(DetectorFields.seasonal, seasonal)
         }
         if v == nil, section != .alerts, DetectorFields.keys(of: .alerts).contains(key) {
             return get(DetectorFields.alerts, alerts)
@@ -462,6 +478,7 @@ extension VigilConfiguration.Detectors {
             case .calibration: write(DetectorFields.calibration, &calibration)
             case .combine: write(DetectorFields.combine, &combine)
             case .pca: write(DetectorFields.pca, &pca)
+            case .seasonal: write(DetectorFields.seasonal, &seasonal)
             }
         }
     }

@@ -139,6 +139,10 @@ public struct TuningSpace: Sendable {
                 if enabled(.pca) == false {
                     out.append((p.keyPath, "no effect: detectors.pca is off in the base configuration"))
                 }
+            case .seasonal:
+                if enabled(.seasonal) == false {
+                    out.append((p.keyPath, "no effect: detectors.seasonal is off in the base configuration"))
+                }
             case .alerts:
                 break
             }

@@ -22,6 +22,8 @@ extension VigilConfiguration {
         /// `detectors.pca`: the PCA monitor of every asset (on by default; sensors outside an
         /// asset have none).
         public var pca: Detector<PCAConfiguration>
+        /// `detectors.seasonal`: the hour-of-week baseline (off by default).
+        public var seasonal: SeasonalBaselineConfiguration
 
         /// The shipped surprise section: threshold 4 (p = 10⁻⁴), critical 7, its own alert policy
         /// (raise on the first surprising sample, clear after 20 calm ones, calm meaning below
@@ -46,8 +48,10 @@ extension VigilConfiguration {
                       threshold: 0.9999999, critical: 0.99999999),
             pca: Detector<PCAConfiguration> =
                 .init(enabled: true, PCAConfiguration(), threshold: 1, critical: 3,
-                      raiseAfter: 6, clearAfter: 5, clearRatio: 1)
+                      raiseAfter: 6, clearAfter: 5, clearRatio: 1),
+            seasonal: SeasonalBaselineConfiguration = .init()
         ) {
+            self.seasonal = seasonal
             self.surprise = surprise
             self.zscore = zscore
             self.spectralResidual = spectralResidual

@@ -71,7 +71,7 @@ func sortedProblems(_ problems: [ConfigProblem]) -> [ConfigProblem] {
 /// Every key of the configuration file, by section: the reader accepts exactly these.
 enum ConfigKeys {
     static let topLevel = ["ingest", "publish", "history", "metrics", "state", "pipeline", "limits", "logging",
-                           "security", "detectors", "sensors", "assets", "grouping", "nats"]
+                           "security", "detectors", "sensors", "assets", "grouping", "nats", "relations"]
     static let ingest = ["endpoints", "subscribe", "max_message_bytes", "receive_hwm", "drain_timeout",
                          "reorder_window", "max_future", "max_past", "mqtt"]
     static let nats = ["servers", "ingest_stream", "partitions", "owned_partitions", "alert_stream", "replicas",
@@ -166,6 +166,7 @@ extension ConfigReader {
             return
         }
         var locations: [String: SourceLocation] = [:]
+        var relations: Entry?
         for e in entries(of: root, "", known: ConfigKeys.topLevel) {
             switch e.key {
             case "ingest": readIngest(e, into: &c.ingest, &locations)
@@ -182,9 +183,11 @@ extension ConfigReader {
             case "assets": c.assets = readAssets(e, defaults: c.detectors)
             case "grouping": readGrouping(e, into: &c.grouping)
             case "nats": c.nats = readNATS(e)
+            case "relations": relations = e  // read after the assets, wherever they are written
             default: break
             }
         }
+        if let relations { c.relations = readRelations(relations, assets: c.assets) }
         checkEndpoints(of: c, locations)
         checkSubscriptionKeys(of: c, locations)
     }
@@ -615,12 +618,7 @@ extension ConfigReader {
                         name = n
                     }
                 case "sensors":
-                    let list = items(of: e.value, e.path)
-                    let read = list.compactMap { glob($0.node, $0.path) }
-                    if list.isEmpty, e.value.mapping == nil {
-                        report(.invalidValue, at: e.value, e.path, "an asset needs at least one sensor glob")
-                    }
-                    if read.count == list.count && !list.isEmpty { globs = read }
+                    globs = globList(e, what: "an asset", example: "sensors: [\"plant1/pump7/*\"]")
                 default: break
                 }
             }

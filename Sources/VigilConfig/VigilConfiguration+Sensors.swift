@@ -64,6 +64,7 @@ extension VigilConfiguration.Detectors {
                          isolationForest: isolationForest.section(alerts: alerts),
                          calibration: calibration,
                          combine: combine.section(alerts: alerts),
-                         surprise: surprise.section(alerts: alerts))
+                         surprise: surprise.section(alerts: alerts),
+                         seasonal: seasonal.enabled ? seasonal : nil)
     }
 }

@@ -49,6 +49,15 @@ extension VigilConfiguration {
             lines.append(("assets[\(i)]", "\(a.name) = \(members)" + (a.changes.isEmpty ? "" : ": " + change(a.changes))))
         }
         lines.append(("grouping", "rule \(grouping.rule.rawValue), min_members \(grouping.minimumMembers), member_alerts \(grouping.memberAlerts.rawValue)"))
+        for (i, r) in relations.enumerated() {
+            let d = r.definition
+            var text = "\(d.name) of \(r.assets.map { quoted($0.pattern) }.joined(separator: ", ")): \(d.expression.terms.map(\.text).joined(separator: " + "))"
+            if !d.expression.fitted.isEmpty {
+                text += ", fitted \(d.expression.fitted.joined(separator: ", ")) (warmup \(d.fitWarmup), memory \(d.fitMemory))"
+            }
+            if d.window > 1 { text += ", window \(d.window)" }
+            lines.append(("relations[\(i)]", text))
+        }
         let width = lines.map(\.0.count).max() ?? 0
         return lines.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n")

@@ -39,6 +39,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var grouping: Grouping
     /// NATS JetStream partitions, alert stream and checkpoints (`nats`); nil: ZeroMQ only.
     public var nats: NATS?
+    /// `relations`: relations that must hold between an asset's sensors, each one's residual
+    /// monitored as a sensor `<asset>/<relation>` (none by default).
+    public var relations: [Relation] = []
 
     /// The built-in defaults (or any part replaced).
     public init(ingest: Ingest = .init(), publish: Publish = .init(), history: History = .init(),

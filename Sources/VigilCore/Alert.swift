@@ -123,10 +123,16 @@ public struct AlertEvent: Sendable, Equatable {
     /// transition (0: unknown, e.g. offline evaluation). Set by the pipeline's worker from the
     /// sample's `arrival` stamp; the publisher turns it into the ingest-to-alert latency.
     public var ingestedAt: UInt64
+    /// For the residual of a relation between an asset's sensors (`sensor` is the relation's
+    /// `<asset>/<relation>`): the residual and the terms that moved; nil for every other alert.
+    /// Published as `relation` in the context, beside the detector's own evidence.
+    public var relation: RelationEvidence?
 
     public init(sensor: UInt32, detector: DetectorKind, event: AlertEventKind, severity: Severity,
                 score: Double, threshold: Double, value: Double, timestamp: Int64, raisedAt: Int64,
-                evidence: AlertEvidence, clearReason: AlertClearReason = .calm, ingestedAt: UInt64 = 0) {
+                evidence: AlertEvidence, clearReason: AlertClearReason = .calm, ingestedAt: UInt64 = 0,
+                relation: RelationEvidence? = nil) {
+        self.relation = relation
         self.sensor = sensor
         self.detector = detector
         self.event = event

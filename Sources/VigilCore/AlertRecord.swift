@@ -80,7 +80,10 @@ public struct AlertRecord: Sendable, Equatable, Codable {
     /// The record of `event`. `memberName` names the sensor at a position of the alerting asset's
     /// vector (nil when the position, or the alert, is not an asset's): an isolation forest's
     /// isolating feature becomes `feature_sensor`, each PCA contribution gets its `sensor`.
-    public init(seq: UInt64, event: AlertEvent, sensorName: String, memberName: (Int) -> String? = { _ in nil }) {
+    ///
+    /// `termName` names a relation's term by its index (a relation alert's `relation.terms`).
+    public init(seq: UInt64, event: AlertEvent, sensorName: String, memberName: (Int) -> String? = { _ in nil },
+                termName: (Int) -> String? = { _ in nil }) {
         self.seq = seq
         self.id = event.id(sensorName: sensorName)
         self.event = event.event
@@ -101,7 +104,21 @@ public struct AlertRecord: Sendable, Equatable, Codable {
         if event.event == .cleared, event.clearReason == .relearned {
             context["reason"] = .string("relearned")
         }
+        if let r = event.relation { context["relation"] = Self.context(of: r, termName: termName) }
         self.context = context
+    }
+
+    /// A relation alert's `relation` entry: the residual, its in-control level and deviation, and
+    /// the terms that moved most (`term` as written in the expression, `shift` in deviations).
+    static func context(of r: RelationEvidence, termName: (Int) -> String?) -> ContextValue {
+        let terms: [ContextValue] = r.moved.map { t in
+            var o: [String: ContextValue] = ["index": .number(Double(t.term)), "value": .number(Self.rounded(t.value)),
+                                             "baseline": .number(Self.rounded(t.baseline)), "shift": .number(Self.rounded(t.shift))]
+            if let name = termName(Int(t.term)) { o["term"] = .string(name) }
+            return .object(o)
+        }
+        return .object(["residual": .number(r.residual), "expected": .number(r.expected), "scale": .number(r.scale),
+                        "terms": .list(terms)])
     }
 
     static func context(of evidence: AlertEvidence, memberName: (Int) -> String? = { _ in nil }) -> [String: ContextValue] {

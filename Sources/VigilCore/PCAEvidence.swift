@@ -35,12 +35,14 @@ public struct PCAEvidence: Sendable, Equatable {
     /// The squared prediction error (smoothed like `t2`).
     public var q: Double
     public var qLimit: Double
-    public var first: PCAContribution
-    public var second: PCAContribution
-    public var third: PCAContribution
+    /// The contributions, strongest first (unused slots are `.none`).
+    public var parts: EvidenceSlots<PCAContribution>
+    public var first: PCAContribution { get { parts.first } set { parts.first = newValue } }
+    public var second: PCAContribution { get { parts.second } set { parts.second = newValue } }
+    public var third: PCAContribution { get { parts.third } set { parts.third = newValue } }
 
     /// The number of contribution slots.
-    public static let slots = 3
+    public static let slots = EvidenceSlots<PCAContribution>.count
 
     public init(t2: Double, t2Limit: Double, q: Double, qLimit: Double,
                 first: PCAContribution = .none, second: PCAContribution = .none, third: PCAContribution = .none) {
@@ -48,13 +50,39 @@ public struct PCAEvidence: Sendable, Equatable {
         self.t2Limit = t2Limit
         self.q = q
         self.qLimit = qLimit
+        parts = EvidenceSlots(first, second, third)
+    }
+
+    /// Slot `i` (0, 1 or 2).
+    public subscript(i: Int) -> PCAContribution {
+        get { parts[i] }
+        set { parts[i] = newValue }
+    }
+
+    /// The used slots, strongest first (allocates: for the publisher and tools, not the worker).
+    public var contributions: [PCAContribution] {
+        [first, second, third].filter { $0.position >= 0 }
+    }
+}
+
+/// Three values stored inline (no heap storage), for evidence that names up to three parts
+/// (the members of a PCA alert, the terms of a relation alert), strongest first.
+public struct EvidenceSlots<Element: Sendable & Equatable>: Sendable, Equatable {
+    public var first: Element
+    public var second: Element
+    public var third: Element
+
+    /// The number of slots.
+    public static var count: Int { 3 }
+
+    public init(_ first: Element, _ second: Element, _ third: Element) {
         self.first = first
         self.second = second
         self.third = third
     }
 
     /// Slot `i` (0, 1 or 2).
-    public subscript(i: Int) -> PCAContribution {
+    public subscript(i: Int) -> Element {
         get {
             switch i {
             case 0: first
@@ -69,10 +97,5 @@ public struct PCAEvidence: Sendable, Equatable {
             default: third = newValue
             }
         }
-    }
-
-    /// The used slots, strongest first (allocates: for the publisher and tools, not the worker).
-    public var contributions: [PCAContribution] {
-        [first, second, third].filter { $0.position >= 0 }
     }
 }

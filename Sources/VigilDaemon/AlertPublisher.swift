@@ -150,9 +150,10 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     seq += 1
                     // An asset alert names its members: the isolation forest's isolating feature
                     // (`feature_sensor`), each PCA contribution (`sensor`).
-                    let record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor)) { position in
+                    // A relation's alert names the terms that moved.
+                    let record = AlertRecord(seq: seq, event: event, sensorName: pipeline.registry.name(of: event.sensor), memberName: { position in
                         pipeline.assets.member(of: event.sensor, at: position).map { pipeline.registry.name(of: $0) }
-                    }
+                    }, termName: { event.relation == nil ? nil : pipeline.assets.relationTerm(of: event.sensor, at: $0) })
                     batch.append((record, record.json, event.ingestedAt))
                 }
                 if batch.isEmpty {

@@ -101,7 +101,8 @@ public final class Daemon: @unchecked Sendable {
         }
         let registry = SensorRegistry(limit: options.maxSensors)
         pipeline = Pipeline(configuration: options.pipeline, registry: registry, drops: DropCounters(),
-                            settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings)
+                            settings: options.settings, assetOf: options.assetOf, pcaSettings: options.pcaSettings,
+                            relations: options.relations)
         // The JetStream context exists only after `joinCluster` connected: the sink, the checkpoint
         // store and the sample source reach it through the cluster.
         let cluster = options.nats.map { NATSCluster(settings: $0, stateDirectory: options.stateDirectory, logger: logger) }

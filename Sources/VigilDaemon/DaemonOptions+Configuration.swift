@@ -46,7 +46,8 @@ extension DaemonOptions {
             pcaSettings: { c.pcaSettings(forAsset: $0) },
             curve: c.security.curve.map {
                 Curve(secretKey: $0.secretKey, authorizedKeys: $0.authorizedKeys, authorizedKeysFile: $0.authorizedKeysFile)
-            })
+            },
+            relations: c.relations.isEmpty ? nil : { @Sendable asset in c.relations(forAsset: asset) })
         nats = c.nats
         mqtt = c.ingest.mqtt
     }

@@ -102,6 +102,8 @@ public struct DaemonOptions: Sendable {
     public var pcaSettings: PCASettingsResolver?
     /// CURVE authentication of every socket the daemon binds; nil: none.
     public var curve: Curve?
+    /// The relations of an asset, by its name (config `relations`); nil: none.
+    public var relations: RelationResolver?
 
     public init(ingestEndpoints: [String] = ["tcp://127.0.0.1:7001"], subscriptions: [Subscription] = [],
                 maxMessageBytes: Int = 16 << 20, receiveHighWaterMark: Int32 = 10_000,
@@ -117,7 +119,8 @@ public struct DaemonOptions: Sendable {
                 sensorIdleTimeout: Int64 = 7 * 86_400 * Timestamp.nanosecondsPerSecond,
                 settings: @escaping SettingsResolver = { _ in DetectorSettings() },
                 assetOf: (@Sendable (String) -> String?)? = nil,
-                pcaSettings: PCASettingsResolver? = nil, curve: Curve? = nil) {
+                pcaSettings: PCASettingsResolver? = nil, curve: Curve? = nil, relations: RelationResolver? = nil) {
+        self.relations = relations
         self.assetOf = assetOf
         self.pcaSettings = pcaSettings
         self.curve = curve

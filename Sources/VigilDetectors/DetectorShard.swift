@@ -48,6 +48,15 @@ public struct DetectorShard: Sendable {
     private var assetModels: [SharedAssetModels?] = []
     /// The distinct models seen (at most `DetectorSettingsInterner.capacity`).
     private var knownModels: [SharedAssetModels] = []
+    /// The relations between assets' sensors (config `relations`), each with its residual's chain.
+    public private(set) var relations: [RelationMonitor] = []
+    /// Per slot: the relations the sensor is a variable of (relation index, variable index).
+    private var relationBindings: [[RelationBinding]] = []
+
+    struct RelationBinding: Sendable {
+        var relation: Int32
+        var variable: Int32
+    }
 
     /// One asset-models value, shared by the slots it applies to.
     final class SharedAssetModels: Sendable {
@@ -95,8 +104,12 @@ public struct DetectorShard: Sendable {
 
     /// Adds `chain` (a sensor the shard has no chain for yet) with its asset membership and the
     /// asset's models as its settings resolve them; returns its slot.
+    ///
+    /// `name` is the sensor's name: an asset member named by one of the asset's relations is bound
+    /// to it (see `addRelation`).
     @discardableResult
-    public mutating func add(_ chain: SensorDetectors, membership: Membership?, assetModels models: AssetDetector.Settings?) -> Int {
+    public mutating func add(_ chain: SensorDetectors, membership: Membership?, assetModels models: AssetDetector.Settings?,
+                             name: String? = nil) -> Int {
         let sensor = Int(chain.sensor)
         if sensor >= slotOf.count { slotOf.append(contentsOf: repeatElement(-1, count: sensor + 1 - slotOf.count)) }
         precondition(slotOf[sensor] < 0, "sensor \(sensor) is in the shard already")
@@ -106,7 +119,43 @@ public struct DetectorShard: Sendable {
         assetModels.append(membership == nil ? nil : share(models))
         gates.append(MemberAlertGate(published: chain.openAlerts.map(\.detector)))
         alone.append(true)
-        return chains.count - 1
+        relationBindings.append([])
+        let slot = chains.count - 1
+        if let membership, let name { bind(slot: slot, asset: membership.asset, name: name) }
+        return slot
+    }
+
+    /// Whether the shard holds the relations of `asset` (created with its first member).
+    public func hasRelations(of asset: UInt32) -> Bool { relations.contains { $0.asset == asset } }
+
+    /// Adds a relation's monitor and binds the members already present (`nameOf` gives a
+    /// sensor's name). Off the sample path: once per relation.
+    public mutating func addRelation(_ monitor: RelationMonitor, nameOf: (UInt32) -> String) {
+        precondition(!relations.contains { $0.index == monitor.index }, "relation \(monitor.index) is in the shard already")
+        relations.append(monitor)
+        let r = relations.count - 1
+        for slot in chains.indices where memberships[slot]?.asset == monitor.asset {
+            let name = nameOf(chains[slot].sensor)
+            for (v, n) in monitor.sensorNames.enumerated() where n == name {
+                relationBindings[slot].append(RelationBinding(relation: Int32(r), variable: Int32(v)))
+            }
+        }
+    }
+
+    private mutating func bind(slot: Int, asset: UInt32, name: String) {
+        for (r, monitor) in relations.enumerated() where monitor.asset == asset {
+            for (v, n) in monitor.sensorNames.enumerated() where n == name {
+                relationBindings[slot].append(RelationBinding(relation: Int32(r), variable: Int32(v)))
+            }
+        }
+    }
+
+    /// The relation whose residual is `sensor`, with the position of its monitor.
+    public func relation(index sensor: UInt32) -> Int? { relations.firstIndex { $0.index == sensor } }
+
+    /// Brings a relation's residual alert in line with the journal (at restart, before any sample).
+    public mutating func reconcileRelation(at position: Int, with latest: JournaledAlert) -> AlertReconciliation {
+        relations[position].reconcile(with: latest)
     }
 
     /// Adopts restored asset detectors (before the first sample).
@@ -127,6 +176,7 @@ public struct DetectorShard: Sendable {
             chains[slot].process(sample, emit: emit)
         }
         feedAsset(m, slot: slot, sample, memberCount, score: { _, _ in }, emit: emit)
+        if !relationBindings[slot].isEmpty { feedRelations(slot: slot, sample, scores: { _, _, _ in }, emit: emit) }
     }
 
     /// The same, reporting every score: `scores(index, kind, score)` with the sensor's index for
@@ -145,6 +195,22 @@ public struct DetectorShard: Sendable {
             chains[slot].process(sample, scores: { scores(sensor, $0, $1) }, emit: emit)
         }
         feedAsset(m, slot: slot, sample, memberCount, score: { scores(m.asset, $0, $1) }, emit: emit)
+        if !relationBindings[slot].isEmpty { feedRelations(slot: slot, sample, scores: scores, emit: emit) }
+    }
+
+    /// The sample's value into every relation it is a variable of (each evaluates once its round
+    /// is complete).
+    @inline(__always)
+    private mutating func feedRelations(slot: Int, _ sample: Sample, scores: (UInt32, DetectorKind, Double) -> Void,
+                                        emit: (AlertEvent) -> Void) {
+        let bindings = relationBindings[slot]
+        for j in 0..<bindings.count {
+            let b = bindings[j]
+            let r = Int(b.relation)
+            let index = relations[r].index
+            relations[r].update(variable: Int(b.variable), timestamp: sample.timestamp, value: sample.value,
+                                scores: { scores(index, $0, $1) }, emit: emit)
+        }
     }
 
     /// Whether a member of `m`'s asset may raise an alert of its own now, nil when its alerts
@@ -208,6 +274,7 @@ public struct DetectorShard: Sendable {
             assetModels.swapAt(slot, last)
             gates.swapAt(slot, last)
             alone.swapAt(slot, last)
+            relationBindings.swapAt(slot, last)
             slotOf[Int(chains[slot].sensor)] = Int32(slot)
         }
         chains.removeLast()
@@ -215,6 +282,7 @@ public struct DetectorShard: Sendable {
         assetModels.removeLast()
         gates.removeLast()
         alone.removeLast()
+        relationBindings.removeLast()
         slotOf[Int(sensor)] = -1
         return true
     }

@@ -226,6 +226,13 @@ extension DetectorSettings {
         } else {
             w.write(false)
         }
+        if let b = seasonal {
+            // Only when on, so that chains without it keep the fingerprints earlier versions wrote.
+            w.write("seasonal-1")
+            w.write(b.minWeeks)
+            w.write(b.utcOffset)
+            w.write(b.rate)
+        }
         if let z = zscore {
             w.write(true)
             w.write(z.configuration.mode.rawValue)

@@ -58,13 +58,17 @@ public struct DetectorSettings: Sendable, Equatable {
     /// When set, alerts come from the combined calibrated score (detector `combined`) with this
     /// section's policy; otherwise each enabled detector alerts on its own.
     public var combine: DetectorSection<CombineSettings>?
+    /// The hour-of-week baseline the detectors score against (nil: off, the default).
+    public var seasonal: SeasonalBaselineConfiguration?
 
     public init(zscore: DetectorSection<ZScoreSettings>? = nil,
                 spectralResidual: DetectorSection<SpectralResidualConfiguration>? = nil,
                 isolationForest: DetectorSection<IsolationForestConfiguration>? = nil,
                 calibration: CalibrationConfiguration = .init(),
                 combine: DetectorSection<CombineSettings>? = nil,
-                surprise: DetectorSection<SurpriseConfiguration>? = DetectorSettings.defaultSurprise) {
+                surprise: DetectorSection<SurpriseConfiguration>? = DetectorSettings.defaultSurprise,
+                seasonal: SeasonalBaselineConfiguration? = nil) {
+        self.seasonal = seasonal
         self.surprise = surprise
         self.zscore = zscore
         self.spectralResidual = spectralResidual
@@ -155,6 +159,9 @@ public struct SensorDetectors: Sendable {
         var peakScore: [Double]
         var peakAge: [Int]
     }
+    // The hour-of-week baseline, in an array of zero or one element (one word when off).
+    private var baseline: [SeasonalBaseline] = []
+    private let synchronousTraining: Bool
 
     /// Detectors a chain can hold (the slots of `states`).
     static let slots = 4
@@ -176,6 +183,8 @@ public struct SensorDetectors: Sendable {
         self.sensor = sensor
         sharedSettings = shared
         let settings = shared.settings
+        self.synchronousTraining = synchronousTraining
+        if let s = settings.seasonal { baseline = [SeasonalBaseline(configuration: s)] }
         surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
         let others = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining)
         classic = others.map { [$0] } ?? []
@@ -218,8 +227,15 @@ public struct SensorDetectors: Sendable {
     @inline(__always)
     public mutating func process(_ sample: Sample, scores: (DetectorKind, Double) -> Void, emit: (AlertEvent) -> Void) {
         let ts = sample.timestamp
-        let v = sample.value
         let learn = isInControl
+        // With a seasonal baseline the detectors score the deviation from the hour's expected
+        // value (once it is trusted; they start afresh at that moment). Alerts carry the raw value.
+        var v = sample.value
+        if !baseline.isEmpty {
+            let trusted = baseline[0].isTrusted
+            v = baseline[0].step(timestamp: ts, value: v, learn: learn)
+            if !trusted && baseline[0].isTrusted { resetDetectors() }
+        }
         var accumulator = combination.isEmpty ? nil : combination[0].combiner.accumulator()
         if !classic.isEmpty {
             let out = classic[0].update(timestamp: ts, value: v, learn: learn)
@@ -233,12 +249,27 @@ public struct SensorDetectors: Sendable {
         if let result = accumulator?.result {
             scores(.combined, result.probability)
             let out = DetectorOutput(score: result.probability, evidence: combination[0].evidence[Self.slot(result.strongest)])
-            if let e = combination[0].state.step(sensor: sensor, timestamp: ts, value: v, output: out) {
+            if let e = combination[0].state.step(sensor: sensor, timestamp: ts, value: sample.value, output: out) {
                 emit(e)
                 if e.clearReason == .relearned { relearn(slot: nil) }
             }
         }
     }
+
+    /// Fresh detectors and calibrators, alert states kept: the seasonal baseline became trusted,
+    /// so what they score changes from the raw value to its deviation. Once per chain.
+    private mutating func resetDetectors() {
+        surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
+        classic = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining).map { [$0] } ?? []
+        if !combination.isEmpty {
+            for k in combination[0].calibrators.indices {
+                combination[0].calibrators[k] = ScoreCalibrator(configuration: settings.calibration)
+            }
+        }
+    }
+
+    /// The seasonal baseline, when the chain has one (for tests and tools).
+    public var seasonalBaseline: SeasonalBaseline? { baseline.first }
 
     /// A state machine of `slot` (nil: the combination) released a lasting alert as a new
     /// regime: the detectors behind it re-learn their baselines. Only the surprise detector
@@ -292,6 +323,7 @@ public struct SensorDetectors: Sendable {
         var bytes = MemoryLayout<SensorDetectors>.size
         bytes += heap(states) + heap(combination) + heap(classic)
         if let c = combination.first { bytes += heap(c.calibrators) + heap(c.evidence) + heap(c.peakScore) + heap(c.peakAge) }
+        if !baseline.isEmpty { bytes += heap(baseline) + 32 + SeasonalBaseline.buckets * (8 + 4) + 64 }
         bytes += classic.first?.featureHeapBytes ?? 0
         if let surprise { bytes += surprise.memoryFootprint - MemoryLayout<SurpriseDetector>.size }
         return bytes
@@ -377,6 +409,7 @@ public struct SensorDetectors: Sendable {
                 c.evidence[k].write(to: &w)
             }
         }
+        baseline.first?.write(to: &w)
     }
 
     /// A chain for `sensor` built from `settings` (which must be the settings of the chain that
@@ -414,6 +447,7 @@ public struct SensorDetectors: Sendable {
                 combination[0].evidence[k] = try AlertEvidence(from: &reader)
             }
         }
+        if !baseline.isEmpty { try baseline[0].restore(from: &reader) }
     }
 }
 

@@ -17,6 +17,10 @@ public final class AssetTable: @unchecked Sendable {
     private struct State {
         var membership: [UInt32: Membership] = [:]
         var members: [UInt32: [UInt32]] = [:]
+        /// Per asset: its relations' registry indices and definitions.
+        var relations: [UInt32: [(index: UInt32, definition: RelationDefinition)]] = [:]
+        /// Per relation index: its asset.
+        var relationAsset: [UInt32: UInt32] = [:]
     }
     private let state = Lock(State())
     /// Member count by asset index, below `capacity` (written under the lock with release).
@@ -59,6 +63,36 @@ public final class AssetTable: @unchecked Sendable {
         state.withLock { s in
             guard let list = s.members[asset], position >= 0, position < list.count else { return nil }
             return list[position]
+        }
+    }
+
+    /// Registers relation `definition` of `asset`, whose residual is the registry entry `index`
+    /// (idempotent). Ingest thread, when it first sees the asset (or at restore).
+    public func registerRelation(index: UInt32, asset: UInt32, definition: RelationDefinition) {
+        state.withLock { s in
+            guard s.relationAsset[index] == nil else { return }
+            s.relationAsset[index] = asset
+            s.relations[asset, default: []].append((index, definition))
+        }
+    }
+
+    /// The relations of `asset`, in config order.
+    public func relations(of asset: UInt32) -> [(index: UInt32, definition: RelationDefinition)] {
+        state.withLock { $0.relations[asset] ?? [] }
+    }
+
+    /// The asset of relation `index`, nil when `index` is not a relation's.
+    public func relationAsset(of index: UInt32) -> UInt32? {
+        state.withLock { $0.relationAsset[index] }
+    }
+
+    /// Term `k` of relation `index` as written (for the publisher: a relation alert names the
+    /// terms that moved).
+    public func relationTerm(of index: UInt32, at k: Int) -> String? {
+        state.withLock { s in
+            guard let asset = s.relationAsset[index], let r = s.relations[asset]?.first(where: { $0.index == index }) else { return nil }
+            let terms = r.definition.expression.terms
+            return k >= 0 && k < terms.count ? terms[k].text : nil
         }
     }
 

@@ -186,7 +186,7 @@ extension Pipeline {
     /// returns whether it did any work. No lock: the request is an atomic load, chunks leave
     /// through the worker's own SPSC ring, and a full ring just defers the rest.
     func captureSlice(_ w: Int, _ capture: inout Capture, states: [SensorDetectors],
-                      assetDetectors: [UInt32: AssetDetector], emitted: UInt64) -> Bool {
+                      assetDetectors: [UInt32: AssetDetector], relations: [RelationMonitor], emitted: UInt64) -> Bool {
         let requested = checkpointRequested.load(ordering: .acquiring)
         if !capture.isActive {
             guard requested != capture.done else { return false }
@@ -225,6 +225,7 @@ extension Pipeline {
             // Every chain is out: the asset detectors close the worker's part.
             var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
             for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
+            for relation in relations { appendRecord(relation, to: &assets) }
             var last = CheckpointChunk(worker: w, generation: capture.generation, kind: .assets, records: assets.count, names: assets.names, orders: assets.orders, payload: assets.finish())
             last.isLast = true
             last.alertsEmitted = emitted

@@ -65,6 +65,7 @@ public struct RestoreSummary: Sendable, Equatable {
 struct WorkerState: Sendable {
     var states: [SensorDetectors] = []
     var assetDetectors: [UInt32: AssetDetector] = [:]
+    var relations: [RelationMonitor] = []
 }
 
 /// One worker's hand-over box. `seed` is written before `start()` and read (then emptied) by the
@@ -116,6 +117,9 @@ public typealias SettingsResolver = @Sendable (String) -> DetectorSettings
 
 /// Resolves an asset's PCA monitor settings from the asset's name (nil: no PCA monitor).
 public typealias PCASettingsResolver = @Sendable (String) -> DetectorSection<PCAConfiguration>?
+
+/// The relations of an asset, by the asset's name (config `relations`).
+public typealias RelationResolver = @Sendable (String) -> [RelationDefinition]
 
 /// The resolvers a worker reads together (replaced together on reload).
 struct Resolvers: Sendable {
@@ -173,6 +177,10 @@ public final class Pipeline: @unchecked Sendable {
     public let assets: AssetTable
     /// Registry indices that are assets (ingest thread only).
     private var assetIndices: Set<UInt32> = []
+    /// The relations of an asset (config `relations`), read when ingest first sees the asset.
+    private let relationsOf: RelationResolver?
+    /// Registry indices that are relations' residuals, with their asset (ingest thread only).
+    private var relationOwner: [UInt32: UInt32] = [:]
     /// Per-worker state hand-over for `restore` and `snapshot` (see `WorkerSlot`).
     private let slots: [WorkerSlot]
 
@@ -239,8 +247,9 @@ public final class Pipeline: @unchecked Sendable {
     ///   - pcaSettings: the PCA monitor of an asset, by the asset's name.
     public init(configuration: PipelineConfiguration, registry: SensorRegistry, drops: DropCounters,
                 settings: @escaping SettingsResolver, assetOf: (@Sendable (String) -> String?)? = nil,
-                pcaSettings: PCASettingsResolver? = nil) {
+                pcaSettings: PCASettingsResolver? = nil, relations: RelationResolver? = nil) {
         self.assetOf = assetOf
+        relationsOf = relations
         self.configuration = configuration
         self.registry = registry
         assets = AssetTable(capacity: registry.limit)
@@ -353,8 +362,24 @@ public final class Pipeline: @unchecked Sendable {
         let n = configuration.workers
         var shard = Int(index) % n
         var pin = assetIndices.contains(index)
-        if !pin, let assetOf, let assetName = assetOf(registry.name(of: index)), let asset = registry.intern(assetName) {
-            if assetIndices.insert(asset).inserted { assetCount.add(0, 1) }
+        if let owner = relationOwner[index] {
+            // A relation's residual: processed with its asset, never evicted.
+            shard = Int(owner) % n
+            pin = true
+        } else if !pin, let assetOf, let assetName = assetOf(registry.name(of: index)), let asset = registry.intern(assetName) {
+            if assetIndices.insert(asset).inserted {
+                assetCount.add(0, 1)
+                // Its relations' residuals get registry entries (classified next, with the asset).
+                for definition in relationsOf?(assetName) ?? [] {
+                    guard let r = registry.intern(assetName + "/" + definition.name) else { continue }
+                    if relationOwner.updateValue(asset, forKey: r) == nil { assetCount.add(0, 1) }
+                    assets.registerRelation(index: r, asset: asset, definition: definition)
+                    if Int(r) < pinned.count {
+                        pinned[Int(r)] = true
+                        shardOf[Int(r)] = UInt16(Int(asset) % n)
+                    }
+                }
+            }
             assets.register(sensor: index, asset: asset)
             shard = Int(asset) % n
             pin = true
@@ -602,9 +627,10 @@ public final class Pipeline: @unchecked Sendable {
     public func forEachStoppedStateChunk(worker w: Int, buffers: () -> [UInt8]?, _ body: (CheckpointChunk) throws -> Void) rethrows {
         precondition(threads.isEmpty, "Pipeline.forEachStoppedStateChunk is called after join()")
         let slot = slots[w]
-        let restoredOnly = slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty  // restored, never started
+        let restoredOnly = slot.final.states.isEmpty && slot.final.assetDetectors.isEmpty && slot.final.relations.isEmpty  // restored, never started
         let chains = restoredOnly ? slot.seed.states : slot.final.states
         let assetDetectors = restoredOnly ? slot.seed.assetDetectors : slot.final.assetDetectors
+        let relations = restoredOnly ? slot.seed.relations : slot.final.relations
         var fingerprints = FingerprintCache()
         func newBuilder() -> DetectorSnapshotFormat.SectionBuilder {
             if let buffer = buffers() { return .init(.sensors, reusing: buffer) }
@@ -623,6 +649,7 @@ public final class Pipeline: @unchecked Sendable {
         }
         var assets = DetectorSnapshotFormat.SectionBuilder(.assets)
         for (asset, detector) in assetDetectors.sorted(by: { $0.key < $1.key }) { appendRecord(asset, detector, to: &assets) }
+        for relation in relations { appendRecord(relation, to: &assets) }
         if assets.count > 0 {
             try body(CheckpointChunk(worker: w, kind: .assets, records: assets.count, names: assets.names, orders: assets.orders, payload: assets.finish()))
         }
@@ -649,6 +676,13 @@ public final class Pipeline: @unchecked Sendable {
     func appendRecord(_ asset: UInt32, _ detector: AssetDetector, to builder: inout DetectorSnapshotFormat.SectionBuilder) {
         builder.appendAsset(name: registry.name(of: asset), fingerprint: DetectorSettings.fingerprint(of: detector.settings),
                             members: memberNames(of: asset)) { detector.write(to: &$0) }
+    }
+
+    /// Appends a relation's monitor as an asset record named after its residual (`<asset>/<relation>`),
+    /// its members the sensors the expression names, its fingerprint the relation's.
+    func appendRecord(_ relation: RelationMonitor, to builder: inout DetectorSnapshotFormat.SectionBuilder) {
+        builder.appendAsset(name: registry.name(of: relation.index), fingerprint: relation.definition.fingerprint(settings: relation.chain.settings),
+                            members: relation.sensorNames) { relation.write(to: &$0) }
     }
 
     private func memberNames(of asset: UInt32) -> [String] {
@@ -723,6 +757,27 @@ public final class Pipeline: @unchecked Sendable {
                 }
             case .assets(let records):
                 for var record in records {
+                    // A relation's monitor (named after its residual).
+                    if let index = registry.index(of: record.name), let asset = assets.relationAsset(of: index) {
+                        guard let definition = assets.relations(of: asset).first(where: { $0.index == index })?.definition else { continue }
+                        let settings = resolve(record.name)
+                        let assetName = registry.name(of: asset)
+                        guard definition.fingerprint(settings: settings) == record.fingerprint,
+                              record.members == definition.expression.sensors.map({ assetName + "/" + $0 }) else {
+                            summary.assetsSkipped += 1
+                            continue
+                        }
+                        let monitor = try RelationMonitor(index: index, asset: asset, assetName: assetName, definition: definition,
+                                                          settings: settings, restoringFrom: &record.state)
+                        try record.state.expectEnd("relation \(record.name)")
+                        let worker = Int(shardOf[Int(index)])
+                        guard !seeds[worker].relations.contains(where: { $0.index == index }) else {
+                            throw SnapshotError(.corrupt, offset: 0, "relation \(record.name) appears twice")
+                        }
+                        seeds[worker].relations.append(monitor)
+                        summary.assetsRestored += 1
+                        continue
+                    }
                     guard let asset = registry.index(of: record.name), let first = record.members.first,
                           let firstIndex = registry.index(of: first), memberNames(of: asset) == record.members else {
                         summary.assetsSkipped += 1
@@ -783,6 +838,16 @@ public final class Pipeline: @unchecked Sendable {
         }
         for j in latest {
             let index = registry.index(of: j.sensor)
+            // A relation's residual alert: its monitor takes it over, or (none restored) it is closed.
+            if let index, assets.relationAsset(of: index) != nil {
+                if let w = seeds.firstIndex(where: { $0.relations.contains { $0.index == index } }),
+                   let k = seeds[w].relations.firstIndex(where: { $0.index == index }) {
+                    count(seeds[w].relations[k].reconcile(with: j), j, index)
+                } else {
+                    count(.unavailable, j, index)
+                }
+                continue
+            }
             // An asset's own alert.
             if let index, let w = seeds.firstIndex(where: { $0.assetDetectors[index] != nil }) {
                 count(seeds[w].assetDetectors[index]!.reconcile(with: j), j, index)
@@ -790,6 +855,12 @@ public final class Pipeline: @unchecked Sendable {
             }
             if let index, let at = position[index] {
                 count(seeds[at.worker].states[at.index].reconcile(with: j), j, index)
+                continue
+            }
+            // A relation's residual without restored state (no checkpoint): its monitor starts
+            // afresh with its asset, so a raise is closed, never given a chain of its own.
+            if isRelationName(j.sensor) {
+                count(.unavailable, j, index)
                 continue
             }
             // No restored state for it: nothing to do for a clear; a raise needs a chain to hold it.
@@ -808,6 +879,13 @@ public final class Pipeline: @unchecked Sendable {
         }
         for (slot, seed) in zip(slots, seeds) { slot.seed = seed }
         return summary
+    }
+
+    /// Whether `name` is the residual of a configured relation (`<asset>/<relation>`).
+    private func isRelationName(_ name: String) -> Bool {
+        guard let relationsOf, let slash = name.lastIndex(of: "/") else { return false }
+        let relation = name[name.index(after: slash)...]
+        return relationsOf(String(name[..<slash])).contains { $0.name == relation }
     }
 
     // MARK: Statistics (any thread)
@@ -850,10 +928,23 @@ public final class Pipeline: @unchecked Sendable {
             let s = AssetDetector.Settings(member: settings, pca: resolvers.pca?(registry.name(of: m.asset)))
             return s.isEmpty ? nil : s
         }
+        // An asset's relations are created with its first member's chain (ingest registered them
+        // before it pushed that member's first sample).
+        func createRelations(of asset: UInt32) {
+            let assetName = registry.name(of: asset)
+            for (index, definition) in assets.relations(of: asset) where shard.relation(index: index) == nil {
+                shard.addRelation(RelationMonitor(index: index, asset: asset, assetName: assetName, definition: definition,
+                                                  settings: resolvers.settings(registry.name(of: index))),
+                                  nameOf: { registry.name(of: $0) })
+            }
+        }
         func add(_ chain: SensorDetectors) -> Int {
             let m = assets.membership(of: chain.sensor)
-            return shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m))
+            if let m, !shard.hasRelations(of: m.asset) { createRelations(of: m.asset) }
+            return shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m),
+                             name: m == nil ? nil : registry.name(of: chain.sensor))
         }
+        for relation in seed.relations { shard.addRelation(relation, nameOf: { registry.name(of: $0) }) }
         for chain in seed.states {
             add(chain)
             if chain.isRaised { raisedFlags[Int(chain.sensor)].store(1, ordering: .relaxed) }
@@ -945,7 +1036,8 @@ public final class Pipeline: @unchecked Sendable {
                 if waiting != nil || !commands.isEmpty { applyRetirements() }
             }
             // A checkpoint is captured between batches, a slice at a time.
-            let captured = captureSlice(w, &capture, states: shard.chains, assetDetectors: shard.assetDetectors, emitted: emitted)
+            let captured = captureSlice(w, &capture, states: shard.chains, assetDetectors: shard.assetDetectors,
+                                        relations: shard.relations, emitted: emitted)
             if count > 0 || captured {
                 backoff.reset()
                 idle = 0
@@ -970,7 +1062,7 @@ public final class Pipeline: @unchecked Sendable {
         progress[w].store(processed, ordering: .releasing)
         // Hand the state over for `snapshot()` (read after `join()`). A capture in progress is
         // dropped: the stopped state is written whole after the join.
-        slots[w].final = WorkerState(states: shard.chains, assetDetectors: shard.assetDetectors)
+        slots[w].final = WorkerState(states: shard.chains, assetDetectors: shard.assetDetectors, relations: shard.relations)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
         alertBell.ring()  // the publisher may be waiting for the last worker to finish
     }

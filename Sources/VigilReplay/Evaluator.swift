@@ -38,15 +38,58 @@ public struct Evaluator: Sendable {
     /// `grouping.member_alerts`).
     public var memberAlerts: MemberAlerts
 
+    /// The relations of an asset, by the asset's name (the config's `relations`): each one's
+    /// residual is a sensor `<asset>/<relation>` whose scores and alerts are shown on the asset's
+    /// last column, as the asset's own.
+    public var relations: (@Sendable (String) -> [RelationDefinition])?
+
     public init(settings: @escaping SettingsResolver = Evaluator.defaultSettings,
                 assetOf: (@Sendable (String) -> String?)? = nil,
                 pcaSettings: (@Sendable (String) -> DetectorSection<PCAConfiguration>?)? = nil,
-                minimumAssetMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning) {
+                minimumAssetMembers: Int = 2, memberAlerts: MemberAlerts = .whileLearning,
+                relations: (@Sendable (String) -> [RelationDefinition])? = nil) {
         self.settings = settings
         self.assetOf = assetOf
         self.pcaSettings = pcaSettings
         self.minimumAssetMembers = minimumAssetMembers
         self.memberAlerts = memberAlerts
+        self.relations = relations
+    }
+
+    /// A relation that names a sensor the fixture does not have.
+    public struct UnboundRelation: Sendable, Equatable, CustomStringConvertible {
+        public var asset: String
+        public var relation: String
+        public var sensor: String
+        /// The asset's sensors (`<asset>/<column>`) in the fixture.
+        public var available: [String]
+
+        public var description: String {
+            "relation \(relation) of asset \(asset) names sensor \(sensor), which the asset does not have"
+                + " (its sensors: \(available.map { $0.split(separator: "/").last.map(String.init) ?? $0 }.joined(separator: ", ")))"
+        }
+    }
+
+    /// The relations of `fixture`'s assets that name a sensor the fixture lacks (such a relation
+    /// would never complete a round): `vigil eval` refuses to run them.
+    public func unboundRelations(in fixture: Fixture) -> [UnboundRelation] {
+        guard let relations, let assetOf else { return [] }
+        var members: [String: [String]] = [:]
+        var order: [String] = []
+        for name in fixture.sensors {
+            guard let asset = assetOf(name) else { continue }
+            if members[asset] == nil { order.append(asset) }
+            members[asset, default: []].append(name)
+        }
+        var out: [UnboundRelation] = []
+        for asset in order {
+            for r in relations(asset) {
+                for sensor in r.expression.sensors where !members[asset]!.contains(asset + "/" + sensor) {
+                    out.append(UnboundRelation(asset: asset, relation: r.name, sensor: sensor, available: members[asset]!))
+                }
+            }
+        }
+        return out
     }
 
     /// Runs the fixture through the detectors. `progress` is called every 4096 rows and at the
@@ -54,7 +97,7 @@ public struct Evaluator: Sendable {
     public func run(_ fixture: Fixture, progress: (Int) -> Void = { _ in }) -> FixtureRun {
         let rows = fixture.rowCount
         let sensorCount = fixture.columns.count
-        let registry = SensorRegistry(limit: max(2 * sensorCount, 1))
+        let registry = SensorRegistry(limit: 2 * sensorCount + 256)
         let names = fixture.sensors
         let ids = names.map { registry.intern($0)! }
         let resolved = names.map(settings)
@@ -83,6 +126,26 @@ public struct Evaluator: Sendable {
             }
             shard.add(SensorDetectors(sensor: ids[k], shared: interner.share(resolved[k]), synchronousTraining: true),
                       membership: membership, assetModels: models)
+        }
+        // Each asset's relations: a residual sensor each, shown on the asset's last column.
+        var relationSettings: [UInt32: DetectorSettings] = [:]
+        if let relations {
+            var assetsInOrder: [UInt32] = []
+            for k in 0..<sensorCount {
+                if let m = shard.membership(at: k), !assetsInOrder.contains(m.asset) { assetsInOrder.append(m.asset) }
+            }
+            for asset in assetsInOrder {
+                let assetName = registry.name(of: asset)
+                for definition in relations(assetName) {
+                    guard let index = registry.intern(assetName + "/" + definition.name) else { continue }
+                    let s = settings(assetName + "/" + definition.name)
+                    relationSettings[index] = s
+                    lastMember[index] = lastMember[asset]
+                    shard.addRelation(RelationMonitor(index: index, asset: asset, assetName: assetName, definition: definition,
+                                                      settings: s, synchronousTraining: true),
+                                      nameOf: { registry.name(of: $0) })
+                }
+            }
         }
         let members: (UInt32) -> Int = { memberCount[$0] ?? 0 }
         let kinds = DetectorKind.allCases
@@ -119,7 +182,8 @@ public struct Evaluator: Sendable {
                 // completes a round in a wide file).
                 func column(_ index: UInt32) -> Int { Int(index) < sensorCount ? Int(index) : lastMember[index]! }
                 shard.process(Sample(sensor: ids[k], timestamp: ts, value: v), slot: k, memberCount: members, scores: { index, kind, score in
-                    let threshold = Int(index) < sensorCount ? Self.threshold(of: kind, in: resolved[k]) : assetModels[index]!.threshold(of: kind)
+                    let threshold = Int(index) < sensorCount ? Self.threshold(of: kind, in: resolved[k])
+                        : relationSettings[index].flatMap { Self.threshold(of: kind, in: $0) } ?? assetModels[index]?.threshold(of: kind)
                     record(column(index), kind, score, threshold: threshold)
                 }, emit: { alert(column($0.sensor), $0) })
             }

@@ -135,6 +135,9 @@ struct Eval: ParsableCommand {
         let configuration = try loadConfiguration()
         if let space { return try runTuning(space, configuration, fixtures, samples: samples, read: read) }
         let evaluator = Evaluator(configuration: configuration)
+        // A relation naming a sensor an asset of the recordings lacks would never be evaluated.
+        let unbound = fixtures.flatMap { f in evaluator.unboundRelations(in: f).map { "\(f.name): \($0)" } }
+        if !unbound.isEmpty { throw ValidationError(unbound.joined(separator: "\n")) }
         let runner = EvaluationRunner(evaluator: evaluator, outputs: .init(nabResults: nabResults, scores: scoresOut, plots: plot))
 
         let bar = ProgressBar(total: samples * (sweep ? 1 + ThresholdSweep.defaultFactors.count : 1))

@@ -54,8 +54,10 @@ struct SurpriseAlertRecordTests {
         #expect(_isPOD(AlertEvent.self))
         #expect(_isPOD(SurpriseEvidence.self))
         // The largest payload is an asset's PCA evidence (four statistics, three contributions);
-        // the arrival stamp for the latency histogram adds 8 bytes.
-        #expect(MemoryLayout<AlertEvent>.size <= 144)
+        // the arrival stamp for the latency histogram adds 8 bytes, a relation's residual and
+        // three terms (inline, beside the detector's own evidence) 73.
+        #expect(MemoryLayout<AlertEvent>.size <= 144 + 73)
+        #expect(_isPOD(RelationEvidence.self) && MemoryLayout<RelationEvidence?>.size <= 73)
         #expect(MemoryLayout<SurpriseEvidence>.size <= MemoryLayout<PCAEvidence>.size, "surprise evidence does not grow the event")
     }
 
