@@ -51,7 +51,7 @@ struct SystemdTests {
     func notify() throws {
         let notify = NotifySocket()
         let daemon = try VigildProcess(environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
-        try daemon.process.run()
+        try daemon.launch()
         let ready = notify.read(seconds: 10, until: "READY=1")
         #expect(ready.contains { $0.contains("READY=1") && $0.contains("STATUS=") }, "\(ready)")
         let pings = notify.read(seconds: 2, until: "WATCHDOG=1")

@@ -31,8 +31,8 @@ final class VigildProcess: @unchecked Sendable {
     let publish: String
     let history: String
     let metricsPort: Int
-    private var log = Data()
-    private let lock = NSLock()
+    /// The process's standard error, read by a thread of its own (`OutputCapture`).
+    private let output = OutputCapture()
 
     /// The detectors of most of these tests: a raw z-score with short windows, whose alerts are
     /// easy to predict (the daemon's mechanics are under test, not detection).
@@ -81,16 +81,17 @@ final class VigildProcess: @unchecked Sendable {
         }
         process.standardError = stderr
         process.standardOutput = FileHandle.nullDevice
-        stderr.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            guard let self else { return }
-            self.lock.lock(); self.log.append(d); self.lock.unlock()
-        }
+    }
+
+    /// Starts the process and the reader of its standard error, without waiting for it.
+    func launch() throws {
+        try process.run()
+        output.start(reading: stderr)
     }
 
     /// Starts the process and waits until `/readyz` answers 200.
     func start() throws {
-        try process.run()
+        try launch()
         let ready = TestNetwork.waitUntil(seconds: 20) {
             TestNetwork.httpGet(port: metricsPort, path: "/readyz")?.status == 200 || !process.isRunning
         }
@@ -100,8 +101,7 @@ final class VigildProcess: @unchecked Sendable {
     }
 
     var logText: String {
-        lock.lock(); defer { lock.unlock() }
-        return String(decoding: log, as: UTF8.self)
+        output.text
     }
 
     /// A metric's value from `/metrics` (first line starting with `name`).
@@ -133,6 +133,40 @@ final class VigildProcess: @unchecked Sendable {
     }
 
     deinit { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+}
+
+/// A child's output pipe, read to its end by a thread of its own with blocking reads. Not a
+/// `readabilityHandler`: its dispatch source, torn down with the pipe while the child exits, has
+/// crashed the test process in libdispatch (`_dispatch_event_loop_drain`, a known Foundation bug
+/// on Linux).
+final class OutputCapture: @unchecked Sendable {
+    private var data = Data()
+    private let lock = NSLock()
+
+    /// Starts the reader of `pipe` (after the child was launched): it closes this process's copy
+    /// of the write end, so the read ends when the child's ends.
+    func start(reading pipe: Pipe) {
+        try? pipe.fileHandleForWriting.close()
+        let reader = pipe.fileHandleForReading
+        let thread = Thread { [self] in
+            let fd = reader.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else { break }
+                lock.lock(); data.append(contentsOf: buffer[0..<n]); lock.unlock()
+            }
+            try? reader.close()
+        }
+        thread.start()
+    }
+
+    /// What was read so far, as text.
+    var text: String {
+        lock.lock(); defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
 }
 
 struct TestFailure: Error, CustomStringConvertible {
