@@ -77,8 +77,9 @@ demo: release
 	for i in $$(seq 1 50); do curl -sf http://127.0.0.1:9464/readyz >/dev/null 2>&1 && break; sleep 0.1; done; \
 	echo "== vigil tail (alerts as an operator sees them)"; \
 	$(BIN)/vigil tail --idle-timeout 4 & tail=$$!; sleep 0.5; \
-	echo "== vigil replay: a plant machine that failed (NAB) and a synthetic pump"; \
-	$(BIN)/vigil replay Fixtures/nab/data/realKnownCause/machine_temperature_system_failure.csv Fixtures/synthetic/pump7.csv --speed max; \
+	echo "== vigil replay: a plant machine that failed (NAB), then a synthetic pump row by row (its sensors are one asset)"; \
+	$(BIN)/vigil replay Fixtures/nab/data/realKnownCause/machine_temperature_system_failure.csv --speed max; \
+	$(BIN)/vigil replay Fixtures/synthetic/pump7.csv --speed max --batch 1; \
 	wait $$tail; \
 	echo "== metrics (http://127.0.0.1:9464/metrics)"; \
 	curl -s http://127.0.0.1:9464/metrics | grep -E '^vigil_(samples|alert_seq|sensors)' ; \
