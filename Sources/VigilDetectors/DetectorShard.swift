@@ -203,9 +203,8 @@ public struct DetectorShard: Sendable {
     @inline(__always)
     private mutating func feedRelations(slot: Int, _ sample: Sample, scores: (UInt32, DetectorKind, Double) -> Void,
                                         emit: (AlertEvent) -> Void) {
-        let bindings = relationBindings[slot]
-        for j in 0..<bindings.count {
-            let b = bindings[j]
+        for j in relationBindings[slot].indices {
+            let b = relationBindings[slot][j]
             let r = Int(b.relation)
             let index = relations[r].index
             relations[r].update(variable: Int(b.variable), timestamp: sample.timestamp, value: sample.value,

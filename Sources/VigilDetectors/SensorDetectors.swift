@@ -185,8 +185,8 @@ public struct SensorDetectors: Sendable {
         let settings = shared.settings
         self.synchronousTraining = synchronousTraining
         if let s = settings.seasonal { baseline = [SeasonalBaseline(configuration: s)] }
-        surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
-        let others = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining)
+        let (fresh, others) = Self.detectors(settings, synchronousTraining: synchronousTraining)
+        surprise = fresh
         classic = others.map { [$0] } ?? []
         // One state machine per slot up to the highest detector present (absent ones never step).
         let off = AlertPolicy(threshold: .infinity, criticalThreshold: .infinity)
@@ -259,13 +259,20 @@ public struct SensorDetectors: Sendable {
     /// Fresh detectors and calibrators, alert states kept: the seasonal baseline became trusted,
     /// so what they score changes from the raw value to its deviation. Once per chain.
     private mutating func resetDetectors() {
-        surprise = settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) }
-        classic = ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining).map { [$0] } ?? []
+        let (fresh, others) = Self.detectors(settings, synchronousTraining: synchronousTraining)
+        surprise = fresh
+        classic = others.map { [$0] } ?? []
         if !combination.isEmpty {
             for k in combination[0].calibrators.indices {
                 combination[0].calibrators[k] = ScoreCalibrator(configuration: settings.calibration)
             }
         }
+    }
+
+    /// The detectors `settings` enable, untrained (a new chain's, or a reset's).
+    private static func detectors(_ settings: DetectorSettings, synchronousTraining: Bool) -> (SurpriseDetector?, ClassicDetectors?) {
+        (settings.surprise.map { SurpriseDetector(configuration: $0.configuration, threshold: $0.alerts.threshold) },
+         ClassicDetectors(settings: settings, synchronousTraining: synchronousTraining))
     }
 
     /// The seasonal baseline, when the chain has one (for tests and tools).
