@@ -104,6 +104,7 @@ struct NumberRange: Sendable {
     static let openUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: false)
     static let halfOpenUnit = NumberRange(lower: 0, lowerInclusive: false, upper: 1, upperInclusive: true)
     static let falseAlarmRate = NumberRange(lower: 0, lowerInclusive: false, upper: 0.5, upperInclusive: false)
+    static let factor = NumberRange(lower: 1, lowerInclusive: true, upper: 100, upperInclusive: true)
 
     func contains(_ x: Double) -> Bool {
         guard x.isFinite else { return false }
@@ -318,6 +319,7 @@ enum DetectorFields {
                       }),
             .choice("limits", \.configuration.limits),
             .number("alpha", \.configuration.alpha, .falseAlarmRate),
+            .number("t2_factor", \.configuration.t2Factor, .factor),
             .number("smoothing", \.configuration.smoothing, .halfOpenUnit),
             .number("forgetting", \.configuration.forgetting, .halfOpenUnit),
             .int("update_every", \.configuration.updateEvery, min: 1),

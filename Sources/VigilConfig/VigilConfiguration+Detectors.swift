@@ -48,7 +48,7 @@ extension VigilConfiguration {
                       threshold: 0.9999999, critical: 0.99999999),
             pca: Detector<PCAConfiguration> =
                 .init(enabled: true, PCAConfiguration(), threshold: 1, critical: 3,
-                      raiseAfter: 6, clearAfter: 5, clearRatio: 1),
+                      raiseAfter: 6, clearAfter: 20, clearRatio: 1),
             seasonal: SeasonalBaselineConfiguration = .init()
         ) {
             self.seasonal = seasonal

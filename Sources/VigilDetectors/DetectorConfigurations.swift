@@ -211,6 +211,13 @@ public struct PCAConfiguration: Sendable, Equatable, Codable {
     public var limits: PCALimitMethod
     /// False-alarm probability of each limit per round, in (0, 0.5).
     public var alpha: Double
+    /// Factor (>= 1) on T²'s limit: T² counts as out of control only beyond this multiple of its
+    /// `alpha` limit, Q at its limit. T² measures how far the asset moved along the directions it
+    /// varied in during the baseline: the plant's slow modes (load, throughput, ambient,
+    /// setpoints), whose range a baseline of hours sees only in part. Q measures a break of the
+    /// correlation the baseline showed, which is what faults do and moves of the operating point
+    /// do not; it is estimated well from a short baseline.
+    public var t2Factor: Double
     /// Weight of the newest round in the exponentially weighted T² and Q the limits apply to, in
     /// (0, 1]; 1 = no smoothing.
     public var smoothing: Double
@@ -225,8 +232,8 @@ public struct PCAConfiguration: Sendable, Equatable, Codable {
 
     public init(components: PCAComponents = .auto, lags: Int = 2, warmup: Int = 1000,
                 baselineStart: Int64? = nil, baselineEnd: Int64? = nil, limits: PCALimitMethod = .empirical,
-                alpha: Double = 0.005, smoothing: Double = 0.5, forgetting: Double = 0.999, updateEvery: Int = 1000,
-                relearnAfter: Int = 0) {
+                alpha: Double = 0.01, t2Factor: Double = 3, smoothing: Double = 0.4, forgetting: Double = 0.999,
+                updateEvery: Int = 1000, relearnAfter: Int = 0) {
         self.components = components
         self.lags = lags
         self.warmup = warmup
@@ -234,6 +241,7 @@ public struct PCAConfiguration: Sendable, Equatable, Codable {
         self.baselineEnd = baselineEnd
         self.limits = limits
         self.alpha = alpha
+        self.t2Factor = t2Factor
         self.smoothing = smoothing
         self.forgetting = forgetting
         self.updateEvery = updateEvery

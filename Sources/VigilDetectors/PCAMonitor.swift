@@ -29,7 +29,13 @@ import VigilCore
 /// `smoothing` for the newest round (1 = none), which turns a small sustained shift into a clear
 /// one at the cost of a few rounds' delay; the limits apply to the smoothed statistics. The
 /// score is `max(T²/T²_limit, Q/Q_limit)`: 1 means "at a limit", which is what the alert
-/// policy's threshold is compared with.
+/// policy's threshold is compared with. `T²_limit` is `t2Factor` (3 by default) times T²'s
+/// `alpha` limit: the retained components are the plant's slow modes (load, throughput, ambient,
+/// setpoints), whose range a baseline of hours sees only in part, so T² at its `alpha` limit is
+/// the asset moving along its own correlation structure, as normal operation does; a fault
+/// breaks that structure, which Q sees, or moves the asset far beyond its range, which the
+/// multiple still flags. On the Tennessee Eastman process every false alarm of T² at factor 1
+/// came from T² (see README.md, "Detection quality").
 ///
 /// **Limits** (`PCALimitMethod`). `empirical` (the default): the baseline is cut into 5
 /// contiguous blocks; each block's rounds are scored by the model fitted to the other four, the
@@ -98,9 +104,11 @@ public struct PCAMonitor: Sendable {
     /// correlation matrix). A 52-member asset is monitored after 156 rounds.
     public static let firstFitRoundsPerVariable = 3
     /// Baseline rounds at the first fit of a narrow asset: limits estimated from fewer rounds than
-    /// this (3 per variable of a 12-variable vector is 36) are loose in their tails, and raise
-    /// false alarms early in monitoring.
-    public static let minimumFirstFit = 100
+    /// this (3 per variable of a 12-variable vector is 36) are loose in their tails, and a model
+    /// of a few minutes of a slowly wandering process raises false alarms early in monitoring
+    /// that it then holds (it never learns a raised state). 150 rounds give each of the 5
+    /// cross-validation blocks 30 rounds; a 50-member asset fits at 3 rounds per variable anyway.
+    public static let minimumFirstFit = 150
 
     /// The lags a monitor of `dimension` members runs with: the configured ones, fewer if the
     /// vector would exceed `maximumWidth` or the complete baseline (`warmup`) would hold fewer
@@ -216,6 +224,7 @@ public struct PCAMonitor: Sendable {
         precondition(configuration.lags >= 0 && configuration.warmup >= 2 && configuration.updateEvery >= 1)
         precondition(configuration.alpha > 0 && configuration.alpha < 0.5)
         precondition(configuration.smoothing > 0 && configuration.smoothing <= 1)
+        precondition(configuration.t2Factor >= 1)
         precondition(configuration.forgetting > 0 && configuration.forgetting <= 1)
         self.configuration = configuration
         self.dimension = dimension
@@ -475,6 +484,9 @@ extension PCAMonitor {
         default:
             theoreticalLimits(rows: n)
         }
+        // T² counts against a multiple of its limit (`PCAConfiguration.t2Factor`); the limit the
+        // score, the evidence and the contributions use is that multiple.
+        t2Limit = min(t2Limit * configuration.t2Factor, .greatestFiniteMagnitude)
         // The adaptation starts from the baseline's mean and covariance.
         arena.withUnsafeMutableBufferPointer { buf in
             let base = buf.baseAddress!

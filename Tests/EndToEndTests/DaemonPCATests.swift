@@ -18,7 +18,7 @@ struct DaemonPCATests {
         var o = DaemonInProcessTests.options(state: TestNetwork.temporaryDirectory())
         o.settings = { _ in DetectorSettings(zscore: nil, combine: nil, surprise: nil) }
         o.assetOf = { $0.hasPrefix("plant1/rig/") ? "plant1/rig" : nil }
-        let pca = DetectorSection(PCAConfiguration(lags: 1, warmup: 300, smoothing: 0.2),
+        let pca = DetectorSection(PCAConfiguration(lags: 1, warmup: 300, alpha: 0.005, smoothing: 0.2),
                                   alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 3, clearAfter: 5, clearRatio: 1))
         o.pcaSettings = { $0 == "plant1/rig" ? pca : nil }
         // Six sensors of one plant; sensor 4 replays its past from round 1000 on.

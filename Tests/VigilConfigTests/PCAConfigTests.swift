@@ -10,14 +10,15 @@ struct PCAConfigTests {
         let c = try parse("assets: [{name: plant1/pump7, sensors: [\"plant1/pump7/*\"]}]")
         let section = try #require(c.pcaSettings(forAsset: "plant1/pump7"))
         #expect(section.configuration == PCAConfiguration())
-        #expect(section.alerts == AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 6, clearAfter: 5, clearRatio: 1))
+        #expect(section.alerts == AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 6, clearAfter: 20, clearRatio: 1))
+        #expect(PCAConfiguration().t2Factor == 3 && PCAConfiguration().alpha == 0.01 && PCAConfiguration().smoothing == 0.4)
         #expect(PCAConfiguration().components == .auto && PCAConfiguration().lags == 2 && PCAConfiguration().warmup == 1000)
     }
 
     @Test func readsEveryKey() throws {
         let c = try parse("""
             detectors:
-              pca: {alpha: 0.01}
+              pca: {alpha: 0.02}
             assets:
               - name: plant1/pump7
                 sensors: ["plant1/pump7/*"]
@@ -27,6 +28,7 @@ struct PCAConfigTests {
                   warmup: 600
                   baseline: {from: "2024-11-25T00:00:00Z", to: "2024-11-26T00:00:00Z"}
                   limits: theoretical
+                  t2_factor: 1.5
                   smoothing: 1
                   forgetting: 0.9995
                   update_every: 250
@@ -45,11 +47,11 @@ struct PCAConfigTests {
         let day: Int64 = 86_400_000_000_000
         #expect(s.configuration == PCAConfiguration(components: .variance(0.95), lags: 1, warmup: 600,
                                                     baselineStart: 20_052 * day, baselineEnd: 20_053 * day,
-                                                    limits: .theoretical, alpha: 0.01, smoothing: 1, forgetting: 0.9995,
+                                                    limits: .theoretical, alpha: 0.02, t2Factor: 1.5, smoothing: 1, forgetting: 0.9995,
                                                     updateEvery: 250, relearnAfter: 5000))
-        #expect(s.alerts == AlertPolicy(threshold: 1.2, criticalThreshold: 4, raiseAfter: 2, clearAfter: 5, clearRatio: 1))
+        #expect(s.alerts == AlertPolicy(threshold: 1.2, criticalThreshold: 4, raiseAfter: 2, clearAfter: 20, clearRatio: 1))
         #expect(c.pcaSettings(forAsset: "plant1/pump8")?.configuration.components == .count(6))
-        #expect(c.pcaSettings(forAsset: "plant1/pump8")?.configuration.alpha == 0.01, "detectors.pca is every asset's default")
+        #expect(c.pcaSettings(forAsset: "plant1/pump8")?.configuration.alpha == 0.02, "detectors.pca is every asset's default")
         #expect(c.pcaSettings(forAsset: "plant1/pump9") == nil)
         #expect(c.renderSummary().contains("pca.components: 0.95, pca.lags: 1"))
     }
@@ -67,6 +69,8 @@ struct PCAConfigTests {
         ("detectors: {pca: {limits: exact}}", "detectors.pca.limits", #"expected one of empirical, theoretical, got "exact""#, 1, 27),
         ("detectors: {pca: {alpha: 0.5}}", "detectors.pca.alpha", "expected a number in (0, 0.5), got 0.5", 1, 26),
         ("detectors: {pca: {smoothing: 0}}", "detectors.pca.smoothing", "expected a number in (0, 1], got 0", 1, 30),
+        ("detectors: {pca: {t2_factor: 0.5}}", "detectors.pca.t2_factor", "expected a number in [1, 100], got 0.5", 1, 30),
+        ("detectors: {pca: {t2_factor: .nan}}", "detectors.pca.t2_factor", "expected a number in [1, 100], got .nan", 1, 30),
         ("detectors: {pca: {forgetting: 1.5}}", "detectors.pca.forgetting", "expected a number in (0, 1], got 1.5", 1, 31),
         ("detectors: {pca: {update_every: 0}}", "detectors.pca.update_every", "expected an integer ≥ 1, got 0", 1, 33),
         ("detectors: {pca: {relearn_after: -5}}", "detectors.pca.relearn_after", "expected an integer ≥ 0, got -5", 1, 34),

@@ -69,7 +69,7 @@ struct ShippedConfigTests {
             detectors.alerts             raise_after 3, clear_after 10, clear_ratio 0.75
             detectors.calibration        history 2000, short_window 10, warmup 200
             detectors.combine            off
-            detectors.pca                on: threshold 1, critical 3, raise_after 6, clear_after 5, clear_ratio 1, components auto, lags 2, warmup 1000, limits empirical, alpha 0.005, smoothing 0.5, forgetting 0.999, update_every 1000, relearn_after 0
+            detectors.pca                on: threshold 1, critical 3, raise_after 6, clear_after 20, clear_ratio 1, components auto, lags 2, warmup 1000, limits empirical, alpha 0.01, t2_factor 3, smoothing 0.4, forgetting 0.999, update_every 1000, relearn_after 0
             detectors.seasonal           off
             grouping                     rule parent, min_members 2, member_alerts while_learning
             """)

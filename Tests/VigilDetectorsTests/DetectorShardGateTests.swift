@@ -40,7 +40,7 @@ struct DetectorShardGateTests {
                               memberCount: { _ in 3 }, emit: { alerts.append($0) })
             }
         }
-        #expect(shard.assetDetectors[9]?.isMonitoring == true, "the monitor monitors after its first fit (100 rounds)")
+        #expect(shard.assetDetectors[9]?.isMonitoring == true, "the monitor monitors after its first fit (150 rounds)")
         return alerts
     }
 

@@ -38,7 +38,8 @@ enum PCATestSupport {
     static func section(_ change: (inout PCAConfiguration) -> Void = { _ in }) -> DetectorSection<PCAConfiguration> {
         var c = PCAConfiguration()
         change(&c)
-        return DetectorSection(c, alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 6, clearAfter: 5, clearRatio: 1))
+        // The shipped alert policy of detectors.pca.
+        return DetectorSection(c, alerts: AlertPolicy(threshold: 1, criticalThreshold: 3, raiseAfter: 6, clearAfter: 20, clearRatio: 1))
     }
 
     /// Runs `values` (rounds × members) through an `AssetDetector` with only a PCA monitor, every

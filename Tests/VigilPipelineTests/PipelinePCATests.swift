@@ -123,11 +123,11 @@ struct PipelinePCATests {
         var other = Self.pca
         other.configuration.warmup = 250
         let rebuilt = run(reloadingTo: other)
-        // Rebuilt at round 300: it learns anew (3 members, 1 lag: its first fit is at 100 rounds)
-        // and scores from round 401 on, so nothing it raises comes before that.
+        // Rebuilt at round 300: it learns anew (3 members, 1 lag: its first fit is at 150 rounds)
+        // and scores from round 451 on, so nothing it raises comes before that.
         let lags = try #require(PCAMonitor.lags(for: other.configuration, dimension: 3))
         let firstFit = PCAMonitor.firstFit(width: 3 * (lags + 1), capacity: other.configuration.warmup)
-        #expect(firstFit == 100)
+        #expect(firstFit == PCAMonitor.minimumFirstFit)
         #expect(rebuilt != expected)
         #expect(rebuilt.allSatisfy { $0.timestamp > 300 + firstFit }, "\(rebuilt.map(\.timestamp))")
     }
