@@ -530,10 +530,14 @@ extension PCAMonitorTests {
     static func scores(of move: (_ model: (mean: [Double], scale: [Double], components: [[Double]], variances: [Double]),
                                  _ t2Limit: Double) -> [Double]) -> (textbook: PCAMonitor, shipped: PCAMonitor, scores: (Double, Double)) {
         let (values, _) = LatentFactorPlant(sensors: 10, factors: 3, rounds: 600, seed: 9).generate()
+        // A named baseline of the first 500 rounds, fitted once at its end (round 500): both
+        // monitors fit the same rounds (a growing baseline would take in different ones, since
+        // which rounds are in control depends on the factor).
         func monitor(_ factor: Double) -> PCAMonitor {
-            var m = PCAMonitor(configuration: PCAConfiguration(lags: 0, warmup: 500, t2Factor: factor, smoothing: 1, forgetting: 1),
+            var m = PCAMonitor(configuration: PCAConfiguration(lags: 0, warmup: 500, baselineEnd: 500, t2Factor: factor,
+                                                               smoothing: 1, forgetting: 1),
                                dimension: 10)
-            for (t, row) in values[0..<500].enumerated() {
+            for (t, row) in values[0...500].enumerated() {
                 _ = row.withUnsafeBufferPointer { m.update(timestamp: Int64(t), vector: $0, alertRaised: false) }
             }
             return m
