@@ -301,7 +301,7 @@ extension DetectorSettings {
             w.write(c.baselineStart ?? .min)
             w.write(c.baselineEnd ?? .min)
             w.write(c.limits.rawValue)
-            for v in [c.alpha, c.smoothing, c.forgetting] { w.write(v) }
+            for v in [c.alpha, c.t2Factor, c.smoothing, c.forgetting] { w.write(v) }
             w.write(c.updateEvery)
             w.write(c.relearnAfter)
             write(p.alerts, to: &w)

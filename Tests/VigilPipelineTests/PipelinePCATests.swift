@@ -100,6 +100,10 @@ struct PipelinePCATests {
         // Other PCA settings: the asset starts fresh.
         let changed = Self.pipeline(workers: 1, pca: DetectorSection(PCAConfiguration(lags: 2, warmup: 200), alerts: Self.pca.alerts))
         #expect(try changed.restore(bytes).assetsSkipped == 1)
+        // Another t2_factor too: the snapshot's T² limit holds the old factor.
+        var factor = Self.pca
+        factor.configuration.t2Factor += 1
+        #expect(try Self.pipeline(workers: 1, pca: factor).restore(bytes).assetsSkipped == 1)
     }
 
     @Test("a reload keeps an asset whose settings did not change and rebuilds one whose PCA section did")
