@@ -45,21 +45,9 @@ extension ConfigReader {
             case "replicas":
                 if let v = int(e.value, e.path, min: 1, max: 5) { nats.replicas = v }
             case "lease_ttl":
-                if let v = duration(e.value, e.path) {
-                    if v < .seconds(1) {
-                        report(.outOfRange, at: e.value, e.path, "expected at least 1s, got \(describe(e.value))")
-                    } else {
-                        nats.leaseTTL = v
-                    }
-                }
+                if let v = atLeastOneSecond(e) { nats.leaseTTL = v }
             case "ack_wait":
-                if let v = duration(e.value, e.path) {
-                    if v < .seconds(1) {
-                        report(.outOfRange, at: e.value, e.path, "expected at least 1s, got \(describe(e.value))")
-                    } else {
-                        nats.ackWait = v
-                    }
-                }
+                if let v = atLeastOneSecond(e) { nats.ackWait = v }
             default: break
             }
         }
@@ -77,6 +65,16 @@ extension ConfigReader {
                    "the alert stream must differ from the ingest stream (both are \(quoted(nats.ingestStream)))")
         }
         return problems.count == before ? nats : nil
+    }
+
+    /// The entry's duration when it is at least a second; otherwise reported, nil.
+    private mutating func atLeastOneSecond(_ e: Entry) -> Duration? {
+        guard let v = duration(e.value, e.path) else { return nil }
+        guard v >= .seconds(1) else {
+            report(.outOfRange, at: e.value, e.path, "expected at least 1s, got \(describe(e.value))")
+            return nil
+        }
+        return v
     }
 
     /// A JetStream stream name: letters, digits, `_` and `-` (no `.`, `*`, `>` or spaces).
