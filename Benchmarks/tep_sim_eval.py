@@ -54,6 +54,12 @@ def simulate(job):
     return path
 
 
+def run_paths(cache, seed, hours, onset, normal_seed, fault_numbers):
+    """Where the runs are cached: the normal run's path, and each fault's run path by fault."""
+    normal = os.path.join(cache, f"normal_s{normal_seed}.csv")
+    return normal, {k: os.path.join(cache, f"f{k:02d}_s{seed}_{hours:g}h_{onset:g}.csv") for k in fault_numbers}
+
+
 def faults(spec):
     lo, _, hi = spec.partition("-")
     return list(range(int(lo), int(hi or lo) + 1))
@@ -77,8 +83,7 @@ def main():
               "which holds tep/simulator.py); nothing evaluated")
         return 0
     os.makedirs(a.cache, exist_ok=True)
-    normal = os.path.join(a.cache, f"normal_s{a.normal_seed}.csv")
-    runs = {k: os.path.join(a.cache, f"f{k:02d}_s{a.seed}_{a.hours:g}h_{a.onset:g}.csv") for k in faults(a.faults)}
+    normal, runs = run_paths(a.cache, a.seed, a.hours, a.onset, a.normal_seed, faults(a.faults))
     jobs = [(normal, a.sim_src, a.normal_seed, 0, 25.0, 99.0)] + \
            [(path, a.sim_src, a.seed, k, a.hours, a.onset) for k, path in runs.items()]
     with ProcessPoolExecutor(max_workers=a.jobs) as pool:

@@ -10,14 +10,15 @@ false alarms on these data, which is the bar's "a textbook offline PCA monitor f
 2 % false-alarm rate". Needs numpy; nothing is bundled.
 
 usage: Benchmarks/textbook_pca.py braatz DATA_DIR
-       Benchmarks/textbook_pca.py sim CACHE_DIR [--seed 11] [--hours 32] [--normal-seed 99]
+       Benchmarks/textbook_pca.py sim CACHE_DIR [--seed 11] [--hours 32] [--onset 8] [--faults 1-20]
+                                  [--normal-seed 99]
        Benchmarks/textbook_pca.py wide --train-rows N FILE.csv ...
 
 braatz: d00.dat trains, d01_te.dat .. d21_te.dat are scored (fault from row 161), normal rows
         are their first 160 rows and d00_te.dat (as Benchmarks/tep_eval.py scores Vigil).
-sim:    the runs Benchmarks/tep_sim_eval.py simulated (normal_s<normal-seed>.csv trains,
-        f<NN>_s<seed>_<hours>h_8.csv are scored by their anomaly column; normal rows are their
-        pre-fault rows).
+sim:    the runs Benchmarks/tep_sim_eval.py simulated with the same options (its normal run
+        trains, each fault run is scored by its anomaly column; normal rows are the pre-fault
+        rows).
 wide:   each wide CSV (',' or ';' separated: a timestamp, the variables, `anomaly` and optional
         `changepoint`) trains on its first N rows and is scored on the rest (SKAB: N = 400, its
         authors' split; the plant fixtures: N = 2880, their two fault-free days). Empty cells
@@ -29,6 +30,8 @@ fault rows otherwise)."""
 import argparse, csv, glob, os, sys
 
 import numpy as np
+
+from tep_sim_eval import faults, run_paths
 
 
 class Monitor:
@@ -94,7 +97,9 @@ def main():
     p.add_argument("paths", nargs="+")
     p.add_argument("--train-rows", type=int)
     p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--hours", type=int, default=32)
+    p.add_argument("--hours", type=float, default=32)
+    p.add_argument("--onset", type=float, default=8)
+    p.add_argument("--faults", default="1-20")
     p.add_argument("--normal-seed", type=int, default=99)
     a = p.parse_args()
     if a.mode == "braatz":
@@ -111,8 +116,8 @@ def main():
         report(f"Braatz TEP (d00 trains; k = {m.k})", cases, per_case=True)
     elif a.mode == "sim":
         d = a.paths[0]
-        normal = os.path.join(d, f"normal_s{a.normal_seed}.csv")
-        runs = sorted(glob.glob(os.path.join(d, f"f[0-9][0-9]_s{a.seed}_{a.hours}h_8.csv")))
+        normal, paths = run_paths(d, a.seed, a.hours, a.onset, a.normal_seed, faults(a.faults))
+        runs = [path for path in paths.values() if os.path.isfile(path)]
         if not os.path.isfile(normal) or not runs:
             print(f"textbook_pca: no simulated runs in {d} (run Benchmarks/tep_sim_eval.py first); nothing scored")
             return 0
