@@ -4,7 +4,7 @@
 
   profile.py VIGILD VIGIL [--samples 40960000] [--format binary] [--sensors 1000] [--workers N]
              [--frequency 2000] [--event cpu-clock] [--spike-every 5000] [--keep DIR] [--leaves]
-             [--layout bench|lone|plant]
+             [--layout bench|lone|plant] [--detectors shipped|none]
 
 Starts VIGILD on a generated config (free ports, shipped detector defaults), attaches
 `perf record -e EVENT -g` to it, drives it with `vigil bench-send`, waits until every sample is
@@ -85,7 +85,10 @@ def main():
     ap.add_argument("--keep", help="keep perf.data in this directory")
     ap.add_argument("--leaves", action="store_true", help="also list the hottest innermost functions of each part")
     ap.add_argument("--layout", default="bench", choices=sorted(e2e.LAYOUTS), help="sensor ids (see e2e_process.py)")
+    ap.add_argument("--detectors", default="shipped", choices=sorted(e2e.DETECTORS),
+                    help="shipped, or none: no detector, the pipeline's own cost (see e2e_process.py)")
     args = ap.parse_args()
+    e2e.EXTRA_CONFIG[0] = e2e.DETECTORS[args.detectors]
     vigild, vigil = os.path.abspath(args.vigild), os.path.abspath(args.vigil)
     if shutil.which("perf") is None:
         raise SystemExit("profile.py needs perf (Debian: apt-get install linux-perf)")

@@ -243,7 +243,9 @@ public struct SensorDetectors: Sendable {
             if let s = out.spectralResidual { handle(2, .spectralResidual, s, sample, learn, &accumulator, scores, emit) }
             if let f = out.isolationForest { handle(3, .isolationForest, f, sample, learn, &accumulator, scores, emit) }
         }
-        if surprise != nil, let out = surprise!.update(timestamp: ts, value: v, learn: learn) {
+        // Optional chaining updates in place; `surprise != nil` would copy the detector out of
+        // its optional to compare it (retaining and releasing its buffer) on every sample.
+        if let out = surprise?.update(timestamp: ts, value: v, learn: learn) {
             handle(0, .surprise, out, sample, learn, &accumulator, scores, emit)
         }
         if let result = accumulator?.result {

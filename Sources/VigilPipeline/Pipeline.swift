@@ -938,10 +938,10 @@ public final class Pipeline: @unchecked Sendable {
                                   nameOf: { registry.name(of: $0) })
             }
         }
-        func add(_ chain: SensorDetectors) -> Int {
+        func add(_ chain: SensorDetectors) {
             let m = assets.membership(of: chain.sensor)
             if let m, !shard.hasRelations(of: m.asset) { createRelations(of: m.asset) }
-            return shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m),
+            shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m),
                              name: m == nil ? nil : registry.name(of: chain.sensor))
         }
         for relation in seed.relations { shard.addRelation(relation, nameOf: { registry.name(of: $0) }) }
@@ -957,18 +957,9 @@ public final class Pipeline: @unchecked Sendable {
         let bell = inputBells[w]
         var processed: UInt64 = 0
         var emitted: UInt64 = 0
-        // The arrival stamp of the sample being processed: an alert it causes carries the full
-        // arrival time (one clock read per alert, none per sample).
-        var arrival: UInt32 = 0
+        // Alert events outside a batch (a reload's clears) carry no arrival time.
         let emit: (AlertEvent) -> Void = { event in
-            var event = event
-            if let at = ArrivalStamp.nanoseconds(of: arrival, now: monotonicNanoseconds()) { event.ingestedAt = at }
-            var b = Backoff(maximumSleepMicroseconds: 100)
-            while !output.push(event) {
-                heartbeat.beat()  // waiting on the publisher is backpressure, not a stall
-                b.pause()
-            }
-            self.alertBell.ring()
+            self.hand(event, arrival: 0, to: output, heartbeat: heartbeat)
             emitted &+= 1
         }
         // Eviction: commands from ingest, applied between batches once every sample queued before
@@ -1015,17 +1006,16 @@ public final class Pipeline: @unchecked Sendable {
                 }
             }
             let count = input.consume(maximum: 4096) { batch in
-                for sample in batch {
-                    let slot = shard.slot(of: sample.sensor)
-                        ?? add(SensorDetectors(sensor: sample.sensor, shared: interner.share(resolvers.settings(registry.name(of: sample.sensor)))))
-                    arrival = sample.arrival
-                    let before = emitted
-                    shard.process(sample, slot: slot, memberCount: memberCount, emit: emit)
-                    if emitted != before {
-                        // An alert event changed the sensor's (or its asset's) state: ingest
-                        // never evicts a sensor with a raised alert.
-                        raisedFlags[Int(sample.sensor)].store(shard.chains[slot].isRaised ? 1 : 0, ordering: .relaxed)
-                    }
+                // The variables this closure captures are boxed (the reload path's `emit`
+                // escapes), so each access to them is checked at run time: `run` takes them
+                // inout, checked once per run of known sensors rather than per sample.
+                var i = 0
+                while true {
+                    i = run(batch, from: i, shard: &shard, memberCount: memberCount, emitted: &emitted, output: output,
+                            heartbeat: heartbeat)
+                    guard i < batch.count else { break }
+                    let sensor = batch[i].sensor
+                    add(SensorDetectors(sensor: sensor, shared: interner.share(resolvers.settings(registry.name(of: sensor)))))
                 }
             }
             if count > 0 {
@@ -1065,6 +1055,51 @@ public final class Pipeline: @unchecked Sendable {
         slots[w].final = WorkerState(states: shard.chains, assetDetectors: shard.assetDetectors, relations: shard.relations)
         workersRunning.wrappingSubtract(1, ordering: .releasing)
         alertBell.ring()  // the publisher may be waiting for the last worker to finish
+    }
+
+    /// Runs `batch[start...]` through `shard` in order, up to the first sample whose sensor has
+    /// no chain in it yet; returns that sample's index (`batch.count` when every sample ran).
+    /// `emitted` counts the alert events handed to `output`.
+    @inline(__always)
+    private func run(_ batch: UnsafeMutableBufferPointer<Sample>, from start: Int, shard: inout DetectorShard,
+                     memberCount: (UInt32) -> Int, emitted: inout UInt64, output: SPSCRing<AlertEvent>,
+                     heartbeat: Heartbeat) -> Int {
+        // The arrival stamp of the sample being processed: an alert it causes carries the full
+        // arrival time (one clock read per alert, none per sample).
+        var arrival: UInt32 = 0
+        func emit(_ event: AlertEvent) {
+            hand(event, arrival: arrival, to: output, heartbeat: heartbeat)
+            emitted &+= 1
+        }
+        var i = start
+        while i < batch.count {
+            let sample = batch[i]
+            guard let slot = shard.slot(of: sample.sensor) else { return i }
+            arrival = sample.arrival
+            let before = emitted
+            shard.process(sample, slot: slot, memberCount: memberCount, emit: emit)
+            if emitted != before {
+                // An alert event changed the sensor's (or its asset's) state: ingest never
+                // evicts a sensor with a raised alert.
+                raisedFlags[Int(sample.sensor)].store(shard.chains[slot].isRaised ? 1 : 0, ordering: .relaxed)
+            }
+            i += 1
+        }
+        return i
+    }
+
+    /// Hands a worker's alert event to the publisher through the worker's `output` ring (waiting
+    /// while it is full: backpressure) and rings the publisher's bell. `arrival` is the arrival
+    /// stamp of the sample that caused it (0: none).
+    private func hand(_ event: AlertEvent, arrival: UInt32, to output: SPSCRing<AlertEvent>, heartbeat: Heartbeat) {
+        var event = event
+        if let at = ArrivalStamp.nanoseconds(of: arrival, now: monotonicNanoseconds()) { event.ingestedAt = at }
+        var b = Backoff(maximumSleepMicroseconds: 100)
+        while !output.push(event) {
+            heartbeat.beat()  // waiting on the publisher is backpressure, not a stall
+            b.pause()
+        }
+        alertBell.ring()
     }
 
     /// A chain for new settings (a reload) that carries on the old chain's raised alerts where it
