@@ -3,7 +3,7 @@
 """Checkpoint, stop and restore cost of a real `vigild` at scale (issue 9's sizes).
 
   Benchmarks/checkpoint.py [--vigild .build/release/vigild] [--sensors 10000 100000] [--samples 400]
-                           [--interval 15] [--load 20000] [--layout lone|bench|plant]
+                           [--interval 15] [--load 20000] [--layout lone|bench|plant] [--workers N]
 
 --layout names the sensors: lone (s0 … s99999: no parent path, so no asset; each sensor's own
 detector chain only: the per-sensor figure), bench (bench/s0 …: one asset of every sensor, too
@@ -84,6 +84,10 @@ def vgl1(sensor, samples):
             + struct.pack("<" + "qd" * len(samples), *[x for s in samples for x in s]))
 
 
+# pipeline.workers for the generated config (--workers; None: the shipped `auto`).
+WORKERS = [None]
+
+
 class Daemon:
     def __init__(self, vigild, directory, interval, same_as=None, sensors=100000):
         self.directory = directory
@@ -102,8 +106,8 @@ history: {endpoint: tcp://127.0.0.1:%d}
 metrics: {listen: "127.0.0.1:%d"}
 state: {directory: %s, checkpoint_interval: %ds}
 limits: {max_sensors: %d}
-""" % (self.ingest, self.publish, free_port(), self.metrics, os.path.join(directory, "state"), interval,
-       max(100000, sensors + ASSETS(sensors))))
+%s""" % (self.ingest, self.publish, free_port(), self.metrics, os.path.join(directory, "state"), interval,
+         max(100000, sensors + ASSETS(sensors)), "pipeline: {workers: %d}\n" % WORKERS[0] if WORKERS[0] else ""))
 
     def start(self):
         assert os.path.getsize(self.config) > 0, "empty config"
@@ -236,7 +240,9 @@ if __name__ == "__main__":
     ap.add_argument("--load", type=int, default=20000)
     ap.add_argument("--checkpoints", type=int, default=2, help="periodic checkpoints to wait for")
     ap.add_argument("--layout", default="lone", choices=sorted(LAYOUTS))
+    ap.add_argument("--workers", type=int, help="pipeline.workers (default: the shipped auto)")
     a = ap.parse_args()
     NAME, ASSETS = LAYOUTS[a.layout]
+    WORKERS[0] = a.workers
     for n in a.sensors:
         run(a.vigild, n, a.samples, a.interval, a.load, a.checkpoints)

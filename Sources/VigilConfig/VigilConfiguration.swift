@@ -225,7 +225,7 @@ extension VigilConfiguration {
     public struct Pipeline: Sendable, Equatable {
         /// How many detector worker threads run (`workers`).
         public enum Workers: Sendable, Equatable {
-            /// One fewer than the active processors, at least one (`auto`).
+            /// `WorkerCount.automatic` of the active processors (`auto`).
             case auto
             /// Exactly this many (≥ 1).
             case count(Int)
@@ -233,7 +233,7 @@ extension VigilConfiguration {
             /// The number of workers on a machine with `activeProcessors` processors.
             public func resolved(activeProcessors: Int) -> Int {
                 switch self {
-                case .auto: max(1, activeProcessors - 1)
+                case .auto: WorkerCount.automatic(activeProcessors: activeProcessors)
                 case .count(let n): n
                 }
             }

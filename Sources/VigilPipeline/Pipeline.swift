@@ -36,14 +36,14 @@ public struct PipelineConfiguration: Sendable, Equatable {
         self.memberAlerts = memberAlerts
     }
 
-    /// Cores − 1, at least 1: one core is left to the ingest thread.
+    /// The `auto` worker count (`WorkerCount.automatic`) of this machine's online processors.
     public static var defaultWorkers: Int {
         #if canImport(Glibc)
         let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         #else
         let cores = 2
         #endif
-        return max(1, cores - 1)
+        return WorkerCount.automatic(activeProcessors: cores)
     }
 }
 

@@ -116,7 +116,8 @@ struct ConfigParsingTests {
     @Test func workersAuto() throws {
         let c = try parse("pipeline: {workers: auto}")
         #expect(c.pipeline.workers == .auto)
-        #expect(c.pipeline.workers.resolved(activeProcessors: 2) == 1)
+        #expect(c.pipeline.workers.resolved(activeProcessors: 2) == 2)
+        #expect(c.pipeline.workers.resolved(activeProcessors: 3) == 2)
         #expect(c.pipeline.workers.resolved(activeProcessors: 1) == 1)
         #expect(c.pipeline.workers.resolved(activeProcessors: 8) == 7)
     }

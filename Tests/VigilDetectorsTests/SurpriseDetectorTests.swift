@@ -337,4 +337,54 @@ struct SurpriseDetectorTests {
         var chain = SensorDetectors(sensor: 0, settings: DetectorSettings())
         for (i, v) in values.enumerated() { chain.process(Sample(sensor: 0, timestamp: Int64(i), value: v), emit: { _ in }) }
     }
+
+    @Test("the snapshot's buffer as runs: under half the bytes of the word-for-word layout, restoring the same state, and a layout-1 record still restores")
+    func bufferRuns() throws {
+        var d = SurpriseDetector()
+        let values = Signals.whiteNoise(3_000)
+        for (i, v) in values[..<2_000].enumerated() { _ = d.update(timestamp: Int64(i), value: v) }
+        var runs = SnapshotWriter(), words = SnapshotWriter()
+        d.write(to: &runs)
+        d.write(to: &words, layout: 1)
+        #expect(runs.bytes.count * 2 < words.bytes.count, "runs \(runs.bytes.count) bytes, words \(words.bytes.count)")
+        var fromRuns = SurpriseDetector(), fromWords = SurpriseDetector()
+        var r1 = SnapshotReader(runs.bytes), r2 = SnapshotReader(words.bytes)
+        try fromRuns.restore(from: &r1)
+        try fromWords.restore(from: &r2)
+        #expect(r1.isAtEnd && r2.isAtEnd)
+        var again = SnapshotWriter()
+        fromWords.write(to: &again)
+        #expect(again.bytes == runs.bytes, "a layout-1 record restores the state a layout-2 record holds")
+        for (i, v) in values[2_000...].enumerated() {
+            let a = d.update(timestamp: Int64(2_000 + i), value: v), b = fromRuns.update(timestamp: Int64(2_000 + i), value: v)
+            #expect(a?.score.bitPattern == b?.score.bitPattern)
+        }
+    }
+
+    @Test("runs round-trip any pattern of zero words",
+          arguments: [[], [0], [0, 0], [5], [0, 0, 0, 7], [7, 0, 0], [7, 0, 0, 0], [1, 0, 2, 0, 0, 3, 0, 0, 0, 4], [UInt16](repeating: 0, count: 1348),
+                      (0..<1348).map { UInt16($0 % 5 == 0 ? 0 : $0) }] as [[UInt16]])
+    func runsRoundTrip(words: [UInt16]) throws {
+        var w = SnapshotWriter()
+        SurpriseDetector.writeRuns(words, to: &w)
+        var r = SnapshotReader(w.bytes)
+        #expect(try SurpriseDetector.readRuns(count: words.count, from: &r) == words)
+        #expect(r.isAtEnd)
+    }
+
+    @Test("a corrupt run is refused with a message naming it")
+    func corruptRuns() {
+        for header in [UInt32(5) | UInt32(6) << 16, 0] {   // 11 words into a buffer of 10; an empty run
+            var w = SnapshotWriter()
+            w.write(header)
+            for _ in 0..<6 { w.write(UInt8(1)); w.write(UInt8(0)) }
+            var r = SnapshotReader(w.bytes)
+            #expect(throws: SnapshotError.self) { _ = try SurpriseDetector.readRuns(count: 10, from: &r) }
+        }
+        var truncated = SnapshotWriter()
+        truncated.write(UInt32(0) | UInt32(4) << 16)
+        truncated.write(UInt8(1))
+        var r = SnapshotReader(truncated.bytes)
+        #expect(throws: SnapshotError.self) { _ = try SurpriseDetector.readRuns(count: 4, from: &r) }
+    }
 }
