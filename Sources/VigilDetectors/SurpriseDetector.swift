@@ -347,10 +347,6 @@ public struct SurpriseDetector: StreamingDetector {
         if layout == 1 { Self.writeWords(store[...], to: &w) } else { Self.writeRuns(store, to: &w) }
     }
 
-    /// A literal run ends before this many zero words in a row (fewer cost less as literals than
-    /// a new run's header).
-    private static let zeroRunMinimum = 3
-
     /// `words` as runs, until every word is covered: a `UInt32` holding the number of zero words
     /// (low 16 bits) and of literal words after them (high 16 bits), then the literal words,
     /// little-endian. A sensor's buffer is mostly zeros (histogram bins never reached, the
@@ -360,8 +356,10 @@ public struct SurpriseDetector: StreamingDetector {
     static func writeRuns(_ words: [UInt16], to w: inout SnapshotWriter) {
         words.withUnsafeBufferPointer { b in
             let n = b.count
+            // A literal run ends before three zero words in a row (fewer cost less as literals
+            // than a new run's header).
             @inline(__always) func zerosAhead(_ k: Int) -> Bool {
-                k + zeroRunMinimum <= n && (0..<zeroRunMinimum).allSatisfy { b[k + $0] == 0 }
+                k + 2 < n && b[k] == 0 && b[k + 1] == 0 && b[k + 2] == 0
             }
             var i = 0
             while i < n {

@@ -942,7 +942,7 @@ public final class Pipeline: @unchecked Sendable {
             let m = assets.membership(of: chain.sensor)
             if let m, !shard.hasRelations(of: m.asset) { createRelations(of: m.asset) }
             shard.add(chain, membership: m, assetModels: assetModels(chain.settings, m),
-                             name: m == nil ? nil : registry.name(of: chain.sensor))
+                      name: m == nil ? nil : registry.name(of: chain.sensor))
         }
         for relation in seed.relations { shard.addRelation(relation, nameOf: { registry.name(of: $0) }) }
         for chain in seed.states {
@@ -1006,9 +1006,10 @@ public final class Pipeline: @unchecked Sendable {
                 }
             }
             let count = input.consume(maximum: 4096) { batch in
-                // The variables this closure captures are boxed (the reload path's `emit`
-                // escapes), so each access to them is checked at run time: `run` takes them
-                // inout, checked once per run of known sensors rather than per sample.
+                // The variables this closure captures are boxed (the reload path's `emit`, a
+                // closure value, captures `emitted`), so each access to them is checked at run
+                // time: `run` takes them inout, checked once per run of known sensors rather
+                // than per sample.
                 var i = 0
                 while true {
                     i = run(batch, from: i, shard: &shard, memberCount: memberCount, emitted: &emitted, output: output,
