@@ -6,7 +6,8 @@
              [--frequency 2000] [--event cpu-clock] [--spike-every 5000] [--keep DIR] [--leaves]
              [--layout bench|lone|plant] [--detectors shipped|none]
 
-Starts VIGILD on a generated config (free ports, shipped detector defaults), attaches
+Starts VIGILD on a generated config (free ports, shipped detector defaults, or none with
+--detectors none), attaches
 `perf record -e EVENT -g` to it, drives it with `vigil bench-send`, waits until every sample is
 processed, then classifies every profile sample by the innermost frame of its stack that belongs
 to a known part (so libm's erfc under the calibrator counts as the detector chain, a memmove under

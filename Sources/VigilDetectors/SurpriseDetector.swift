@@ -322,7 +322,7 @@ public struct SurpriseDetector: StreamingDetector {
     public func write(to w: inout SnapshotWriter) { write(to: &w, layout: 2) }
 
     /// Record layouts `restore(from:)` reads: 1 wrote the buffer word for word, 2 (written since)
-    /// as runs (`writeRuns`), about 40 % of the bytes for a warmed sensor.
+    /// as runs (`writeRuns`), under half the bytes for a warmed sensor.
     static let recordLayouts: ClosedRange<UInt8> = 1...2
 
     /// Writes the record in `layout` (the current one outside tests of older snapshots).
@@ -351,30 +351,23 @@ public struct SurpriseDetector: StreamingDetector {
     /// (low 16 bits) and of literal words after them (high 16 bits), then the literal words,
     /// little-endian. A sensor's buffer is mostly zeros (histogram bins never reached, the
     /// seasonal profile and its histogram while no period is found): about 60 % of a warmed
-    /// sensor's record in a few dozen runs, so the snapshot at SIGTERM is written (and read
-    /// back) in well under half the time.
+    /// sensor's record in a few dozen runs, so the snapshot at SIGTERM is about half the size.
     static func writeRuns(_ words: [UInt16], to w: inout SnapshotWriter) {
-        words.withUnsafeBufferPointer { b in
-            let n = b.count
-            // A literal run ends before three zero words in a row (fewer cost less as literals
-            // than a new run's header).
-            @inline(__always) func zerosAhead(_ k: Int) -> Bool {
-                k + 2 < n && b[k] == 0 && b[k + 1] == 0 && b[k + 2] == 0
-            }
-            var i = 0
-            while i < n {
-                var z = i
-                while z < n && b[z] == 0 && z - i < 0xFFFF { z += 1 }
-                var e = z
-                while e < n && e - z < 0xFFFF && !(b[e] == 0 && zerosAhead(e)) { e += 1 }
-                w.write(UInt32(z - i) | UInt32(e - z) << 16)
-                #if _endian(little)
-                w.writeRaw(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: b[z..<e])))
-                #else
-                for x in b[z..<e] { w.write(UInt8(truncatingIfNeeded: x)); w.write(UInt8(truncatingIfNeeded: x >> 8)) }
-                #endif
-                i = e
-            }
+        let n = words.count
+        // A literal run ends before three zero words in a row (fewer cost less as literals than
+        // a new run's header).
+        @inline(__always) func zerosAhead(_ k: Int) -> Bool {
+            k + 2 < n && words[k] == 0 && words[k + 1] == 0 && words[k + 2] == 0
+        }
+        var i = 0
+        while i < n {
+            var z = i
+            while z < n && words[z] == 0 && z - i < 0xFFFF { z += 1 }
+            var e = z
+            while e < n && e - z < 0xFFFF && !(words[e] == 0 && zerosAhead(e)) { e += 1 }
+            w.write(UInt32(z - i) | UInt32(e - z) << 16)
+            writeWords(words[z..<e], to: &w)
+            i = e
         }
     }
 
@@ -390,18 +383,25 @@ public struct SurpriseDetector: StreamingDetector {
                 throw r.corrupt("surprise buffer run of \(zeros) zero and \(literals) literal words at word \(i) of \(count)")
             }
             i += zeros
-            let at = r.offset
-            try r.skip(2 * literals, "surprise buffer words")
-            for k in 0..<literals { values[i + k] = UInt16(r.bytes[at + 2 * k]) | UInt16(r.bytes[at + 2 * k + 1]) << 8 }
+            try readWords(literals, into: &values, at: i, from: &r)
             i += literals
         }
         return values
     }
 
+    /// Reads `n` little-endian 16-bit words into `values[at...]`. Throws `SnapshotError` when
+    /// fewer bytes are left.
+    private static func readWords(_ n: Int, into values: inout [UInt16], at: Int,
+                                  from r: inout SnapshotReader) throws(SnapshotError) {
+        let offset = r.offset
+        try r.skip(2 * n, "surprise buffer words")
+        for k in 0..<n { values[at + k] = UInt16(r.bytes[offset + 2 * k]) | UInt16(r.bytes[offset + 2 * k + 1]) << 8 }
+    }
+
     /// 16-bit words, little-endian.
     private static func writeWords(_ words: ArraySlice<UInt16>, to w: inout SnapshotWriter) {
         #if _endian(little)
-        words.withUnsafeBytes { w.writeRaw(Array($0)) }
+        words.withUnsafeBytes { w.writeRaw($0) }
         #else
         for x in words { w.write(UInt8(truncatingIfNeeded: x)); w.write(UInt8(truncatingIfNeeded: x >> 8)) }
         #endif
@@ -448,10 +448,8 @@ public struct SurpriseDetector: StreamingDetector {
             throw r.corrupt("surprise buffer of \(count) words where \(Layout.bytes / 2) are expected")
         }
         if version == 1 {
-            let at = r.offset
-            try r.skip(2 * count, "surprise buffer")
             var values = [UInt16](repeating: 0, count: count)
-            for k in 0..<count { values[k] = UInt16(r.bytes[at + 2 * k]) | UInt16(r.bytes[at + 2 * k + 1]) << 8 }
+            try Self.readWords(count, into: &values, at: 0, from: &r)
             d.store = values
         } else {
             d.store = try Self.readRuns(count: count, from: &r)
