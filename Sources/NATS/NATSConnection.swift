@@ -49,7 +49,7 @@ public final class NATSConnection: @unchecked Sendable {
     public var connectedURL: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard natsConnection_GetConnectedUrl(handle, &buffer, buffer.count) == NATS_OK else { return "" }
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// A JetStream context on this connection; its API requests wait up to `timeoutMilliseconds`.

@@ -108,7 +108,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
     /// keeps failing is given up on after `stopGiveUpSeconds` instead of holding the rings, the
     /// workers and ingest's drain forever. Any thread.
     func shutdownBegan() {
-        _ = stopRequestedAt.compareExchange(expected: 0, desired: Clock.monotonicNanoseconds(), ordering: .relaxed)
+        _ = stopRequestedAt.compareExchange(expected: 0, desired: SystemTime.monotonicNanoseconds(), ordering: .relaxed)
     }
 
     /// Tells the publisher to exit once the workers have exited and every alert they emitted is
@@ -144,7 +144,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
             heartbeat.beat()
             // Exit only when asked, once the workers have exited and their rings are empty.
             let workersDone = exitRequested.load(ordering: .acquiring) && !pipeline.isRunning
-            let started = Clock.monotonicNanoseconds()
+            let started = SystemTime.monotonicNanoseconds()
             if batch.isEmpty {
                 pipeline.drainAlerts(maximum: 1024) { event in
                     seq += 1
@@ -173,12 +173,12 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                 entries = batch.map { JournalEntry($0.record, json: $0.json) }
             }
             do {
-                try journal.append(entries, journaledAt: Clock.wallNanoseconds())
+                try journal.append(entries, journaledAt: SystemTime.wallNanoseconds())
             } catch {
                 failures += 1
                 metrics.journalErrors.add(0, 1)
                 metrics.journalWritable.store(false, ordering: .releasing)
-                let now = Clock.monotonicNanoseconds()
+                let now = SystemTime.monotonicNanoseconds()
                 let range = "seq \(batch.first!.record.seq)…\(batch.last!.record.seq)"
                 if failures == 1 {
                     logger.error("\(error); holding \(batch.count) alerts (\(range)) and retrying: nothing is published until the journal takes them")
@@ -215,12 +215,12 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                 }
                 metrics.lastSeq.set(0, record.seq)
                 if ingestedAt != 0 {
-                    let now = Clock.monotonicNanoseconds()
+                    let now = SystemTime.monotonicNanoseconds()
                     metrics.alertLatency.observe(nanoseconds: now > ingestedAt ? now - ingestedAt : 0)
                 }
             }
             batch.removeAll(keepingCapacity: true)
-            metrics.publishLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
+            metrics.publishLatency.observe(nanoseconds: SystemTime.monotonicNanoseconds() - started)
         }
         if abandoned > 0 {
             logger.critical("\(abandoned) alerts were lost to the unwritable journal (neither journaled nor published)")
@@ -252,7 +252,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     logger.error("cannot store alert seq \(events[i].0.seq) in the alert stream \(sink.stream): \(error); retrying (JetStream sample messages stay unacknowledged meanwhile)")
                 }
                 let stopAt = stopRequestedAt.load(ordering: .relaxed)
-                if stopAt != 0, Double(Clock.monotonicNanoseconds() - stopAt) / 1e9 >= stopGiveUpSeconds {
+                if stopAt != 0, Double(SystemTime.monotonicNanoseconds() - stopAt) / 1e9 >= stopGiveUpSeconds {
                     logger.critical("stopping with an unreachable alert stream: \(events.count - i) journaled alerts (seq \(events[i].0.seq)…) are not in \(sink.stream)")
                     return
                 }

@@ -85,15 +85,15 @@ final class Checkpointer: Stage, @unchecked Sendable {
 
     private func run() {
         let interval = nanoseconds(options.checkpointInterval)
-        var next = Clock.monotonicNanoseconds() &+ interval
+        var next = SystemTime.monotonicNanoseconds() &+ interval
         while !isStopping {
             heartbeat.beat()
-            let now = Clock.monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             if interval > 0, now >= next, !isShuttingDown {
                 checkpoint()
-                next = Clock.monotonicNanoseconds() &+ interval
+                next = SystemTime.monotonicNanoseconds() &+ interval
             }
-            usleep(UInt32(min(100_000, max(1000, (next &- Clock.monotonicNanoseconds()) / 1000))))
+            usleep(UInt32(min(100_000, max(1000, (next &- SystemTime.monotonicNanoseconds()) / 1000))))
         }
         writeStoppedState()
     }
@@ -102,8 +102,8 @@ final class Checkpointer: Stage, @unchecked Sendable {
 
     /// One periodic checkpoint: request, stream the chunks, wait for the alerts, commit.
     private func checkpoint() {
-        let started = Clock.monotonicNanoseconds()
-        let createdAt = Clock.wallNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
+        let createdAt = SystemTime.wallNanoseconds()
         let workers = pipeline.configuration.workers
         let file: AtomicFileWriter
         do {
@@ -133,7 +133,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                     giveUp("checkpoint \(request.generation) given up: shutting down (the stopped state is written whole)")
                     return
                 }
-                if Clock.monotonicNanoseconds() &- started > nanoseconds(captureTimeout) {
+                if SystemTime.monotonicNanoseconds() &- started > nanoseconds(captureTimeout) {
                     let missing = last.indices.filter { last[$0] == nil }.map { "worker\($0)" }.joined(separator: ", ")
                     giveUp("checkpoint \(request.generation) given up after \(captureTimeout): \(missing) did not finish capturing")
                     return
@@ -160,14 +160,14 @@ final class Checkpointer: Stage, @unchecked Sendable {
             }
             // Every alert the workers emitted before they finished capturing must be journaled
             // before this state may stand for them.
-            let waitStarted = Clock.monotonicNanoseconds()
+            let waitStarted = SystemTime.monotonicNanoseconds()
             while let w = (0..<workers).first(where: { pipeline.alertsJournaled(worker: $0) < last[$0]!.alertsEmitted }) {
                 heartbeat.beat()
                 if isShuttingDown {
                     giveUp("checkpoint \(request.generation) given up: shutting down")
                     return
                 }
-                if Clock.monotonicNanoseconds() &- waitStarted > nanoseconds(journalTimeout) {
+                if SystemTime.monotonicNanoseconds() &- waitStarted > nanoseconds(journalTimeout) {
                     let behind = last[w]!.alertsEmitted - pipeline.alertsJournaled(worker: w)
                     giveUp("checkpoint \(request.generation) given up: \(behind) alerts worker\(w) emitted before it are not journaled after \(journalTimeout) (journal not writable?); the previous checkpoint stays")
                     return
@@ -184,7 +184,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
         }
         replica?.upload(path: path, alertStreamMark: alertStreamMark)
         let chunks = last.map { $0! }
-        let took = Clock.monotonicNanoseconds() &- started
+        let took = SystemTime.monotonicNanoseconds() &- started
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
         metrics.setCheckpointPauses(chunks.map(\.longestPause))
         let pauses = chunks.map {
@@ -225,8 +225,8 @@ final class Checkpointer: Stage, @unchecked Sendable {
     /// Failures are logged; the previous checkpoint then stays.
     private func writeStoppedState() {
         drainChunks()
-        let started = Clock.monotonicNanoseconds()
-        let createdAt = Clock.wallNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
+        let createdAt = SystemTime.wallNanoseconds()
         let seq = pipeline.journaledSeq
         let workers = pipeline.configuration.workers
         var assembler = DetectorSnapshotAssembler()
@@ -266,7 +266,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                     for (w, ring) in handOver.enumerated() {
                         while let chunk = ring.pop() {
                             got = true
-                            let begin = Clock.monotonicNanoseconds()
+                            let begin = SystemTime.monotonicNanoseconds()
                             let (prefix, suffix) = assembler.frame(chunk.kind, chunk.payload, records: chunk.records)
                             names.add(chunk)
                             try file.write(prefix)
@@ -274,7 +274,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
                             try file.write(suffix)
                             _ = returned[w].push(chunk.payload)
                             heartbeat.beat()
-                            writing &+= Clock.monotonicNanoseconds() &- begin
+                            writing &+= SystemTime.monotonicNanoseconds() &- begin
                         }
                     }
                     if got {
@@ -287,9 +287,9 @@ final class Checkpointer: Stage, @unchecked Sendable {
                     }
                 }
                 try file.write(assembler.finish(names: names.all, coveredSeq: seq, journalSeq: seq, createdAt: createdAt))
-                let begin = Clock.monotonicNanoseconds()
+                let begin = SystemTime.monotonicNanoseconds()
                 try file.commit()
-                syncing = Clock.monotonicNanoseconds() &- begin
+                syncing = SystemTime.monotonicNanoseconds() &- begin
             } catch {
                 file.abandon()
                 throw error
@@ -299,7 +299,7 @@ final class Checkpointer: Stage, @unchecked Sendable {
             return
         }
         replica?.upload(path: path, alertStreamMark: replica?.alertStreamMark() ?? 0)
-        let took = Clock.monotonicNanoseconds() &- started
+        let took = SystemTime.monotonicNanoseconds() &- started
         succeed(duration: took, bytes: assembler.offset, sensors: Int(assembler.sensorRecords), createdAt: createdAt)
         logger.info("saved detector state", metadata: [
             "sensors": "\(assembler.sensorRecords)", "assets": "\(assembler.assetRecords)", "bytes": "\(assembler.offset)",

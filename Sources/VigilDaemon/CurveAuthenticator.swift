@@ -226,7 +226,7 @@ final class CurveAuthenticator: Stage, @unchecked Sendable {
     /// written less than `logInterval` ago.
     private func refused(_ endpoint: Int, _ reason: String, _ logs: inout [RefusalLog]) {
         metrics.authFailures.add(endpoint, 1)
-        let now = Clock.monotonicNanoseconds()
+        let now = SystemTime.monotonicNanoseconds()
         if logs[endpoint].lastLine == 0 || now - logs[endpoint].lastLine >= logInterval {
             let held = logs[endpoint].held
             logger.warning("refused a connection on \(metrics.authEndpoints[endpoint]): \(reason)\(held > 0 ? " (and \(held) more refused since the last line)" : "")")
@@ -239,7 +239,7 @@ final class CurveAuthenticator: Stage, @unchecked Sendable {
 
     /// Writes the refusals held back for endpoints whose interval has passed (all, at exit).
     private func flushHeldRefusals(_ logs: inout [RefusalLog], force: Bool) {
-        let now = Clock.monotonicNanoseconds()
+        let now = SystemTime.monotonicNanoseconds()
         for i in logs.indices where logs[i].held > 0 && (force || now - logs[i].lastLine >= logInterval) {
             logger.warning("refused \(logs[i].held) more connection\(logs[i].held == 1 ? "" : "s") on \(metrics.authEndpoints[i]) in the last \(Int((Double(now - logs[i].lastLine) / 1e9).rounded())) s; the last: \(logs[i].lastReason)")
             logs[i].held = 0

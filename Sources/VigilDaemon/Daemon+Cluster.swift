@@ -48,7 +48,7 @@ extension Daemon {
     /// message; each event's order is its stream sequence.
     func reconcileWithAlertStream(after mark: UInt64) {
         guard let cluster = natsCluster, let js = cluster.jetStream else { return }
-        let started = monotonicNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
         let stream = cluster.settings.alertStream
         let owned = Set(cluster.settings.ownedPartitions)
         var latest: [String: JournaledAlert] = [:]

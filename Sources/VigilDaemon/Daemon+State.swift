@@ -26,12 +26,12 @@ extension Daemon {
     func restoreDetectorState() -> RestoredCheckpoint? {
         let path = snapshotPath
         guard access(path, F_OK) == 0 else { return nil }
-        let started = monotonicNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
         do {
             let source = try SnapshotFileSource(path: path)
             var reader = try DetectorSnapshotReader(source)
             let summary = try pipeline.restore(from: &reader)
-            let ms = (monotonicNanoseconds() - started) / 1_000_000
+            let ms = (SystemTime.monotonicNanoseconds() - started) / 1_000_000
             logger.info("restored detector state", metadata: [
                 "sensors": "\(summary.sensorsRestored)",
                 "sensors_settings_changed": "\(summary.sensorsSkipped)",
@@ -40,7 +40,7 @@ extension Daemon {
                 "version": "\(reader.version)",
                 "covered_seq": "\(reader.coveredSeq)",
                 "journal_seq": "\(reader.journalSeq)",
-                "age_s": "\(reader.createdAt > 0 ? String((Clock.wallNanoseconds() - reader.createdAt) / 1_000_000_000) : "unknown")",
+                "age_s": "\(reader.createdAt > 0 ? String((SystemTime.wallNanoseconds() - reader.createdAt) / 1_000_000_000) : "unknown")",
                 "bytes": "\(reader.size)",
                 "ms": "\(ms)",
                 "path": "\(path)",
@@ -61,7 +61,7 @@ extension Daemon {
     /// stays cleared. Raised alerts no detector can take over are closed by the publisher first
     /// thing. A journal that cannot be read is logged and the restored state kept as it is.
     func reconcileWithJournal(after coveredSeq: UInt64) {
-        let started = monotonicNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
         var latest: [String: JournaledAlert] = [:]
         var rows = 0
         var unreadable = 0
@@ -102,7 +102,7 @@ extension Daemon {
             "after_seq": "\(after)", "rows": "\(rows)", "alert_states": "\(latest.count)",
             "taken_over": "\(summary.adopted)", "marked_cleared": "\(summary.cleared)",
             "kept_newer": "\(summary.keptNewer)", "fresh_chains": "\(summary.freshChains)",
-            "closed": "\(summary.closed.count)", "ms": "\((monotonicNanoseconds() - started) / 1_000_000)",
+            "closed": "\(summary.closed.count)", "ms": "\((SystemTime.monotonicNanoseconds() - started) / 1_000_000)",
         ])
     }
 }

@@ -34,7 +34,7 @@ final class DaemonMetrics: Sendable {
     let alertLatency = LatencyHistogram(bounds: LatencyHistogram.decimalBounds)
     let ready = Atomic<Bool>(false)
     let draining = Atomic<Bool>(false)
-    let startedAt = Clock.wallNanoseconds()
+    let startedAt = SystemTime.wallNanoseconds()
     /// The `endpoint` labels of `vigil_auth_failures_total` (empty without CURVE).
     let authEndpoints: [String]
     /// Refused connections per `authEndpoints` entry.

@@ -158,20 +158,3 @@ public struct DaemonOptions: Sendable {
     /// Path of the alert journal inside the state directory.
     public var journalPath: String { stateDirectory + "/journal.sqlite" }
 }
-
-/// Wall-clock and monotonic time in nanoseconds.
-enum Clock {
-    @inline(__always)
-    static func wallNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    @inline(__always)
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}

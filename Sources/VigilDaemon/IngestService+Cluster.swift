@@ -140,7 +140,7 @@ struct NATSIngest {
                 } catch {
                     // Not acknowledged: JetStream redelivers it after nats.ack_wait, and its
                     // samples are dropped then as duplicates.
-                    let now = Clock.monotonicNanoseconds()
+                    let now = SystemTime.monotonicNanoseconds()
                     if now &- lastAckError > 10_000_000_000 {
                         logger.warning("nats: cannot acknowledge a sample message of partition \(d.partition): \(error); it will be redelivered and deduplicated")
                         lastAckError = now
@@ -164,7 +164,7 @@ extension IngestService {
                    draining: Bool, started: UInt64, wallAtStart: Int64) -> Int {
         var received = 0
         for (i, client) in mqtt.enumerated() {
-            let now = Clock.monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             if client.socket < 0 {
                 guard !draining, now >= retry[i] else { continue }
                 retry[i] = now &+ 1_000_000_000
@@ -177,7 +177,7 @@ extension IngestService {
                 continue
             }
             let error = client.loop(timeoutMilliseconds: 0) { m in
-                let wall = Clock.wallNanoseconds()
+                let wall = SystemTime.wallNanoseconds()
                 let arrival = ArrivalStamp.stamp(monotonicNanoseconds: started &+ UInt64(max(0, wall &- wallAtStart)))
                 _ = decoder.decode(topic: m.topic, payload: m.payload, now: wall, into: &samples)
                 received += 1
@@ -207,9 +207,9 @@ extension IngestService {
     /// and acknowledges them; what is left is redelivered to the next owner.
     func finishCluster(_ state: inout NATSIngest?) {
         guard var n = state else { return }
-        let deadline = Clock.monotonicNanoseconds() &+ UInt64(max(durationNanoseconds(options.drainTimeout), 1_000_000_000))
+        let deadline = SystemTime.monotonicNanoseconds() &+ UInt64(max(durationNanoseconds(options.drainTimeout), 1_000_000_000))
         n.acknowledgePassed(pipeline: pipeline, metrics: metrics, logger: logger)
-        while n.pendingMessages > 0, Clock.monotonicNanoseconds() < deadline {
+        while n.pendingMessages > 0, SystemTime.monotonicNanoseconds() < deadline {
             pipeline.ingestHeartbeat.beat()
             usleep(1000)
             n.acknowledgePassed(pipeline: pipeline, metrics: metrics, logger: logger)

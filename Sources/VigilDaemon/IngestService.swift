@@ -136,7 +136,7 @@ final class IngestService: Stage, @unchecked Sendable {
         var decoder = IngestDecoder(registry: pipeline.registry, drops: pipeline.drops,
                                     maxMessageBytes: options.maxMessageBytes,
                                     timestampPolicy: options.timestampPolicy)
-        decoder.arrivalClock = Int64(Clock.monotonicNanoseconds())
+        decoder.arrivalClock = Int64(SystemTime.monotonicNanoseconds())
         var eviction = IdleEviction(timeout: options.sensorIdleTimeout)
         var released: [UInt32] = []
         let first = ZMQMessage()
@@ -162,24 +162,24 @@ final class IngestService: Stage, @unchecked Sendable {
         while true {
             heartbeat.beat()
             if drainStarted == 0, stopping.load(ordering: .acquiring) {
-                drainStarted = Clock.monotonicNanoseconds()
+                drainStarted = SystemTime.monotonicNanoseconds()
                 lastMessage = drainStarted
                 if drainTimeout == 0 { break }
                 beginDrain()
             }
             var received = 0
-            let started = Clock.monotonicNanoseconds()
+            let started = SystemTime.monotonicNanoseconds()
             decoder.arrivalClock = Int64(started)
             // Arrival times for the latency histogram come from the per-message wall clock read
             // (which the decoder needs anyway) offset onto this round's monotonic start: no second
             // clock read per message (a vDSO call is ~5 % of the one-sample JSON path here).
-            let wallAtStart = Clock.wallNanoseconds()
+            let wallAtStart = SystemTime.wallNanoseconds()
             do {
                 for socket in sockets {
                     for _ in 0..<512 {
                         guard try socket.receive(into: first, dontWait: true) else { break }
                         received += 1
-                        let now = Clock.wallNanoseconds()
+                        let now = SystemTime.wallNanoseconds()
                         let arrival = ArrivalStamp.stamp(monotonicNanoseconds: started &+ UInt64(max(0, now &- wallAtStart)))
                         let before = samples.count
                         if !first.hasMore {
@@ -218,7 +218,7 @@ final class IngestService: Stage, @unchecked Sendable {
                 if var n = natsIngest {
                     let deliveries = nats!.take()
                     if !deliveries.isEmpty {
-                        let now = Clock.wallNanoseconds()
+                        let now = SystemTime.wallNanoseconds()
                         _ = n.handle(deliveries, decoder: &decoder, pipeline: pipeline, metrics: metrics, now: now,
                                      arrival: ArrivalStamp.stamp(monotonicNanoseconds: started &+ UInt64(max(0, now &- wallAtStart))))
                         received += deliveries.count
@@ -234,7 +234,7 @@ final class IngestService: Stage, @unchecked Sendable {
                 }
                 if received > 0 {
                     metrics.messagesReceived.add(0, UInt64(received))
-                    metrics.ingestLatency.observe(nanoseconds: Clock.monotonicNanoseconds() - started)
+                    metrics.ingestLatency.observe(nanoseconds: SystemTime.monotonicNanoseconds() - started)
                     messagesSinceTrim &+= received
                 } else {
                     // Idle after a burst: a burst queues up to RCVHWM messages per socket in
@@ -251,7 +251,7 @@ final class IngestService: Stage, @unchecked Sendable {
                     if trimDue, pipeline.samplesProcessed >= pipeline.samplesSubmitted {
                         _ = vigil_release_free_memory()
                         messagesSinceTrim = 0
-                        lastTrim = Clock.monotonicNanoseconds()
+                        lastTrim = SystemTime.monotonicNanoseconds()
                     }
                     let waiting = (natsIngest?.pendingMessages ?? 0) > 0
                     let idleTimeout = trimDue ? 2 : (drainStarted == 0 ? 50 : 10)
@@ -269,7 +269,7 @@ final class IngestService: Stage, @unchecked Sendable {
                 logger.error("ingest: \(error)")
             }
             if drainStarted != 0 {
-                let now = Clock.monotonicNanoseconds()
+                let now = SystemTime.monotonicNanoseconds()
                 if received > 0 {
                     drainedMessages += received
                     lastMessage = now
@@ -286,7 +286,7 @@ final class IngestService: Stage, @unchecked Sendable {
                 }
             }
             // Bad input is logged at a bounded rate: one summary every 10 s at most.
-            let now = Clock.monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             if now - lastDropLog > 10_000_000_000 {
                 let total = pipeline.drops.totalMessages
                 if total != lastDropTotal {

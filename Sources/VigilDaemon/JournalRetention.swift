@@ -59,21 +59,21 @@ final class JournalRetention: Stage, @unchecked Sendable {
     private func run() {
         guard let journal else { return }
         let interval = nanoseconds(options.journalRetentionInterval)
-        var next = Clock.monotonicNanoseconds()
+        var next = SystemTime.monotonicNanoseconds()
         while !isStopping {
             heartbeat.beat()
-            let now = Clock.monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             if now >= next {
                 pass(journal)
-                next = Clock.monotonicNanoseconds() + UInt64(max(interval, 1_000_000))
+                next = SystemTime.monotonicNanoseconds() + UInt64(max(interval, 1_000_000))
             }
-            usleep(UInt32(min(100_000, max(1000, (next &- Clock.monotonicNanoseconds()) / 1000))))
+            usleep(UInt32(min(100_000, max(1000, (next &- SystemTime.monotonicNanoseconds()) / 1000))))
         }
     }
 
     /// Deletes every alert journaled before now − retention, batch by batch.
     private func pass(_ journal: Journal) {
-        let cutoff = Clock.wallNanoseconds() - nanoseconds(options.journalRetention)
+        let cutoff = SystemTime.wallNanoseconds() - nanoseconds(options.journalRetention)
         var deleted = 0
         do throws(JournalError) {
             while !isStopping {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Logging
 import Synchronization
+import VigilCore
 import VigilPipeline
 #if canImport(Glibc)
 import Glibc
@@ -168,7 +169,7 @@ final class MetricsServer: Stage, @unchecked Sendable {
             for c in connections {
                 fds.append(pollfd(fd: c.fd, events: Int16(c.writing ? POLLOUT : POLLIN), revents: 0))
             }
-            var now = Clock.monotonicNanoseconds()
+            var now = SystemTime.monotonicNanoseconds()
             let nearest = connections.map(\.deadline).min().map { $0 > now ? ($0 - now) / 1_000_000 + 1 : 0 } ?? 1000
             let rc = poll(&fds, nfds_t(fds.count), Int32(min(nearest, 1000)))
             if stopping.load(ordering: .acquiring) { break }
@@ -178,7 +179,7 @@ final class MetricsServer: Stage, @unchecked Sendable {
                 continue
             }
             if fds[0].revents != 0 { while read(wake.read, &buffer, buffer.count) > 0 {} }
-            now = Clock.monotonicNanoseconds()
+            now = SystemTime.monotonicNanoseconds()
             for k in connections.indices {
                 let revents = fds[k + 2].revents
                 if revents != 0 { service(&connections[k], revents: revents, buffer: &buffer, now: now) }

@@ -118,7 +118,7 @@ final class NATSSampleSource: @unchecked Sendable {
             } catch {
                 // The server went away (libnats reconnects to another one), a leader election of
                 // the consumer, …: log at most every 10 s and try again shortly.
-                let now = Clock.monotonicNanoseconds()
+                let now = SystemTime.monotonicNanoseconds()
                 if now &- lastError > 10_000_000_000 {
                     logger.warning("nats: fetching partition \(partition): \(error); retrying")
                     lastError = now

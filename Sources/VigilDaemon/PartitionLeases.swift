@@ -103,12 +103,12 @@ final class PartitionLeases: Stage, @unchecked Sendable {
 
     private func run() {
         let interval = max(UInt64(durationNanoseconds(cluster.settings.leaseTTL)) / 3, 200_000_000)
-        var next = Clock.monotonicNanoseconds() &+ interval
+        var next = SystemTime.monotonicNanoseconds() &+ interval
         while !stopping.load(ordering: .acquiring) {
             heartbeat.beat()
-            if Clock.monotonicNanoseconds() >= next {
+            if SystemTime.monotonicNanoseconds() >= next {
                 renew()
-                next = Clock.monotonicNanoseconds() &+ interval
+                next = SystemTime.monotonicNanoseconds() &+ interval
             }
             usleep(50_000)
         }

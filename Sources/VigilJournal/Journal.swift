@@ -149,7 +149,7 @@ public final class Journal: @unchecked Sendable {
                 // A journal from before retention: its alerts count as journaled now, so they are
                 // kept one whole retention period.
                 try exec("ALTER TABLE alerts ADD COLUMN journaled_at INTEGER NOT NULL DEFAULT 0", .schema)
-                try exec("UPDATE alerts SET journaled_at = \(wallNanoseconds())", .schema)
+                try exec("UPDATE alerts SET journaled_at = \(SystemTime.wallNanoseconds())", .schema)
             }
             try exec("CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts)", .schema)
             try exec("CREATE INDEX IF NOT EXISTS alerts_journaled_at ON alerts(journaled_at)", .schema)
@@ -347,13 +347,6 @@ public final class Journal: @unchecked Sendable {
             throw JournalError(.permissions, resultCode: errno, operation: "chmod 0600 \(path)", message: String(cString: strerror(errno)))
         }
     }
-}
-
-/// Wall-clock nanoseconds since the epoch.
-func wallNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
 }
 
 /// SQLite's SQLITE_TRANSIENT: copy bound text before returning.

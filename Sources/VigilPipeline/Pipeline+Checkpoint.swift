@@ -121,13 +121,6 @@ public struct CheckpointRequest: Sendable, Equatable {
     public var coveredSeq: UInt64
 }
 
-/// The calling thread's processor time in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
-func threadCPUNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 extension Pipeline {
     // MARK: Checkpointer side (one checkpoint thread)
 
@@ -204,15 +197,15 @@ extension Pipeline {
                 return true
             }
         }
-        let started = monotonicNanoseconds()
-        let startedCPU = threadCPUNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
+        let startedCPU = SystemTime.threadCPUNanoseconds()
         var now = started
         let end = states.count
         while capture.cursor < end, capture.builder.byteCount < checkpointChunkBytes {
             appendRecord(states[capture.cursor], to: &capture.builder, &capture.fingerprints)
             capture.cursor += 1
             if capture.cursor & 15 == 0 {
-                now = monotonicNanoseconds()
+                now = SystemTime.monotonicNanoseconds()
                 if now &- started >= checkpointSliceNanoseconds { break }
             }
         }
@@ -231,11 +224,11 @@ extension Pipeline {
             last.alertsEmitted = emitted
             chunk = last
         }
-        now = monotonicNanoseconds()
+        now = SystemTime.monotonicNanoseconds()
         let pause = now &- started
         if pause > capture.longest {
             capture.longest = pause
-            capture.longestCPU = threadCPUNanoseconds() &- startedCPU
+            capture.longestCPU = SystemTime.threadCPUNanoseconds() &- startedCPU
         }
         capture.total &+= pause
         capture.slices += 1

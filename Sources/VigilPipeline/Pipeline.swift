@@ -905,9 +905,6 @@ public final class Pipeline: @unchecked Sendable {
 
     // MARK: Worker
 
-    /// CLOCK_MONOTONIC in nanoseconds.
-    @inline(__always)
-
     private func runWorker(_ w: Int) {
         let input = inputs[w]
         let output = outputs[w]
@@ -1094,7 +1091,7 @@ public final class Pipeline: @unchecked Sendable {
     /// stamp of the sample that caused it (0: none).
     private func hand(_ event: AlertEvent, arrival: UInt32, to output: SPSCRing<AlertEvent>, heartbeat: Heartbeat) {
         var event = event
-        if let at = ArrivalStamp.nanoseconds(of: arrival, now: monotonicNanoseconds()) { event.ingestedAt = at }
+        if let at = ArrivalStamp.nanoseconds(of: arrival, now: SystemTime.monotonicNanoseconds()) { event.ingestedAt = at }
         var b = Backoff(maximumSleepMicroseconds: 100)
         while !output.push(event) {
             heartbeat.beat()  // waiting on the publisher is backpressure, not a stall

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Synchronization
+import VigilCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -73,10 +74,10 @@ public final class StageGroup: @unchecked Sendable {
         started = false
         for stage in stages { stage.shutdownBegan() }
         for stage in stages.reversed() {
-            let begin = monotonicNanoseconds()
+            let begin = SystemTime.monotonicNanoseconds()
             stage.requestStop()
             stage.join()
-            stopped(stage.name, .nanoseconds(Int64(monotonicNanoseconds() - begin)))
+            stopped(stage.name, .nanoseconds(Int64(SystemTime.monotonicNanoseconds() - begin)))
         }
     }
 
@@ -144,7 +145,7 @@ public final class StageWatchdog: @unchecked Sendable {
 
     /// - Parameter stallLimit: how long a heartbeat may stand still before its thread counts as
     ///   stalled; keep it well above `Heartbeat.maximumInterval`.
-    public init(heartbeats: [Heartbeat], stallLimit: Duration, now: UInt64 = monotonicNanoseconds()) {
+    public init(heartbeats: [Heartbeat], stallLimit: Duration, now: UInt64 = SystemTime.monotonicNanoseconds()) {
         self.heartbeats = heartbeats
         let (s, atto) = stallLimit.components
         self.stallLimit = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, atto / 1_000_000_000))
@@ -154,7 +155,7 @@ public final class StageWatchdog: @unchecked Sendable {
 
     /// The heartbeats that have not moved for `stallLimit` at monotonic time `now` (nanoseconds),
     /// empty when every stage made progress.
-    public func check(now: UInt64 = monotonicNanoseconds()) -> [Stall] {
+    public func check(now: UInt64 = SystemTime.monotonicNanoseconds()) -> [Stall] {
         var stalls: [Stall] = []
         for (k, h) in heartbeats.enumerated() {
             let c = h.count
@@ -167,12 +168,4 @@ public final class StageWatchdog: @unchecked Sendable {
         }
         return stalls
     }
-}
-
-/// `CLOCK_MONOTONIC` in nanoseconds.
-@inline(__always)
-public func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -85,7 +85,7 @@ public func zmqCurvePublicKey(secretKey: String) throws(ZMQError) -> String {
     guard secretKey.utf8.count == 40 else { throw ZMQError(operation: "zmq_curve_public", code: EINVAL) }
     var pub = [CChar](repeating: 0, count: 41)
     _ = try zmqCall("zmq_curve_public") { zmq_curve_public(&pub, secretKey) }
-    return z85Text(pub)
+    return cText(pub)
 }
 
 /// A CURVE key pair in Z85 text (40 characters each), from `zmq_curve_keypair`.
@@ -93,10 +93,10 @@ public func zmqCurveKeyPair() throws(ZMQError) -> (publicKey: String, secretKey:
     var pub = [CChar](repeating: 0, count: 41)
     var sec = [CChar](repeating: 0, count: 41)
     _ = try zmqCall("zmq_curve_keypair") { zmq_curve_keypair(&pub, &sec) }
-    return (z85Text(pub), z85Text(sec))
+    return (cText(pub), cText(sec))
 }
 
-/// The text of a NUL-terminated Z85 buffer.
-private func z85Text(_ buffer: [CChar]) -> String {
+/// The text of a NUL-terminated C buffer (a Z85 key, an endpoint).
+func cText(_ buffer: [CChar]) -> String {
     String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -90,7 +90,7 @@ public final class ZMQSocket: @unchecked Sendable {
         var buf = [CChar](repeating: 0, count: 256)
         var size = buf.count
         _ = zmq_getsockopt(raw, ZMQ_LAST_ENDPOINT, &buf, &size)
-        return String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return cText(buf)
     }
 
     // MARK: Options

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import ArgumentParser
 import Foundation
+import VigilCore
 import VigilReplay
 import ZeroMQ
 #if canImport(Glibc)
@@ -64,7 +65,7 @@ struct BenchReceive: ParsableCommand {
         let limit = messages ?? Int.max
         var received = 0, samples = 0, bytes = 0, other = 0
         var first: UInt64 = 0, last: UInt64 = 0
-        let started = BenchSend.monotonicNanoseconds()
+        let started = SystemTime.monotonicNanoseconds()
         receiving: while received < limit {
             var got = 0
             while got < 512, received < limit, try pull.receive(into: message, dontWait: true) {
@@ -80,7 +81,7 @@ struct BenchReceive: ParsableCommand {
                 if let binarySamples { samples += binarySamples } else { other += 1 }
                 while message.hasMore { _ = try pull.receive(into: message) }  // later frames of the same message
             }
-            let now = BenchSend.monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             if got > 0 {
                 if first == 0 { first = now }
                 last = now

@@ -2,6 +2,7 @@
 import ArgumentParser
 import CVigilOS
 import Foundation
+import VigilCore
 import VigilReplay
 import ZeroMQ
 #if canImport(Glibc)
@@ -165,7 +166,7 @@ struct BenchSend: ParsableCommand {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: load.maximumMessageBytes(format, count: per), alignment: 16)
         defer { buffer.deallocate() }
         var sent = 0, messages = 0, bytes = 0, spikes = 0
-        let first = Self.monotonicNanoseconds()
+        let first = SystemTime.monotonicNanoseconds()
         let end = duration.map { first + UInt64($0 * 1e9) }
         var m = 0
         let socket = push!
@@ -173,7 +174,7 @@ struct BenchSend: ParsableCommand {
         // lookup each time.
         let format = self.format, sensors = self.sensors, spikeEvery = self.spikeEvery
         while sent < total {
-            if let end, (target != nil || m & 63 == 0), Self.monotonicNanoseconds() >= end { break }
+            if let end, (target != nil || m & 63 == 0), SystemTime.monotonicNanoseconds() >= end { break }
             let sensor = m % sensors
             let firstIndex = (m / sensors) * per
             let n = min(per, total - sent)
@@ -190,11 +191,11 @@ struct BenchSend: ParsableCommand {
             bytes += length
             m += 1
         }
-        let last = Self.monotonicNanoseconds()
+        let last = SystemTime.monotonicNanoseconds()
         socket.close()
         push = nil
         context = nil  // zmq_ctx_term: returns once the queued messages are handed over (or after --linger)
-        let flushed = Self.monotonicNanoseconds()
+        let flushed = SystemTime.monotonicNanoseconds()
 
         let seconds = Double(last - first) / 1e9
         let achieved = seconds > 0 ? Double(sent) / seconds : 0
@@ -222,16 +223,9 @@ struct BenchSend: ParsableCommand {
 
     static func megabytes(_ b: Int) -> String { String(format: "%.1f MB", Double(b) / 1e6) }
 
-    /// CLOCK_MONOTONIC in nanoseconds (comparable with other processes on the machine).
-    static func monotonicNanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
     /// Sleeps until CLOCK_MONOTONIC reaches `deadline` (returns at once when it has).
     static func sleep(until deadline: UInt64) {
-        while monotonicNanoseconds() < deadline {
+        while SystemTime.monotonicNanoseconds() < deadline {
             var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
             _ = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)
         }

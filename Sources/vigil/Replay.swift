@@ -124,12 +124,12 @@ struct Replay: ParsableCommand {
 
         repeat {
             let wallStart = Date()
-            try timeline.beginPass(now: wallNanoseconds())
+            try timeline.beginPass(now: SystemTime.wallNanoseconds())
             var failure: (any Error)?
             stream.forEach { event in
                 let ts: Int64
                 do {
-                    ts = try timeline.stamp(event.timestamp, now: stampsEachSample ? wallNanoseconds() : 0)
+                    ts = try timeline.stamp(event.timestamp, now: stampsEachSample ? SystemTime.wallNanoseconds() : 0)
                 } catch {
                     failure = error
                     return false
@@ -235,19 +235,42 @@ final class ReplaySink {
             return
         }
         let subject = SensorPartition.subject(stream: streamName, partition: SensorPartition.of(sensor, partitions: partitions))
-        // Retried after a timeout (a server of the cluster went away): the id makes it stored once.
+        // A server of the cluster going away makes publishes fail for a while: a timeout, a
+        // reconnecting connection, or "no responders" while the stream elects a new leader (a few
+        // seconds, longer on a loaded machine). Each is retried with the same id, so the message
+        // is stored once, backing off from 50 ms to 1 s, for up to `Self.outageSeconds`.
         let id = "\(sensor):\(firstTimestamp):\(count)"
         var tries = 0
+        var outageStarted = 0.0
         while true {
             do {
                 try jetStream!.publish(subject: subject, payload: payload, messageID: id)
+                if tries > 0 {
+                    Self.note("JetStream took the message on \(subject) again after \(tries) failed tries (\(String(format: "%.1f", Self.now() - outageStarted)) s)")
+                }
                 return
             } catch {
+                if tries == 0 {
+                    outageStarted = Self.now()
+                    Self.note("JetStream did not take a message on \(subject) (\(error)); retrying for up to \(Int(Self.outageSeconds)) s")
+                }
                 tries += 1
-                if tries >= 20 { throw CLIError("cannot publish to \(subject): \(error)") }
-                Thread.sleep(forTimeInterval: 0.25)
+                if Self.now() - outageStarted >= Self.outageSeconds {
+                    throw CLIError("cannot publish to \(subject): \(error) (still failing after \(tries) tries in \(Int(Self.outageSeconds)) s)")
+                }
+                Thread.sleep(forTimeInterval: min(1.0, 0.05 * Double(1 << min(tries - 1, 5))))
             }
         }
+    }
+
+    /// How long a JetStream outage may last before replay gives up (a leader election takes seconds).
+    static let outageSeconds = 60.0
+
+    private static func now() -> Double { Double(SystemTime.monotonicNanoseconds()) / 1e9 }
+
+    /// One line on stderr (the summary and progress bar stay on stdout).
+    private static func note(_ text: String) {
+        FileHandle.standardError.write(Data("vigil replay: \(text)\n".utf8))
     }
 
     func close() {
@@ -259,9 +282,3 @@ final class ReplaySink {
     }
 }
 
-/// `CLOCK_REALTIME` in nanoseconds since the epoch.
-private func wallNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-}

@@ -399,7 +399,11 @@ def main():
         files3, counts3 = write_fixtures(fixtures3, machines=12, rows=1000, start_ns=start + 3000 * 60_000_000_000, seed=3)
         replay = cluster.replay(files3, "--rate", "6000", "--batch", "20", background=True)
         time.sleep(1.5)
-        victim = 2
+        # The sample stream's leader: publishes get "no responders" until the other two elect
+        # a new one, which replay must ride out (the hardest server to lose).
+        leader = (cluster.stream("VIGIL_SAMPLES") or {}).get("cluster", {}).get("leader", "n2")
+        victim = int(leader[1:])
+        print(f"  killing {leader}, the leader of VIGIL_SAMPLES", flush=True)
         cluster.nats[victim].send_signal(signal.SIGKILL)
         cluster.nats[victim].wait()
         out, _ = replay.communicate(timeout=300)

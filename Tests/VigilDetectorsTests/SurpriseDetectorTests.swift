@@ -244,7 +244,7 @@ struct SurpriseDetectorTests {
         #expect(d.seasonalPeriod == 0)
         #expect(d.changeState == changeBefore, "the change channel is kept")
         // Everything else is as in a fresh detector, and warms up again from here.
-        var fresh = SurpriseDetector()
+        let fresh = SurpriseDetector()
         var a = SnapshotWriter(), b = SnapshotWriter()
         d.writeLevelAndSeasonal(to: &a)
         fresh.writeLevelAndSeasonal(to: &b)
@@ -328,7 +328,7 @@ struct SurpriseDetectorTests {
             switch i % 7 {
             case 0: 1e308
             case 1: -1e308
-            case 2: 5e-324
+            case 2: .leastNonzeroMagnitude
             case 3: 0
             default: Double(i)
             }

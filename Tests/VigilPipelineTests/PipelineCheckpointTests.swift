@@ -28,9 +28,9 @@ private func collect(_ p: Pipeline, _ request: CheckpointRequest, seconds: Doubl
     var assembler = DetectorSnapshotAssembler()
     var bytes = assembler.header()
     var last = [CheckpointChunk?](repeating: nil, count: p.configuration.workers)
-    let deadline = monotonicNanoseconds() + UInt64(seconds * 1e9)
+    let deadline = SystemTime.monotonicNanoseconds() + UInt64(seconds * 1e9)
     while last.contains(where: { $0 == nil }) {
-        guard monotonicNanoseconds() < deadline else { return nil }
+        guard SystemTime.monotonicNanoseconds() < deadline else { return nil }
         var got = false
         for w in last.indices where last[w] == nil {
             while let c = p.nextCheckpointChunk(worker: w) {

@@ -174,23 +174,17 @@ struct PipelineAssetTests {
         let woke = Mutex<(Double, [AlertEvent])>((0, []))
         let publisher = StageThread(name: "test-publisher") {
             var alerts: [AlertEvent] = []
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            let start = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+            let start = SystemTime.monotonicNanoseconds()
             // Sleeps far longer than the test takes unless a worker's alert rings the bell.
             while alerts.isEmpty {
                 p.waitForAlerts(timeoutMilliseconds: 60_000)
                 p.drainAlerts { alerts.append($0) }
             }
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            let waited = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 - start
+            let waited = Double(SystemTime.monotonicNanoseconds() - start) / 1e9
             woke.withLock { $0 = (waited, alerts) }
         }
         usleep(100_000)  // let the publisher fall asleep
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let now = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: now)
+        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: SystemTime.monotonicNanoseconds())
         p.submit((0..<20).map { Sample(sensor: id, timestamp: Int64($0), value: $0 == 19 ? 1_000 : 1, arrival: arrival) })
         publisher.join()
         p.finishIngest()

@@ -250,7 +250,7 @@ struct NABObjectiveTests {
         for (profile, name) in [(NABProfile.standard, "nab_standard"), (.rewardLowFPRate, "nab_low_fp"), (.rewardLowFNRate, "nab_low_fn")] {
             let objective = NABObjective(profile: profile)
             #expect(objective.name == name)
-            let measures = try runner.map(fixtures) { objective.measure($0) }
+            let measures = runner.map(fixtures) { objective.measure($0) }
             let expected = try #require(summary.score(profile.name, "deployed")?.normalised)
             let got = try #require(objective.score(measures))
             #expect(abs(got - expected) < 1e-9, "\(name): \(got) vs \(expected)")
@@ -263,7 +263,7 @@ struct NABObjectiveTests {
         let wide = objective.measure(Evaluator().run(tuningFixtures[0]))
         #expect(wide.windows == 0 && wide.raw == 0)
         #expect(objective.score([wide]) == nil)
-        let nab = try EvaluationRunner().map(try Self.bundledNAB()) { objective.measure($0) }
+        let nab = EvaluationRunner().map(try Self.bundledNAB()) { objective.measure($0) }
         #expect(objective.score(nab + [wide]) == objective.score(nab))
     }
 

@@ -2,6 +2,7 @@
 import Benchmark
 import Foundation
 import Logging
+import VigilCore
 import VigilDaemon
 import VigilTestKit
 
@@ -112,12 +113,12 @@ enum EndToEnd {
         let (sender, pipe) = start(senderArguments(to: ingest, mode: mode, messages: messages, samplesPerMessage: samplesPerMessage))
 
         // Poll the processed count (1 ms) until the total is in, with a generous timeout.
-        let deadline = monotonicNanoseconds() + 300_000_000_000
+        let deadline = SystemTime.monotonicNanoseconds() + 300_000_000_000
         var done: UInt64 = 0
         while true {
             let processed = daemon.samplesProcessed
-            if processed >= total { done = monotonicNanoseconds(); break }
-            if monotonicNanoseconds() > deadline || (!sender.isRunning && sender.terminationStatus != 0) {
+            if processed >= total { done = SystemTime.monotonicNanoseconds(); break }
+            if SystemTime.monotonicNanoseconds() > deadline || (!sender.isRunning && sender.terminationStatus != 0) {
                 fatalError("\(mode): \(processed) of \(total) samples processed before the deadline (sender status \(sender.isRunning ? "running" : "\(sender.terminationStatus)"))")
             }
             usleep(1_000)

@@ -116,7 +116,7 @@ enum MemoryRun {
         do { try sender.run() } catch { fatalError("cannot start e2e_sender.py: \(error)") }
 
         // Sample until the sender is done.
-        let began = monotonicNanoseconds()
+        let began = SystemTime.monotonicNanoseconds()
         let warmAfter = UInt64(2 * sensors * batch)
         var warm = 0
         var warmAt: UInt64 = 0
@@ -125,7 +125,7 @@ enum MemoryRun {
         var lastPrint: UInt64 = 0
         while sender.isRunning {
             usleep(250_000)
-            let now = monotonicNanoseconds()
+            let now = SystemTime.monotonicNanoseconds()
             let rss = residentBytes()
             let processed = daemon.samplesProcessed
             peak = max(peak, rss)
@@ -148,12 +148,12 @@ enum MemoryRun {
               let sent = (report["samples"] as? NSNumber)?.uint64Value else {
             fatalError("e2e_sender.py failed: \(String(decoding: output, as: UTF8.self))")
         }
-        let deadline = monotonicNanoseconds() + 120_000_000_000
+        let deadline = SystemTime.monotonicNanoseconds() + 120_000_000_000
         while daemon.samplesProcessed < sent {
-            precondition(monotonicNanoseconds() < deadline, "processed \(daemon.samplesProcessed) of \(sent)")
+            precondition(SystemTime.monotonicNanoseconds() < deadline, "processed \(daemon.samplesProcessed) of \(sent)")
             usleep(1_000)
         }
-        let done = monotonicNanoseconds()
+        let done = SystemTime.monotonicNanoseconds()
         usleep(50_000)
         precondition(warm > 0, "never warm: stream longer (VIGIL_MEMORY_SECONDS)")
         precondition(daemon.samplesProcessed == sent, "processed \(daemon.samplesProcessed) != sent \(sent)")

@@ -7,22 +7,14 @@ import VigilTestKit
 import Glibc
 #endif
 
-/// CPU time of the calling thread, in nanoseconds: unlike the wall clock, it does not count the
-/// time other processes on a shared machine take the core away.
-private func threadCPUNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 /// Thread CPU nanoseconds per round (per item), next to the wall-clock `items/s`.
 private let cpuPerItem = BenchmarkMetric.custom("CPU ns/round", polarity: .prefersSmaller, useScalingFactor: false)
 
 /// `measure`, also recording the thread CPU time per item.
 private func measureCPU(_ benchmark: Benchmark, items: Int, noAllocations: StaticString, _ body: () -> Void) {
-    let cpu = threadCPUNanoseconds()
+    let cpu = SystemTime.threadCPUNanoseconds()
     measure(benchmark, items: items, noAllocations: noAllocations, body)
-    benchmark.measurement(cpuPerItem, Int((threadCPUNanoseconds() - cpu) / UInt64(max(items, 1))))
+    benchmark.measurement(cpuPerItem, Int((SystemTime.threadCPUNanoseconds() - cpu) / UInt64(max(items, 1))))
 }
 
 /// The PCA monitor of a 30-member asset with 2 lags (90 variables), as `AssetDetector` runs it

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 import Benchmark
 import FFT
+import VigilCore
 import VigilDetectors
 
 /// Spectral residual (`hop` 1: one forward and one backward FFT per sample) at four windows (59,
@@ -47,12 +48,12 @@ func spectralBenchmarks() {
             let backward = FFTPlan.shared(.complexBackward, count: n, rigor: .estimate)
             let input = FFTBuffer(realCount: n), spectrum = FFTBuffer(complexCount: n), output = FFTBuffer(complexCount: n)
             for k in 0..<n { input[k] = signal[k] }
-            let start = monotonicNanoseconds()
+            let start = SystemTime.monotonicNanoseconds()
             for _ in 0..<updates {
                 forward.execute(real: input.pointer.baseAddress!, spectrum: spectrum.pointer.baseAddress!)
                 backward.execute(input: spectrum.pointer.baseAddress!, output: output.pointer.baseAddress!)
             }
-            let floor = Double(updates) * 1e9 / Double(max(monotonicNanoseconds() - start, 1))
+            let floor = Double(updates) * 1e9 / Double(max(SystemTime.monotonicNanoseconds() - start, 1))
             blackHole(output[1].0)
             withExtendedLifetime((input, spectrum, output)) {}
             Floor.record(benchmark, name, rate: rate, floor: floor, floorName: "FFTW r2c + c2c backward pair at N=\(n)")

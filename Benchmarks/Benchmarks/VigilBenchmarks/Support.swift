@@ -3,6 +3,7 @@ import Benchmark
 import Foundation
 import MallocInterposerSwift
 import Synchronization
+import VigilCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,15 +44,6 @@ enum ThreadMallocs {
     static var count: Int { counter.load(ordering: .relaxed) }
 }
 
-/// CLOCK_MONOTONIC in nanoseconds (the same clock Python's `time.monotonic_ns()` reads, so a
-/// sender process's timestamps compare with ours).
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-}
-
 /// Times `body` (which processes `items` items), records `items/s` for this run and returns it.
 ///
 /// With `noAllocations`, also checks that `body` allocated nothing: the malloc interposer's
@@ -67,9 +59,9 @@ func measure(_ benchmark: Benchmark, items: Int, noAllocations: StaticString? = 
              _ body: () -> Void) -> Double {
     if threadOnly { ThreadMallocs.begin() }
     let mallocsBefore = MallocInterposerSwift.getStatistics().mallocCount
-    let start = monotonicNanoseconds()
+    let start = SystemTime.monotonicNanoseconds()
     body()
-    let elapsed = monotonicNanoseconds() - start
+    let elapsed = SystemTime.monotonicNanoseconds() - start
     let mallocs = threadOnly ? ThreadMallocs.count : MallocInterposerSwift.getStatistics().mallocCount - mallocsBefore
     benchmark.stopMeasurement()
     if threadOnly { benchmark.measurement(BenchMetric.threadMallocs, mallocs) }
