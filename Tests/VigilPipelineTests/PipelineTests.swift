@@ -184,7 +184,8 @@ struct PipelineAssetTests {
             woke.withLock { $0 = (waited, alerts) }
         }
         usleep(100_000)  // let the publisher fall asleep
-        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: SystemTime.monotonicNanoseconds())
+        let now = SystemTime.monotonicNanoseconds()
+        let arrival = ArrivalStamp.stamp(monotonicNanoseconds: now)
         p.submit((0..<20).map { Sample(sensor: id, timestamp: Int64($0), value: $0 == 19 ? 1_000 : 1, arrival: arrival) })
         publisher.join()
         p.finishIngest()
