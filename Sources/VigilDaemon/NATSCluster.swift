@@ -42,7 +42,8 @@ final class NATSCluster: @unchecked Sendable {
         self.logger = logger
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
-        ownerID = "\(String(cString: host)) pid \(getpid()) state \(stateDirectory) #\(UInt32.random(in: 0...UInt32.max))"
+        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        ownerID = "\(hostName) pid \(getpid()) state \(stateDirectory) #\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// The owned partitions as a key part: `0-1-2-3`.

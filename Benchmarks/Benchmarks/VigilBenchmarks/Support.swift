@@ -89,7 +89,7 @@ func reportLine(_ line: String) {
     let data = Data((line + "\n").utf8)
     FileHandle.standardError.write(data)
     let path = ProcessInfo.processInfo.environment["VIGIL_BENCH_LOG"] ?? EndToEnd.packageDirectory + "/.build/vigil-bench-details.log"
-    if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+    if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
     if let h = FileHandle(forWritingAtPath: path) {
         h.seekToEndOfFile()
         h.write(data)
