@@ -8,7 +8,7 @@ import Darwin
 /// The two clocks Vigil reads, in nanoseconds: the one place that calls `clock_gettime`.
 public enum SystemTime {
     /// `CLOCK_REALTIME`: nanoseconds since the Unix epoch (journal and sample timestamps).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func wallNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -18,7 +18,7 @@ public enum SystemTime {
     /// `CLOCK_MONOTONIC`: durations, deadlines and arrival stamps; the same clock in every
     /// process of the machine (Python's `time.monotonic_ns()`), so a sender's and a daemon's
     /// readings compare.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func monotonicNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -27,7 +27,7 @@ public enum SystemTime {
 
     /// `CLOCK_THREAD_CPUTIME_ID`: the calling thread's processor time (a pause measured without
     /// the time other processes of a shared machine took the core away).
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func threadCPUNanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
