@@ -11,7 +11,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
         // Already in the graph through `benchmark`; named here for the in-run allocation checks.
         .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.11.0"),
     ],
     targets: [
         .executableTarget(

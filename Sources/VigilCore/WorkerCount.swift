@@ -1,4 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How many detector worker threads `pipeline.workers: auto` runs: the one rule, used by the
 /// configuration and by a pipeline built in process without a count.
@@ -10,7 +15,10 @@
 /// workers take 1.4–1.6 × the binary stream one worker takes (`Benchmarks/RESULTS.md`).
 public enum WorkerCount {
     /// The `auto` worker count on a machine with `activeProcessors` processors.
-    public static func automatic(activeProcessors: Int) -> Int {
+    public static func automatic(activeProcessors: Int = onlineProcessors) -> Int {
         activeProcessors <= 1 ? 1 : max(2, activeProcessors - 1)
     }
+
+    /// The processors online now (`sysconf(_SC_NPROCESSORS_ONLN)`), at least one.
+    public static var onlineProcessors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

@@ -58,9 +58,8 @@ final class AlertPublisher: Stage, @unchecked Sendable {
     private let exitRequested = Atomic<Bool>(false)
     /// How long a stopping publisher keeps retrying a journal that fails before it gives up.
     var stopGiveUpSeconds: Double = 5
-    /// Retry delays while the journal fails: doubling from the first to the last.
-    private let retryFirstMilliseconds = 50
-    private let retryMaximumMilliseconds = 2000
+    /// Retry delays while the journal or the alert stream fails.
+    private let retryDelay = RetryDelay(firstMilliseconds: 50, maximumMilliseconds: 2000)
 
     init(options: DaemonOptions, pipeline: Pipeline, metrics: DaemonMetrics, auth: CurveAuthenticator?, logger: Logger) {
         self.options = options
@@ -194,8 +193,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     batch.removeAll(keepingCapacity: true)
                     continue
                 }
-                let delay = min(retryMaximumMilliseconds, retryFirstMilliseconds << min(failures - 1, 16))
-                sleepChecked(milliseconds: delay)
+                sleepChecked(milliseconds: retryDelay.milliseconds(afterFailures: failures))
                 continue
             }
             if let alertStream { storeInAlertStream(batch.map { ($0.record, $0.json) }, alertStream) }
@@ -256,7 +254,7 @@ final class AlertPublisher: Stage, @unchecked Sendable {
                     logger.critical("stopping with an unreachable alert stream: \(events.count - i) journaled alerts (seq \(events[i].0.seq)…) are not in \(sink.stream)")
                     return
                 }
-                sleepChecked(milliseconds: min(retryMaximumMilliseconds, retryFirstMilliseconds << min(failures - 1, 16)))
+                sleepChecked(milliseconds: retryDelay.milliseconds(afterFailures: failures))
             }
         }
     }

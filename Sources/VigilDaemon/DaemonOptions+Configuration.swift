@@ -2,14 +2,10 @@
 import VigilConfig
 import VigilCore
 import VigilPipeline
-#if canImport(Glibc)
-import Glibc
-#endif
 
 extension DaemonOptions {
     /// The runtime options of a validated configuration (the config graph builds the runtime graph).
     public init(configuration c: VigilConfiguration) {
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         var assetOf: (@Sendable (String) -> String?)? = nil
         if !c.assets.isEmpty || c.grouping.rule != .none {
             assetOf = { @Sendable name in c.asset(ofSensor: name) }
@@ -31,7 +27,7 @@ extension DaemonOptions {
             stateDirectory: c.state.directory,
             journalRetention: c.state.journalRetention,
             checkpointInterval: c.state.checkpointInterval,
-            pipeline: PipelineConfiguration(workers: c.pipeline.workers.resolved(activeProcessors: cores),
+            pipeline: PipelineConfiguration(workers: c.pipeline.workers.resolved(activeProcessors: WorkerCount.onlineProcessors),
                                             ringCapacity: c.pipeline.ringCapacity,
                                             overflow: c.pipeline.overflow,
                                             minimumAssetMembers: c.grouping.minimumMembers,

@@ -37,14 +37,7 @@ public struct PipelineConfiguration: Sendable, Equatable {
     }
 
     /// The `auto` worker count (`WorkerCount.automatic`) of this machine's online processors.
-    public static var defaultWorkers: Int {
-        #if canImport(Glibc)
-        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        #else
-        let cores = 2
-        #endif
-        return WorkerCount.automatic(activeProcessors: cores)
-    }
+    public static var defaultWorkers: Int { WorkerCount.automatic() }
 }
 
 /// What `Pipeline.restore(_:)` did with a snapshot.

@@ -238,7 +238,7 @@ final class ReplaySink {
         // A server of the cluster going away makes publishes fail for a while: a timeout, a
         // reconnecting connection, or "no responders" while the stream elects a new leader (a few
         // seconds, longer on a loaded machine). Each is retried with the same id, so the message
-        // is stored once, backing off from 50 ms to 1 s, for up to `Self.outageSeconds`.
+        // is stored once, for up to `Self.outageSeconds`.
         let id = "\(sensor):\(firstTimestamp):\(count)"
         var tries = 0
         var outageStarted = 0.0
@@ -258,13 +258,15 @@ final class ReplaySink {
                 if Self.now() - outageStarted >= Self.outageSeconds {
                     throw CLIError("cannot publish to \(subject): \(error) (still failing after \(tries) tries in \(Int(Self.outageSeconds)) s)")
                 }
-                Thread.sleep(forTimeInterval: min(1.0, 0.05 * Double(1 << min(tries - 1, 5))))
+                Thread.sleep(forTimeInterval: Double(Self.retryDelay.milliseconds(afterFailures: tries)) / 1000)
             }
         }
     }
 
-    /// How long a JetStream outage may last before replay gives up (a leader election takes seconds).
+    /// How long a JetStream outage may last before replay gives up (a leader election takes
+    /// seconds), and the waits between tries.
     static let outageSeconds = 60.0
+    static let retryDelay = RetryDelay(firstMilliseconds: 50, maximumMilliseconds: 1000)
 
     private static func now() -> Double { Double(SystemTime.monotonicNanoseconds()) / 1e9 }
 

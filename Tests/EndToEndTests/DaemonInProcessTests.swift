@@ -164,8 +164,8 @@ struct DaemonInProcessTests {
         // A SUB socket misses what is sent before its subscription arrives: send until it counts.
         var sent = 0
         let got = TestNetwork.waitUntil(seconds: 10) {
-            try? plant.send(multipart: [Array("plant2/ignored".utf8), IngestEncoder.json(sensor: nil, ts: 1, value: 1)])
-            try? plant.send(multipart: [Array("plant1/pump/temp".utf8), IngestEncoder.json(sensor: nil, ts: Int64(sent), value: 1)])
+            _ = try? plant.send(multipart: [Array("plant2/ignored".utf8), IngestEncoder.json(sensor: nil, ts: 1, value: 1)])
+            _ = try? plant.send(multipart: [Array("plant1/pump/temp".utf8), IngestEncoder.json(sensor: nil, ts: Int64(sent), value: 1)])
             sent += 1
             return daemon.samplesProcessed > 0
         }

@@ -106,7 +106,7 @@ extension PCAMonitorTests {
             for i in 0..<p { for j in 0..<p { r[i * p + j] += z[i] * z[j] / Double(n - 1) } }
         }
         var solver = SymmetricEigensolver(capacity: p)
-        r.withUnsafeBufferPointer { solver.decompose($0, order: p) }
+        _ = r.withUnsafeBufferPointer { solver.decompose($0, order: p) }
         for (t, row) in values.enumerated() {
             let out = row.withUnsafeBufferPointer { monitor.update(timestamp: Int64(t), vector: $0, alertRaised: false) }
             let a = t - lags  // index in x

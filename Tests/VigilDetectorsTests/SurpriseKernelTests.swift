@@ -10,7 +10,7 @@ struct SurpriseKernelTests {
     func flatSurprise() {
         let p = TailLikelihood.flatProbability
         #expect(TailLikelihood.flatSurprise.bitPattern == (-log10(max(p, 1e-300))).bitPattern)
-        for q in [p, 0.5, 1e-4, 1e-320, 0, 1, p.nextUp, p.nextDown] {
+        for q in [p, 0.5, 1e-4, Double.leastNormalMagnitude / 0x1p40, 0, 1, p.nextUp, p.nextDown] {
             #expect(TailLikelihood.surprise(q).bitPattern == (-log10(max(q, 1e-300))).bitPattern)
         }
     }
